@@ -1,0 +1,170 @@
+import {
+  computed,
+  createStream,
+  effect,
+  type ReadonlySignal,
+  type Signal,
+  type Stream,
+  signal,
+} from '@lensync/store'
+import type { Encoded, Issue, ServerMessage } from './protocol.ts'
+import type { Resource } from './resource.ts'
+import { plainIssues } from './standardSchema.ts'
+import { type SyncChannel, type SyncConnection } from './SyncConnection.ts'
+import { SyncError } from './SyncError.ts'
+import type { Sync, SyncStatus } from './syncTypes.ts'
+
+/**
+ * What `syncWith` and `syncList` share: status, pending count, errors,
+ * `flush()` and `stop()`, decoding and schema checks of incoming values.
+ *
+ * @internal
+ */
+export abstract class SyncBase<T> implements Sync, SyncChannel {
+  readonly status: ReadonlySignal<SyncStatus>
+  readonly pending: ReadonlySignal<number>
+  readonly errors: Stream<SyncError>
+  abstract readonly entityId: string | undefined
+
+  protected readonly _pending: Signal<number> = signal(0)
+  protected readonly subscribed: Signal<boolean> = signal(false)
+  protected readonly refused: Signal<boolean> = signal(false)
+  protected readonly stopped: Signal<boolean> = signal(false)
+  private readonly emitError: (error: SyncError) => void
+  private readonly waiters = new Set<{ resolve: () => void; reject: (e: SyncError) => void }>()
+  private refusal: SyncError | undefined
+
+  constructor(
+    protected readonly connection: SyncConnection,
+    protected readonly resourceDef: Resource<T>,
+  ) {
+    const { stream, emit } = createStream<SyncError>()
+    this.errors = stream
+    this.emitError = emit
+    this.pending = this._pending
+    this.status = computed<SyncStatus>(() => {
+      if (this.stopped.value || this.refused.value) return 'offline'
+      const state = this.connection.state.value
+      if (state === 'connecting') return 'connecting'
+      if (state !== 'ready') return 'offline'
+      return !this.subscribed.value || this._pending.value > 0 ? 'syncing' : 'synced'
+    })
+  }
+
+  /** The resource name. */
+  get resource(): string {
+    return this.resourceDef.name
+  }
+
+  flush(): Promise<void> {
+    if (this.stopped.peek()) return Promise.reject(new SyncError('STOPPED', 'flush(): the sync was stopped'))
+    if (this.refusal) return Promise.reject(this.refusal)
+    if (this.status.peek() === 'synced') return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject }
+      this.waiters.add(waiter)
+      const dispose = effect(() => {
+        if (this.status.value !== 'synced') return
+        queueMicrotask(() => dispose())
+        this.waiters.delete(waiter)
+        resolve()
+      })
+    })
+  }
+
+  stop(): void {
+    if (this.stopped.peek()) return
+    this.stopped.value = true
+    this.detachAll()
+    this.rejectWaiters(new SyncError('STOPPED', 'The sync was stopped'))
+  }
+
+  /** Unsubscribe from the store and the connection. */
+  protected abstract detachAll(): void
+  abstract connectionReady(): void
+  abstract handle(message: ServerMessage): void
+
+  connectionLost(refusal: SyncError | undefined): void {
+    this.subscribed.value = false
+    this.onConnectionLost()
+    if (refusal) {
+      this.refusal = refusal
+      this.refused.value = true
+      this.report(refusal)
+      this.rejectWaiters(refusal)
+    }
+  }
+
+  /** Hook: the connection dropped (in-flight writes are unsent again). */
+  protected abstract onConnectionLost(): void
+
+  report(error: SyncError): void {
+    this.emitError(error)
+  }
+
+  private rejectWaiters(error: SyncError): void {
+    for (const waiter of this.waiters) waiter.reject(error)
+    this.waiters.clear()
+  }
+
+  /** A refused subscription: this sync gets no data; it shows `offline`. */
+  protected subscriptionRefused(code: SyncError['code'], message: string, id: string | undefined): void {
+    const error = new SyncError(code, message, { resource: this.resource, id })
+    this.refusal = error
+    this.refused.value = true
+    this.report(error)
+    this.rejectWaiters(error)
+  }
+
+  /**
+   * Decodes an incoming value and checks it against the resource's schema.
+   * @returns `{ value }`, or `undefined` after reporting why it was skipped.
+   */
+  protected decode(encoded: Encoded, id: string | undefined): { value: unknown } | undefined {
+    let value: unknown
+    try {
+      value = this.resourceDef.serializer.deserialize(encoded)
+    } catch (cause) {
+      this.report(new SyncError('BAD_MESSAGE', 'An incoming value could not be decoded', { resource: this.resource, id, cause }))
+      return undefined
+    }
+    return { value }
+  }
+
+  /**
+   * Checks a whole entity value against the resource's schema.
+   * @returns true when valid (or no schema, or the schema is asynchronous: the server checks those).
+   */
+  protected valid(value: unknown, id: string | undefined): boolean {
+    const schema = this.resourceDef.schema
+    if (!schema) return true
+    const result = schema['~standard'].validate(value)
+    if (result instanceof Promise) {
+      // An async schema cannot hold back a synchronous store update: apply,
+      // check in the background and report what fails.
+      result.then(
+        r => r.issues && this.invalid(r.issues, id),
+        () => {},
+      )
+      return true
+    }
+    if (!result.issues) return true
+    this.invalid(result.issues, id)
+    return false
+  }
+
+  private invalid(issues: ReadonlyArray<Issue>, id: string | undefined): void {
+    this.report(
+      new SyncError('INVALID_VALUE', `An incoming ${this.resource} value failed the schema and was skipped`, {
+        resource: this.resource,
+        id,
+        issues: plainIssues(issues),
+      }),
+    )
+  }
+
+  /** Encodes a value for the wire. */
+  protected encode(value: unknown): Encoded {
+    return this.resourceDef.serializer.serialize(value)
+  }
+}

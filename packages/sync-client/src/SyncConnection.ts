@@ -1,0 +1,324 @@
+import { type ReadonlySignal, type Signal, signal } from '@lensync/store'
+import { type ClientMessage, type OpId, PROTOCOL_VERSION, type ServerMessage, SyncCloseCodes } from './protocol.ts'
+import { SyncError } from './SyncError.ts'
+import type { Session, Socket } from './types.ts'
+
+/**
+ * The connection state as entity syncs see it:
+ * `connecting` before the first open (and before any failure), `ready` after
+ * `hello` went out on an open connection, `offline` while disconnected,
+ * `refused` after a 4401/4403 close (no reconnect).
+ *
+ * @internal
+ */
+export type ConnectionState = 'connecting' | 'ready' | 'offline' | 'refused'
+
+/**
+ * One sync's view of the shared connection: a subscription target and a
+ * handler for the messages routed to it.
+ *
+ * @internal
+ */
+export interface SyncChannel {
+  /** The resource name. */
+  readonly resource: string
+  /** The entity id, or `undefined` for a whole collection. */
+  readonly entityId: string | undefined
+  /** Called when the connection is ready (after every (re)open): subscribe and resend pending writes. */
+  connectionReady(): void
+  /** Called when the connection dropped or was refused. */
+  connectionLost(refusal: SyncError | undefined): void
+  /** A message routed to this channel. */
+  handle(message: ServerMessage): void
+  /** A problem that concerns every channel (a bad frame, a server `error`). */
+  report(error: SyncError): void
+}
+
+const keyOf = (resource: string, id: string | undefined): string => `${resource}\u0000${id ?? '\u0001'}`
+
+function randomId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto
+  if (c?.randomUUID) return c.randomUUID()
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`
+}
+
+function isSession(target: Socket | Session): target is Session {
+  return typeof (target as Session).send === 'function' && typeof (target as Socket).connect !== 'function'
+}
+
+/**
+ * Multiplexes every entity sync made over one `Socket` (or one `Session`)
+ * onto a single WebSocket: sends `hello` and the subscriptions on every
+ * (re)open, batches what is written in one tick into one frame, routes
+ * incoming messages to their syncs, and tracks op ids.
+ *
+ * @internal
+ */
+export class SyncConnection {
+  /** The connection state (see {@link ConnectionState}). */
+  readonly state: ReadonlySignal<ConnectionState>
+  /** The node id from the server's `welcome`. */
+  node: string | undefined
+  readonly client = randomId()
+
+  private readonly _state: Signal<ConnectionState>
+  private readonly channels = new Map<string, Set<SyncChannel>>()
+  private readonly ops = new Map<OpId, SyncChannel>()
+  /** Writes in flight, so other syncs on this connection learn of them when acknowledged. */
+  private readonly writes = new Map<OpId, Extract<ClientMessage, { t: 'put' | 'patch' | 'del' }>>()
+  private outbox: ClientMessage[] = []
+  private flushScheduled = false
+  private nextOp = 1
+  private readonly disposers: Array<() => void> = []
+  private generation = 0
+  private closed = false
+
+  /**
+   * @param session - The session to run on.
+   * @param owned - Close the session when the last sync detaches.
+   * @param token - Credentials for `hello`.
+   * @param onIdle - Called when the last sync detached.
+   */
+  constructor(
+    private readonly session: Session,
+    private readonly owned: boolean,
+    private readonly token: string | (() => string | Promise<string>) | undefined,
+    private readonly onIdle: () => void,
+  ) {
+    this._state = signal<ConnectionState>('connecting')
+    this.state = this._state
+    this.disposers.push(
+      session.messages.subscribe(event => this.receive(event.data)),
+      session.opens.subscribe(() => void this.opened()),
+      session.closes.subscribe(event => this.lost(event.code)),
+    )
+    if (session.isOpen.peek()) void this.opened()
+  }
+
+  /** Adds a sync; it is subscribed at once when the connection is ready. */
+  attach(channel: SyncChannel): void {
+    const key = keyOf(channel.resource, channel.entityId)
+    let set = this.channels.get(key)
+    if (!set) this.channels.set(key, (set = new Set()))
+    set.add(channel)
+    if (this._state.peek() === 'ready') channel.connectionReady()
+  }
+
+  /**
+   * Removes a sync; the server subscription ends when no other sync shares it.
+   * @param entityId - The id the channel was attached with (it may have changed since).
+   * @param keepAlive - Do not close the connection even if this was the last sync (the caller re-attaches).
+   */
+  detach(channel: SyncChannel, entityId = channel.entityId, keepAlive = false): void {
+    const key = keyOf(channel.resource, entityId)
+    const set = this.channels.get(key)
+    if (!set?.delete(channel)) return
+    for (const [op, owner] of this.ops) {
+      if (owner !== channel) continue
+      this.ops.delete(op)
+      this.writes.delete(op)
+    }
+    if (set.size === 0) {
+      this.channels.delete(key)
+      if (this._state.peek() === 'ready') {
+        this.write(
+          entityId === undefined ? { t: 'unsub', r: channel.resource } : { t: 'unsub', r: channel.resource, id: entityId },
+        )
+      }
+    }
+    if (this.channels.size === 0 && !keepAlive) this.dispose()
+  }
+
+  /** A fresh op id, routed back to `channel` for its `ack`/`reject`. */
+  op(channel: SyncChannel): OpId {
+    const op = this.nextOp++
+    this.ops.set(op, channel)
+    return op
+  }
+
+  /** Queues a message; everything written in one tick leaves as one frame. Dropped when not ready. */
+  write(message: ClientMessage): void {
+    if (this._state.peek() !== 'ready' && message.t !== 'hello') return
+    if (message.t === 'put' || message.t === 'patch' || message.t === 'del') this.writes.set(message.op, message)
+    this.outbox.push(message)
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      queueMicrotask(() => this.flush())
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false
+    const batch = this.outbox
+    if (batch.length === 0) return
+    this.outbox = []
+    const text = JSON.stringify(batch.length === 1 ? batch[0] : batch)
+    // A send that fails because the socket just closed is not an error here:
+    // every sync resends what is unacknowledged after the next open.
+    this.session.send(text).catch(() => {})
+  }
+
+  private async opened(): Promise<void> {
+    const generation = ++this.generation
+    let token: string | undefined
+    try {
+      token = typeof this.token === 'function' ? await this.token() : this.token
+    } catch (cause) {
+      this.broadcastError(new SyncError('UNAUTHENTICATED', 'Reading the token failed', { cause }))
+      return
+    }
+    if (generation !== this.generation || this.closed || !this.session.isOpen.peek()) return
+    const hello: ClientMessage =
+      token === undefined
+        ? { t: 'hello', v: PROTOCOL_VERSION, client: this.client }
+        : { t: 'hello', v: PROTOCOL_VERSION, client: this.client, token }
+    this.write(hello)
+    this.ops.clear()
+    this.writes.clear()
+    this._state.value = 'ready'
+    for (const set of this.channels.values()) for (const channel of set) channel.connectionReady()
+  }
+
+  private lost(code: number): void {
+    this.generation++
+    this.outbox = []
+    this.ops.clear()
+    this.writes.clear()
+    const refused =
+      code === SyncCloseCodes.UNAUTHENTICATED
+        ? new SyncError('UNAUTHENTICATED', 'The server refused the credentials (close 4401)')
+        : code === SyncCloseCodes.FORBIDDEN
+          ? new SyncError('CONNECTION_FORBIDDEN', 'The server refused the connection (close 4403)')
+          : undefined
+    this._state.value = refused ? 'refused' : 'offline'
+    for (const set of this.channels.values()) for (const channel of set) channel.connectionLost(refused)
+  }
+
+  private receive(data: unknown): void {
+    if (typeof data !== 'string') {
+      this.broadcastError(new SyncError('BAD_MESSAGE', 'Received a binary frame; the sync protocol uses text frames'))
+      return
+    }
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(data)
+    } catch (cause) {
+      this.broadcastError(new SyncError('BAD_MESSAGE', 'Received a frame that is not JSON', { cause }))
+      return
+    }
+    if (Array.isArray(parsed)) for (const message of parsed) this.route(message)
+    else this.route(parsed)
+  }
+
+  private route(message: unknown): void {
+    if (typeof message !== 'object' || message === null || typeof (message as { t?: unknown }).t !== 'string') {
+      this.broadcastError(new SyncError('BAD_MESSAGE', 'Received a message without a type'))
+      return
+    }
+    const m = message as ServerMessage
+    try {
+      switch (m.t) {
+        case 'welcome':
+          this.node = typeof m.node === 'string' ? m.node : undefined
+          return
+        case 'snap':
+          if ('id' in m) {
+            // An entity snapshot also answers a create-only put made by a collection sync.
+            this.deliver(keyOf(m.r, m.id), m)
+            this.deliver(keyOf(m.r, undefined), m)
+          } else this.deliver(keyOf(m.r, undefined), m)
+          return
+        case 'change':
+        case 'gone':
+          this.deliver(keyOf(m.r, m.id), m)
+          this.deliver(keyOf(m.r, undefined), m)
+          return
+        case 'ack':
+        case 'reject': {
+          const owner = m.op === undefined ? undefined : this.ops.get(m.op)
+          if (owner) {
+            this.ops.delete(m.op as OpId)
+            owner.handle(m)
+            const write = this.writes.get(m.op as OpId)
+            this.writes.delete(m.op as OpId)
+            if (write && m.t === 'ack' && m.applied !== false) this.echoToSiblings(owner, write, m.rev)
+          } else if (m.t === 'reject' && typeof m.r === 'string') {
+            this.deliver(keyOf(m.r, m.id), m)
+          }
+          return
+        }
+        case 'error':
+          this.broadcastError(
+            new SyncError(m.code === 'UNKNOWN_TYPE' || m.code === 'BAD_FIELD' ? m.code : 'BAD_FRAME', String(m.message)),
+          )
+          return
+        default:
+          this.broadcastError(new SyncError('BAD_MESSAGE', `Received an unknown message type "${String((m as { t: unknown }).t)}"`))
+      }
+    } catch (cause) {
+      // One bad message must never stop the sync: report it and go on.
+      this.broadcastError(new SyncError('BAD_MESSAGE', 'A message could not be applied', { cause }))
+    }
+  }
+
+  // The server never echoes a write to the connection that sent it, so the
+  // other syncs sharing this connection hear of it here, as a `change`.
+  private echoToSiblings(
+    owner: SyncChannel,
+    write: Extract<ClientMessage, { t: 'put' | 'patch' | 'del' }>,
+    rev: number,
+  ): void {
+    const { r, id } = write
+    const message: ServerMessage =
+      write.t === 'del'
+        ? { t: 'gone', r, id, rev }
+        : write.t === 'put'
+          ? { t: 'change', r, id, rev, value: write.value }
+          : write.unset
+            ? { t: 'change', r, id, rev, set: write.set, unset: write.unset }
+            : { t: 'change', r, id, rev, set: write.set }
+    for (const key of [keyOf(r, id), keyOf(r, undefined)]) {
+      const set = this.channels.get(key)
+      if (set) for (const channel of set) if (channel !== owner) channel.handle(message)
+    }
+  }
+
+  private deliver(key: string, message: ServerMessage): void {
+    const set = this.channels.get(key)
+    if (set) for (const channel of set) channel.handle(message)
+  }
+
+  private broadcastError(error: SyncError): void {
+    for (const set of this.channels.values()) for (const channel of set) channel.report(error)
+  }
+
+  private dispose(): void {
+    if (this.closed) return
+    this.closed = true
+    for (const dispose of this.disposers.splice(0)) dispose()
+    this.onIdle()
+    if (this.owned) void this.session.close({ code: 1000, reason: 'sync stopped' }).catch(() => {})
+  }
+}
+
+const connections = new WeakMap<object, SyncConnection>()
+
+/**
+ * The shared sync connection of a socket (one WebSocket for every sync over
+ * it, reconnecting) or of a session the caller manages.
+ *
+ * @internal
+ */
+export function connectionFor(target: Socket | Session): SyncConnection {
+  const existing = connections.get(target)
+  if (existing) return existing
+  let connection: SyncConnection
+  if (isSession(target)) {
+    connection = new SyncConnection(target, false, undefined, () => connections.delete(target))
+  } else {
+    const session = target.connect({ reconnect: true })
+    connection = new SyncConnection(session, true, target.options.token, () => connections.delete(target))
+  }
+  connections.set(target, connection)
+  return connection
+}

@@ -1,0 +1,75 @@
+import type { Issue, OpId } from './protocol.ts'
+
+/**
+ * Codes of a {@link SyncError}:
+ * - a `reject` from the server: `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`,
+ *   `TOO_LARGE`, `RATE_LIMITED`, `BAD_FIELD`;
+ * - an `error` from the server about a frame this client sent: `BAD_FRAME`, `UNKNOWN_TYPE`;
+ * - found by the client: `BAD_MESSAGE` (an incoming frame it could not parse),
+ *   `INVALID_VALUE` (an incoming value failed the resource's schema),
+ *   `UNAUTHENTICATED` (closed with 4401), `CONNECTION_FORBIDDEN` (closed with 4403),
+ *   `STOPPED` (the sync was stopped while `flush()` waited).
+ */
+export type SyncErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'TOO_LARGE'
+  | 'RATE_LIMITED'
+  | 'BAD_FIELD'
+  | 'BAD_FRAME'
+  | 'UNKNOWN_TYPE'
+  | 'BAD_MESSAGE'
+  | 'INVALID_VALUE'
+  | 'UNAUTHENTICATED'
+  | 'CONNECTION_FORBIDDEN'
+  | 'STOPPED'
+
+/** Details carried by a {@link SyncError}. */
+export interface SyncErrorDetails {
+  /** The resource name the error is about. */
+  resource?: string
+  /** The entity id the error is about. */
+  id?: string
+  /** The op id of a rejected write. */
+  op?: OpId
+  /** Validation issues (Standard Schema form). */
+  issues?: readonly Issue[]
+  /** The underlying error. */
+  cause?: unknown
+}
+
+/**
+ * An error of entity sync, reported on `sync.errors` (rejected writes, bad
+ * frames, refused connections) and by `flush()`. It never stops the sync.
+ *
+ * @example
+ * sync.errors.subscribe(e => { if (e.code === 'VALIDATION_FAILED') showIssues(e.issues) })
+ */
+export class SyncError extends Error {
+  override readonly name = 'SyncError'
+  /** What went wrong, as a stable string. */
+  readonly code: SyncErrorCode
+  /** The resource name, when known. */
+  readonly resource: string | undefined
+  /** The entity id, when known. */
+  readonly id: string | undefined
+  /** The op id of a rejected write, when it was one. */
+  readonly op: OpId | undefined
+  /** Validation issues, for `VALIDATION_FAILED` and `INVALID_VALUE`. */
+  readonly issues: readonly Issue[] | undefined
+
+  /**
+   * @param code - The error code.
+   * @param message - A message for people.
+   * @param details - Resource, id, op, issues and cause.
+   */
+  constructor(code: SyncErrorCode, message: string, details: SyncErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.code = code
+    this.resource = details.resource
+    this.id = details.id
+    this.op = details.op
+    this.issues = details.issues
+  }
+}

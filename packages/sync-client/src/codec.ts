@@ -1,0 +1,103 @@
+import superjson from 'superjson'
+import { type Encoded, FORBIDDEN_KEYS } from './protocol.ts'
+
+/**
+ * Turns entity values into wire envelopes and back. Any implementation must
+ * round-trip: `deserialize(JSON.parse(JSON.stringify(serialize(v))))` equals `v`.
+ */
+export interface Serializer {
+  serialize(value: unknown): Encoded
+  deserialize(encoded: Encoded): unknown
+}
+
+const objectProto = Object.prototype
+
+// True when JSON alone round-trips `value` exactly, so superjson (4–6× slower
+// on Node 20) can be skipped. Anything superjson would annotate — Date, Map,
+// Set, BigInt, undefined, -0, NaN, ±Infinity, class instances — fails here.
+function isPlainJson(value: unknown, depth: number): boolean {
+  if (depth > 64) return false
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0)
+    case 'object': {
+      if (value === null) return true
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false
+        return true
+      }
+      const proto = Object.getPrototypeOf(value)
+      if (proto !== objectProto && proto !== null) return false
+      for (const key in value) {
+        if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false
+      }
+      return true
+    }
+    default:
+      return false
+  }
+}
+
+/**
+ * The default serializer: superjson's format, with a fast path for plain JSON
+ * data that produces exactly what superjson would (`{ json }`, no `meta`).
+ */
+export const defaultSerializer: Serializer = {
+  serialize(value) {
+    if (isPlainJson(value, 0)) return { json: value }
+    return superjson.serialize(value) as Encoded
+  },
+  deserialize(encoded) {
+    if (encoded.meta === undefined || encoded.meta === null) return encoded.json
+    return superjson.deserialize(encoded as Parameters<typeof superjson.deserialize>[0])
+  },
+}
+
+/**
+ * Finds a key that could reach a prototype (`__proto__`, `constructor`,
+ * `prototype`) anywhere in parsed JSON data.
+ *
+ * @param data - Parsed JSON (objects, arrays, primitives).
+ * @returns The offending key, or `undefined` when the data is safe.
+ */
+export function findForbiddenKey(data: unknown, depth = 0): string | undefined {
+  if (typeof data !== 'object' || data === null) return undefined
+  if (depth > 100) return '(nesting deeper than 100)'
+  if (Array.isArray(data)) {
+    for (const item of data) {
+      const bad = findForbiddenKey(item, depth + 1)
+      if (bad !== undefined) return bad
+    }
+    return undefined
+  }
+  for (const key of Object.keys(data)) {
+    if (FORBIDDEN_KEYS.has(key)) return key
+    const bad = findForbiddenKey((data as Record<string, unknown>)[key], depth + 1)
+    if (bad !== undefined) return bad
+  }
+  return undefined
+}
+
+/**
+ * Checks a whole envelope: forbidden keys in `json`, and in `meta`, whose
+ * paths are dotted strings (`"a.__proto__.b"`) that superjson would follow.
+ *
+ * @returns The offending key, or `undefined` when the envelope is safe.
+ */
+export function findForbiddenKeyInEncoded(encoded: Encoded): string | undefined {
+  const bad = findForbiddenKey(encoded.json)
+  if (bad !== undefined || encoded.meta === undefined || encoded.meta === null) return bad
+  const meta = JSON.stringify(encoded.meta)
+  for (const key of FORBIDDEN_KEYS) if (meta.includes(key)) return key
+  return undefined
+}
+
+/** True when `value` is a plain object (`{}` literal or null-prototype), not an array, Date, Map, class instance. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === objectProto || proto === null
+}

@@ -1,0 +1,186 @@
+/**
+ * The lensync sync protocol, version 1: the message shapes exchanged between
+ * `@lensync/sync-client` and the sync hub of `@lensync/sync-server`.
+ * The prose specification is `docs/protocol.md`; this file is its typed form.
+ *
+ * @packageDocumentation
+ */
+
+/** The protocol version this package speaks; sent in `hello` and `welcome`. */
+export const PROTOCOL_VERSION = 1
+
+/** The WebSocket subprotocol name of protocol version 1. */
+export const PROTOCOL_NAME = 'lensync.v1'
+
+/**
+ * A value on the wire: a superjson envelope. `meta` is absent for plain JSON
+ * data (the fast path), present when Dates, Maps, Sets, BigInts, `undefined`
+ * or non-finite numbers need to be restored.
+ */
+export interface Encoded {
+  json: unknown
+  meta?: unknown
+}
+
+/** A field path: property names from the entity root down to the changed field. */
+export type FieldPath = readonly string[]
+
+/** One field assignment of a `patch` or `change`: the path and its encoded new value. */
+export type FieldSet = readonly [path: FieldPath, value: Encoded]
+
+/** An operation id chosen by the client, unique per connection; echoed in `ack`/`reject`. */
+export type OpId = number | string
+
+/** Client → server: opens the conversation (required first when the server authenticates). */
+export interface HelloMessage {
+  t: 'hello'
+  v: number
+  client: string
+  token?: string
+}
+/** Client → server: subscribe to one entity (`id` given) or a whole collection (`id` absent). */
+export interface SubMessage {
+  t: 'sub'
+  r: string
+  id?: string
+  /** Collections only: send only what changed after this resource revision. */
+  since?: number
+}
+/** Client → server: end a subscription made with the same `r`/`id`. */
+export interface UnsubMessage {
+  t: 'unsub'
+  r: string
+  id?: string
+}
+/** Client → server: replace an entity's whole value (`create: true`: only if it does not exist). */
+export interface PutMessage {
+  t: 'put'
+  op: OpId
+  r: string
+  id: string
+  value: Encoded
+  create?: boolean
+}
+/** Client → server: set and unset fields of an existing entity. */
+export interface PatchMessage {
+  t: 'patch'
+  op: OpId
+  r: string
+  id: string
+  set: FieldSet[]
+  unset?: FieldPath[]
+}
+/** Client → server: delete an entity (leaves a tombstone). */
+export interface DelMessage {
+  t: 'del'
+  op: OpId
+  r: string
+  id: string
+}
+/** Every message a client may send. */
+export type ClientMessage = HelloMessage | SubMessage | UnsubMessage | PutMessage | PatchMessage | DelMessage
+
+/** Server → client: answer to `hello`. */
+export interface WelcomeMessage {
+  t: 'welcome'
+  v: number
+  client: string
+  node: string
+}
+/** One entity in a collection snapshot. */
+export interface SnapItem {
+  id: string
+  rev: number
+  value: Encoded
+}
+/** Server → client: the current state of one entity (`value: null` when absent or deleted). */
+export interface EntitySnapMessage {
+  t: 'snap'
+  r: string
+  id: string
+  rev: number
+  value: Encoded | null
+}
+/**
+ * Server → client: the state of a collection, possibly in several pages
+ * (`more: true` on every page but the last). `rev` is the resource revision
+ * the snapshot is consistent with; use it as the next `since`.
+ */
+export interface CollectionSnapMessage {
+  t: 'snap'
+  r: string
+  rev: number
+  items: SnapItem[]
+  gone: string[]
+  more?: boolean
+}
+/** Server → client: a write of this connection was applied (`applied: false`: a create found an existing entity). */
+export interface AckMessage {
+  t: 'ack'
+  op: OpId
+  rev: number
+  applied?: boolean
+}
+/** Server → client: another connection changed an entity. Either `value` (after a put) or `set`/`unset` (after a patch). */
+export interface ChangeMessage {
+  t: 'change'
+  r: string
+  id: string
+  rev: number
+  value?: Encoded
+  set?: FieldSet[]
+  unset?: FieldPath[]
+}
+/** Server → client: another connection deleted an entity. */
+export interface GoneMessage {
+  t: 'gone'
+  r: string
+  id: string
+  rev: number
+}
+/** Codes of a `reject`: a write or subscription the server refused. */
+export type RejectCode = 'VALIDATION_FAILED' | 'FORBIDDEN' | 'NOT_FOUND' | 'TOO_LARGE' | 'RATE_LIMITED' | 'BAD_FIELD'
+/** One validation issue, as in Standard Schema. */
+export interface Issue {
+  message: string
+  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>
+}
+/** Server → client: a write (`op`) or a subscription (`r`/`id`) was refused. */
+export interface RejectMessage {
+  t: 'reject'
+  op?: OpId
+  r?: string
+  id?: string
+  code: RejectCode
+  message: string
+  issues?: Issue[]
+}
+/** Codes of an `error`: a frame the server could not use at all. */
+export type ErrorCode = 'BAD_FRAME' | 'UNKNOWN_TYPE' | 'BAD_FIELD'
+/** Server → client: a frame was unusable and skipped; the connection stays open. */
+export interface ErrorMessage {
+  t: 'error'
+  code: ErrorCode
+  message: string
+}
+/** Every message a server may send. */
+export type ServerMessage =
+  | WelcomeMessage
+  | EntitySnapMessage
+  | CollectionSnapMessage
+  | AckMessage
+  | ChangeMessage
+  | GoneMessage
+  | RejectMessage
+  | ErrorMessage
+
+/** Close codes of the sync protocol (besides the standard 1000–1013). */
+export const SyncCloseCodes = {
+  /** Authentication failed or missing: clients do not reconnect. */
+  UNAUTHENTICATED: 4401,
+  /** The connection is not allowed: clients do not reconnect. */
+  FORBIDDEN: 4403,
+} as const
+
+/** Keys that are never accepted in a path or a value: they could reach an object's prototype. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])

@@ -1,0 +1,48 @@
+import { defaultSerializer, type Serializer } from './codec.ts'
+import { isStandardSchema, type StandardSchemaV1 } from './standardSchema.ts'
+
+/** Options of {@link resource}. */
+export interface ResourceOptions<T> {
+  /** The resource name on the server (`r` on the wire): a non-empty string of at most 256 characters. */
+  name: string
+  /** The id of an entity: must be a non-empty string and stay stable for the entity. */
+  id: (value: T) => string
+  /** How values travel; defaults to superjson's format with a plain-JSON fast path. */
+  serializer?: Serializer
+  /** A Standard Schema (zod, valibot, arktype …) every incoming value is checked against. */
+  schema?: StandardSchemaV1<unknown, T>
+}
+
+/** A kind of synced entity: its name on the server, how to find an entity's id, and how to encode values. */
+export interface Resource<T> {
+  readonly name: string
+  readonly id: (value: T) => string
+  readonly serializer: Serializer
+  readonly schema: StandardSchemaV1<unknown, T> | undefined
+}
+
+/**
+ * Describes a kind of entity to sync with `syncWith` and `syncList`.
+ *
+ * @param options - Name, id function, optional serializer and schema.
+ * @returns The resource.
+ * @throws TypeError when an option is missing or of the wrong kind.
+ * @example
+ * const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
+ */
+export function resource<T>(options: ResourceOptions<T>): Resource<T> {
+  const { name, id, serializer = defaultSerializer, schema } = options ?? ({} as ResourceOptions<T>)
+  if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
+    throw new TypeError('resource(): `name` must be a non-empty string of at most 256 characters')
+  }
+  if (typeof id !== 'function') {
+    throw new TypeError('resource(): `id` must be a function returning the entity id, e.g. `id: p => p._id`')
+  }
+  if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
+    throw new TypeError('resource(): `serializer` must have serialize() and deserialize()')
+  }
+  if (schema !== undefined && !isStandardSchema(schema)) {
+    throw new TypeError('resource(): `schema` must implement Standard Schema v1 (zod, valibot, arktype …)')
+  }
+  return Object.freeze({ name, id, serializer, schema })
+}

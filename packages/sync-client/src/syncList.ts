@@ -1,0 +1,353 @@
+import type { Store } from '@lensync/store'
+import { EntityReplica } from './EntityReplica.ts'
+import { applyFieldChanges, diffFields } from './paths.ts'
+import type { CollectionSnapMessage, OpId, ServerMessage, SnapItem } from './protocol.ts'
+import type { Resource } from './resource.ts'
+import { SyncBase } from './SyncBase.ts'
+import { connectionFor } from './SyncConnection.ts'
+import { SyncError } from './SyncError.ts'
+import type { Sync } from './syncTypes.ts'
+import { decodeSets, writeMessage } from './syncWith.ts'
+import type { Session, Socket } from './types.ts'
+
+class ListSync<T> extends SyncBase<T> {
+  readonly entityId = undefined
+  private readonly replicas = new Map<string, EntityReplica>()
+  /** Ids in list order. */
+  private order: string[] = []
+  /** The list the store holds as far as this sync knows. */
+  private shown: T[]
+  /** The item object last shown per id, reused while its content is unchanged. */
+  private readonly shownItems = new Map<string, T>()
+  private readonly opOwners = new Map<OpId, string>()
+  /** The resource revision everything up to which this sync has seen: the next `since`. */
+  private since: number | undefined
+  private pages: CollectionSnapMessage[] = []
+  private pushScheduled = false
+  private readonly unwatch: () => void
+
+  constructor(
+    private readonly store: Store<T[]>,
+    target: Socket | Session,
+    resourceDef: Resource<T>,
+  ) {
+    super(connectionFor(target), resourceDef)
+    this.shown = store.current
+    if (!Array.isArray(this.shown)) throw new TypeError('syncList(): the store must hold an array')
+    for (const item of this.shown) {
+      const id = this.idOf(item)
+      if (this.replicas.has(id)) throw new TypeError(`syncList(): two items have the id "${id}"`)
+      this.replicas.set(id, new EntityReplica(id, item))
+      this.shownItems.set(id, item)
+      this.order.push(id)
+    }
+    this.connection.attach(this)
+    this.unwatch = store.data.subscribe(value => this.local(value))
+  }
+
+  private idOf(item: T): string {
+    const id = this.resourceDef.id(item)
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new TypeError(`syncList(): resource "${this.resource}" gave an empty or non-string id`)
+    }
+    return id
+  }
+
+  private local(list: T[]): void {
+    if (list === this.shown || this.stopped.peek()) return
+    const before = new Map<string, T>()
+    for (const item of this.shown) before.set(this.idOf(item), item)
+    this.shown = list
+    const order: string[] = []
+    const seen = new Set<string>()
+    let changed = false
+    for (const item of list) {
+      let id: string
+      try {
+        id = this.idOf(item)
+      } catch (cause) {
+        this.report(new SyncError('BAD_MESSAGE', 'syncList(): an item has no valid id; it is not synced', { cause }))
+        continue
+      }
+      if (seen.has(id)) continue
+      seen.add(id)
+      order.push(id)
+      this.shownItems.set(id, item)
+      const previous = before.get(id)
+      let replica = this.replicas.get(id)
+      if (!replica || replica.deleted) {
+        // A new item (or one deleted and added again): a whole-value put.
+        const fresh = new EntityReplica(id, item)
+        if (this.subscribed.peek() || replica) fresh.applySnapshot(undefined, replica?.rev ?? 0, false)
+        fresh.localEdit(undefined, item)
+        this.replicas.set(id, fresh)
+        replica = fresh
+        changed = true
+      } else if (previous !== item && replica.localEdit(previous, item)) {
+        changed = true
+      }
+    }
+    for (const id of before.keys()) {
+      if (seen.has(id)) continue
+      this.shownItems.delete(id)
+      const replica = this.replicas.get(id)
+      if (!replica) continue
+      if (replica.exists === true || replica.exists === undefined) {
+        replica.localDelete()
+      } else {
+        this.replicas.delete(id)
+      }
+      changed = true
+    }
+    this.order = order
+    if (changed) {
+      this.updatePending()
+      this.schedulePush()
+    }
+  }
+
+  private schedulePush(): void {
+    if (this.pushScheduled) return
+    this.pushScheduled = true
+    queueMicrotask(() => {
+      this.pushScheduled = false
+      this.push()
+    })
+  }
+
+  private push(): void {
+    if (this.stopped.peek() || this.connection.state.peek() !== 'ready' || !this.subscribed.peek()) return
+    for (const [id, replica] of this.replicas) {
+      if (!replica.hasUnsent) continue
+      const op = this.connection.op(this)
+      const write = replica.takeOutgoing(op)
+      if (!write) continue
+      this.opOwners.set(op, id)
+      this.connection.write(writeMessage(write, op, this.resource, id, v => this.encode(v)))
+    }
+  }
+
+  private updatePending(): void {
+    let count = 0
+    for (const replica of this.replicas.values()) count += replica.pendingCount
+    this._pending.value = count
+  }
+
+  private render(): void {
+    this.updatePending()
+    const next: T[] = []
+    const order: string[] = []
+    for (const id of this.order) {
+      const replica = this.replicas.get(id)
+      if (!replica || replica.deleted) continue
+      if (replica.exists !== true && replica.pendingCount === 0 && this.subscribed.peek()) {
+        // Known absent on the server and nothing on its way there.
+        this.replicas.delete(id)
+        continue
+      }
+      order.push(id)
+      next.push(this.itemView(id, replica))
+    }
+    this.order = order
+    const list = this.shown
+    if (list.length === next.length && next.every((item, i) => item === list[i])) return
+    this.shown = next
+    this.store.update(next)
+  }
+
+  private itemView(id: string, replica: EntityReplica): T {
+    const view = replica.view() as T
+    const last = this.shownItems.get(id)
+    if (last !== undefined) {
+      const diff = diffFields(last, view)
+      if (diff.set.length === 0 && diff.unset.length === 0) return last
+    }
+    this.shownItems.set(id, view)
+    return view
+  }
+
+  connectionReady(): void {
+    this.opOwners.clear()
+    this.pages = []
+    for (const replica of this.replicas.values()) replica.resetInFlight()
+    this.connection.write(
+      this.since === undefined ? { t: 'sub', r: this.resource } : { t: 'sub', r: this.resource, since: this.since },
+    )
+  }
+
+  protected onConnectionLost(): void {
+    this.opOwners.clear()
+    this.pages = []
+    for (const replica of this.replicas.values()) replica.resetInFlight()
+  }
+
+  private seen(rev: number): void {
+    if (this.since !== undefined && rev > this.since) this.since = rev
+  }
+
+  handle(message: ServerMessage): void {
+    switch (message.t) {
+      case 'snap':
+        if ('items' in message) {
+          this.pages.push(message)
+          if (!message.more) this.applySnapshot()
+        } else {
+          // The current value sent back for a create-only put that found the entity.
+          const replica = this.replicas.get(message.id)
+          if (!replica || message.value === null) return
+          const decoded = this.decode(message.value, message.id)
+          if (!decoded || !this.valid(decoded.value, message.id)) return
+          replica.applySnapshot(decoded.value, message.rev, true)
+          this.render()
+        }
+        return
+      case 'change': {
+        this.seen(message.rev)
+        let replica = this.replicas.get(message.id)
+        if (!replica) {
+          replica = new EntityReplica(message.id, undefined, 'remote')
+          this.replicas.set(message.id, replica)
+          this.order.push(message.id)
+        }
+        if (message.rev <= replica.rev) return
+        if (message.set !== undefined || message.unset !== undefined) {
+          const set = decodeSets(message.set ?? [], e => this.decode(e, message.id))
+          if (!set) return
+          const preview = applyFieldChanges(replica.confirmed, set, message.unset ?? [])
+          if (!this.valid(preview, message.id)) return
+          replica.applyChange(message.rev, { set, unset: message.unset ?? [] })
+        } else if (message.value !== undefined) {
+          const decoded = this.decode(message.value, message.id)
+          if (!decoded || !this.valid(decoded.value, message.id)) return
+          replica.applyChange(message.rev, { value: decoded.value })
+        }
+        this.render()
+        return
+      }
+      case 'gone': {
+        this.seen(message.rev)
+        const replica = this.replicas.get(message.id)
+        if (replica && message.rev > replica.rev) {
+          this.replicas.delete(message.id)
+          this.shownItems.delete(message.id)
+          this.render()
+        }
+        return
+      }
+      case 'ack': {
+        const id = this.opOwners.get(message.op)
+        if (id === undefined) return
+        this.opOwners.delete(message.op)
+        this.seen(message.rev)
+        const replica = this.replicas.get(id)
+        if (!replica) return
+        const wasDeleted = replica.deleted
+        if (replica.applyAck(message.op, message.rev, message.applied !== false)) {
+          if (wasDeleted && !replica.deleted) this.replicas.delete(id)
+          this.render()
+          this.push()
+        }
+        return
+      }
+      case 'reject': {
+        if (message.op === undefined) {
+          if (message.id === undefined) this.subscriptionRefused(message.code, message.message, undefined)
+          return
+        }
+        const id = this.opOwners.get(message.op)
+        if (id === undefined) return
+        this.opOwners.delete(message.op)
+        const replica = this.replicas.get(id)
+        if (!replica) return
+        if (message.code === 'NOT_FOUND' && replica.markMissing(message.op)) {
+          this.push()
+          return
+        }
+        if (replica.applyReject(message.op)) {
+          this.render()
+          this.report(
+            new SyncError(message.code, message.message, {
+              resource: this.resource,
+              id,
+              op: message.op,
+              ...(message.issues ? { issues: message.issues } : {}),
+            }),
+          )
+          this.push()
+        }
+        return
+      }
+      default:
+        return
+    }
+  }
+
+  private applySnapshot(): void {
+    const pages = this.pages
+    this.pages = []
+    const incremental = this.since !== undefined
+    const present = new Set<string>()
+    let rev = 0
+    for (const page of pages) {
+      rev = Math.max(rev, page.rev)
+      for (const item of page.items) this.applyItem(item, present)
+      for (const id of page.gone) {
+        const replica = this.replicas.get(id)
+        if (replica && !replica.hasUnsent) {
+          this.replicas.delete(id)
+          this.shownItems.delete(id)
+        }
+      }
+    }
+    if (!incremental) {
+      // A full snapshot: local items the server does not have are offers
+      // (created only if still absent) — or were deleted remotely.
+      for (const replica of this.replicas.values()) {
+        if (present.has(replica.id)) continue
+        if (replica.exists === true && replica.pendingCount === 0) this.replicas.delete(replica.id)
+        else replica.applySnapshot(undefined, 0, false)
+      }
+    }
+    this.since = Math.max(this.since ?? 0, rev)
+    this.subscribed.value = true
+    this.render()
+    this.push()
+  }
+
+  private applyItem(item: SnapItem, present: Set<string>): void {
+    if (typeof item?.id !== 'string') return
+    const decoded = this.decode(item.value, item.id)
+    if (!decoded || !this.valid(decoded.value, item.id)) return
+    present.add(item.id)
+    let replica = this.replicas.get(item.id)
+    if (!replica) {
+      replica = new EntityReplica(item.id, undefined, 'remote')
+      this.replicas.set(item.id, replica)
+      this.order.push(item.id)
+    }
+    if (item.rev >= replica.rev || replica.exists !== true) replica.applySnapshot(decoded.value, item.rev, true)
+  }
+
+  protected detachAll(): void {
+    this.unwatch()
+    this.connection.detach(this)
+  }
+}
+
+/**
+ * Keeps a list store equal to every entity of a resource on the server, both
+ * ways, keyed by the resource id: items added, changed or removed on any
+ * client appear on all. Each item syncs like `syncWith` (field patches,
+ * offers, offline edits); the list order is the local order, with items new
+ * to this client appended in the server's creation order.
+ *
+ * @param store - A store holding `T[]`.
+ * @param target - A `Socket` (shared, reconnecting connection) or a `Session` you manage.
+ * @param resource - The entity kind: name, id, serializer, schema.
+ * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`.
+ * @example
+ * const chat = syncList(messages, websocket(url), MessageResource)
+ */
+export function syncList<T>(store: Store<T[]>, target: Socket | Session, resource: Resource<T>): Sync {
+  return new ListSync(store, target, resource)
+}

@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { effect, type ReadonlySignal } from '@lensync/store'
+import { type Socket, websocket } from '@lensync/sync-client'
+import { createSyncServer } from '@lensync/sync-server'
+import { WebSocket } from 'ws'
+
+/** A `ws` WebSocket that counts the frames it sends (to prove what a client did not send). */
+export function countingWebSocket() {
+  const sent: string[] = []
+  class CountingWebSocket extends WebSocket {
+    override send(data: unknown, ...rest: unknown[]): void {
+      sent.push(typeof data === 'string' ? data : String(data))
+      // biome-ignore lint/suspicious/noExplicitAny: forwarding ws's overloads
+      ;(super.send as any)(data, ...rest)
+    }
+  }
+  return { WebSocket: CountingWebSocket as unknown as typeof WebSocket, sent }
+}
+
+/** Fast reconnects for tests: the logic is the same, the waits are short. */
+export const fastReconnect = { minDelay: 10, maxDelay: 100, factor: 2 }
+
+/** A socket to `url` with `ws` injected and fast reconnects. */
+export function testSocket(url: string, WebSocketImpl: typeof WebSocket = WebSocket): Socket {
+  return websocket(url, { WebSocket: WebSocketImpl as never, reconnect: fastReconnect })
+}
+
+/** Resolves when `predicate(signal.value)` holds (checked on every change). */
+export function until<T>(source: ReadonlySignal<T>, predicate: (value: T) => boolean, what = 'condition'): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let dispose: (() => void) | undefined
+    let done = false
+    const timer = setTimeout(() => {
+      done = true
+      dispose?.()
+      reject(new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(source.peek())}`))
+    }, 10_000)
+    dispose = effect(() => {
+      const value = source.value
+      if (done || !predicate(value)) return
+      done = true
+      clearTimeout(timer)
+      queueMicrotask(() => dispose?.())
+      resolve(value)
+    })
+    if (done) dispose()
+  })
+}
+
+/** A temporary directory removed by the returned disposer. */
+export function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'lensync-'))
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** Starts an in-memory sync server on a free port. */
+export function memoryServer(options: Parameters<typeof createSyncServer>[0] = {}) {
+  return createSyncServer({ port: 0, host: '127.0.0.1', dataFile: ':memory:', pingPeriod: 0, ...options })
+}

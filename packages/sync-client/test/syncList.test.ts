@@ -1,0 +1,84 @@
+import { storeOf } from '@lensync/store'
+import { resource, type Sync, syncList, syncWith } from '@lensync/sync-client'
+import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { memoryServer, testSocket, until } from './helpers.ts'
+
+type Message = { id: string; from: string; text: string }
+const MessageResource = resource<Message>({ name: 'message', id: m => m.id })
+
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+function track<T extends Sync>(sync: T): T {
+  cleanups.push(() => sync.stop())
+  return sync
+}
+async function server(options: Parameters<typeof memoryServer>[0] = {}) {
+  const s = await memoryServer(options)
+  cleanups.push(() => s.close())
+  return s
+}
+function listClient(url: string, initial: Message[] = []) {
+  const store = storeOf<Message[]>(initial)
+  const sync = track(syncList(store, testSocket(url), MessageResource))
+  return { store, sync }
+}
+const texts = (list: Message[]) => list.map(m => m.text)
+
+describe('syncList', () => {
+  it('add, edit and remove reach every client and a late joiner', async () => {
+    const { url } = await server()
+    const a = listClient(url)
+    const b = listClient(url)
+    await Promise.all([a.sync.flush(), b.sync.flush()])
+
+    a.store.update([...a.store.current, { id: 'm1', from: 'a', text: 'hello' }])
+    await until(b.store.data, l => l.length === 1, 'B to get m1')
+    b.store.update([...b.store.current, { id: 'm2', from: 'b', text: 'hi' }])
+    await until(a.store.data, l => l.length === 2, 'A to get m2')
+    expect(texts(a.store.current)).toEqual(['hello', 'hi'])
+
+    a.store.update(a.store.current.map(m => (m.id === 'm2' ? { ...m, text: 'hi!' } : m)))
+    await until(b.store.data, l => l.some(m => m.text === 'hi!'), 'B to get the edit')
+    b.store.update(b.store.current.filter(m => m.id !== 'm1'))
+    await until(a.store.data, l => l.length === 1, 'A to see m1 removed')
+    expect(texts(a.store.current)).toEqual(['hi!'])
+    await Promise.all([a.sync.flush(), b.sync.flush()])
+
+    const late = listClient(url)
+    await late.sync.flush()
+    expect(late.store.current).toEqual([{ id: 'm2', from: 'b', text: 'hi!' }])
+  })
+
+  it('keeps the history in creation order for a client that joins later', async () => {
+    const { url } = await server()
+    const a = listClient(url)
+    await a.sync.flush()
+    for (let i = 0; i < 30; i++) a.store.update([...a.store.current, { id: `m${i}`, from: 'a', text: `#${i}` }])
+    await a.sync.flush()
+    const late = listClient(url)
+    await late.sync.flush()
+    expect(texts(late.store.current)).toEqual(Array.from({ length: 30 }, (_, i) => `#${i}`))
+  })
+
+  it('shares one WebSocket between every sync made over one socket', async () => {
+    const { url } = await server()
+    let opened = 0
+    class CountingOpen extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args)
+        opened++
+      }
+    }
+    const socket = testSocket(url, CountingOpen as unknown as typeof WebSocket)
+    const list = storeOf<Message[]>([])
+    const one = storeOf<Message>({ id: 'x', from: 'a', text: 'x' })
+    const s1 = track(syncList(list, socket, MessageResource))
+    const s2 = track(syncWith(one, socket, MessageResource))
+    await Promise.all([s1.flush(), s2.flush()])
+    expect(opened).toBe(1)
+    await until(list.data, l => l.some(m => m.id === 'x'), 'the list to contain the entity synced by syncWith')
+  })
+})
