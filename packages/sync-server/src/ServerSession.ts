@@ -1,0 +1,319 @@
+import type { IncomingMessage } from 'node:http'
+import { WebSocket } from 'ws'
+import { CloseReason } from './CloseReason.ts'
+import { FrameQueue } from './FrameQueue.ts'
+import { _frameSize, _toFrame, _toWire, type _Wire } from './frame.ts'
+import { type _Heartbeat, startHeartbeat } from './heartbeat.ts'
+import { _checkInteger } from './options.ts'
+import { ClosedReceiveError, ServerError } from './ServerError.ts'
+import type { Frame, Logger, OutgoingData, ResolvedAppOptions, RouteParams } from './types.ts'
+import { _closeReasonOf, _protocolErrorReason, _sendableReason } from './wsClose.ts'
+
+/** Frames queued for the handler before the socket is paused. */
+const INCOMING_HIGH_WATER_COUNT = 256
+/** Bytes queued for the handler before the socket is paused. */
+const INCOMING_HIGH_WATER_BYTES = 1 << 20
+
+/** @internal Everything a session needs from the app that accepted it. */
+export interface _SessionInit {
+  readonly ws: WebSocket
+  readonly request: IncomingMessage
+  readonly params: RouteParams
+  readonly options: ResolvedAppOptions
+}
+
+/**
+ * One WebSocket connection on a route, as Ktor's `DefaultWebSocketServerSession`.
+ * The route's handler gets it; pings, pongs and the close handshake are handled
+ * for you.
+ *
+ * - `send()` resolves once the frame was written to the socket, so awaiting it
+ *   in a loop follows the peer's pace. Not awaiting it is safe (a failure is
+ *   then silently dropped); `flush()` waits for everything queued so far.
+ * - `closeReason` is the **peer's** reason (Ktor): when the server closed, the
+ *   code the peer echoed; 1006 when the connection dropped without a close
+ *   frame; `null` for a close frame without a code. For protocol errors the
+ *   server detects (1007 bad UTF-8, 1009 too big, 1002) it is that code, since
+ *   the peer's echo is not read after such an error.
+ *
+ * Sessions are made by the app; you do not construct them.
+ */
+export class ServerSession {
+  /** A unique id (from the app's `createId`). */
+  readonly id: string
+  /** The HTTP upgrade request (headers, URL, remote address). */
+  readonly request: IncomingMessage
+  /** The route's path parameters, e.g. `params.room` for `/chat/:room`. */
+  readonly params: RouteParams
+  /** Incoming frames in order; a `for await` loop over it ends when the connection closes. */
+  readonly incoming: AsyncIterable<Frame>
+  /** Resolves when the connection closed, with the peer's close reason (see the class notes). */
+  readonly closeReason: Promise<CloseReason | null>
+
+  private readonly _ws: WebSocket
+  private readonly _queue: FrameQueue<Frame>
+  private readonly _heartbeat: _Heartbeat
+  private readonly _logger: Logger
+  private readonly _maxBufferedBytes: number
+  private _pingPeriod: number
+  private _timeout: number
+  private _maxFrameSize: number
+  private _pendingWrites = 0
+  private _flushWaiters: (() => void)[] = []
+  /** The reason this side closed with, when it closed first. */
+  private _localReason: CloseReason | undefined
+  private _peerReason: CloseReason | null | undefined
+  private _protocolError: CloseReason | undefined
+  private readonly _closed: Promise<void>
+
+  /** @internal Made by the app. */
+  constructor(init: _SessionInit) {
+    const { ws, options } = init
+    this._ws = ws
+    this.id = options.createId()
+    this.request = init.request
+    this.params = init.params
+    this._logger = options.logger
+    this._maxBufferedBytes = options.maxBufferedBytes
+    this._pingPeriod = options.pingPeriod
+    this._timeout = options.timeout
+    this._maxFrameSize = options.maxFrameSize
+
+    this._queue = new FrameQueue<Frame>({
+      sizeOf: _frameSize,
+      highWaterBytes: Math.max(INCOMING_HIGH_WATER_BYTES, 1),
+      highWaterCount: INCOMING_HIGH_WATER_COUNT,
+      pause: () => ws.pause(),
+      resume: () => ws.resume(),
+      closedError: () => new ClosedReceiveError(this._peerReason),
+    })
+    this.incoming = this._queue
+
+    let resolveReason!: (reason: CloseReason | null) => void
+    this.closeReason = new Promise(resolve => {
+      resolveReason = resolve
+    })
+    let resolveClosed!: () => void
+    this._closed = new Promise(resolve => {
+      resolveClosed = resolve
+    })
+
+    this._heartbeat = startHeartbeat(
+      {
+        pingPeriod: () => this._pingPeriod,
+        timeout: () => this._timeout,
+        ping: payload => ws.ping(payload),
+        readsPaused: () => this._queue.paused,
+        timedOut: () => {
+          this._logger.warn?.(
+            `WebSocket session ${this.id}: no pong within ${this._timeout} ms, closing 1011`,
+          )
+          void this.close(new CloseReason(CloseReason.Codes.INTERNAL_ERROR, 'Ping timeout'))
+        },
+      },
+      options.timers,
+    )
+
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      this._queue.push(_toFrame(data, isBinary))
+    })
+    ws.on('pong', (data: Buffer) => this._heartbeat.pong(data.toString()))
+    ws.on('error', (error: Error) => {
+      // ws reports protocol errors (bad UTF-8, too big, bad opcode) here and
+      // then closes with the matching code itself; keep that code for closeReason.
+      const reason = _protocolErrorReason(error)
+      if (reason) {
+        this._protocolError ??= reason
+        this._logger.warn?.(`WebSocket session ${this.id}: ${error.message}; closing ${reason.code}`)
+      }
+    })
+    ws.on('close', (code: number, reason: Buffer) => {
+      this._heartbeat.stop()
+      this._peerReason = this._protocolError ?? _closeReasonOf(code, reason)
+      this._queue.close()
+      resolveReason(this._peerReason)
+      resolveClosed()
+    })
+  }
+
+  /** Whether frames can still be sent (`false` once either side started closing). */
+  get isOpen(): boolean {
+    return this._ws.readyState === WebSocket.OPEN
+  }
+
+  /** Bytes queued by `send()` and not yet written to the socket. */
+  get bufferedAmount(): number {
+    return this._ws.bufferedAmount
+  }
+
+  /** The subprotocol the server agreed to (`''` for none). */
+  get protocol(): string {
+    return this._ws.protocol
+  }
+
+  /** Milliseconds between pings for this session; `0` disables. Setting it starts a new round. */
+  get pingPeriod(): number {
+    return this._pingPeriod
+  }
+  set pingPeriod(ms: number) {
+    _checkInteger('session.pingPeriod', 'pingPeriod', ms, 0, 'milliseconds between pings, 0 to disable')
+    this._pingPeriod = ms
+    this._heartbeat.restart()
+  }
+
+  /** Milliseconds to wait for a pong for this session. Setting it starts a new round. */
+  get timeout(): number {
+    return this._timeout
+  }
+  set timeout(ms: number) {
+    _checkInteger('session.timeout', 'timeout', ms, 1, 'milliseconds to wait for a pong')
+    this._timeout = ms
+    this._heartbeat.restart()
+  }
+
+  /** Largest incoming message for this session, in bytes; a larger one closes it with 1009. */
+  get maxFrameSize(): number {
+    return this._maxFrameSize
+  }
+  set maxFrameSize(bytes: number) {
+    _checkInteger('session.maxFrameSize', 'maxFrameSize', bytes, 1, 'bytes per message', 0x7fffffff)
+    this._maxFrameSize = bytes
+    // ws keeps the limit per connection in its receiver (and its inflater);
+    // there is no public setter, so the private fields are set. ws is pinned to ^8.
+    const internals = this._ws as unknown as {
+      _receiver?: { _maxPayload?: number }
+      _extensions?: Record<string, { _maxPayload?: number }>
+    }
+    if (internals._receiver) internals._receiver._maxPayload = bytes
+    const inflater = internals._extensions?.['permessage-deflate']
+    if (inflater) inflater._maxPayload = bytes
+  }
+
+  /**
+   * The next incoming frame.
+   *
+   * @returns The frame.
+   * @throws ClosedReceiveError once the connection closed and every frame before the close was taken.
+   */
+  receive(): Promise<Frame> {
+    return this._queue.receive()
+  }
+
+  /**
+   * Sends a frame: a string as text, bytes as binary, a {@link Frame}, or a
+   * `PreparedMessage`. When more than `maxBufferedBytes` are already unsent,
+   * the session is closed with 1013 instead (a slow consumer).
+   *
+   * @param data - What to send. Bytes are not copied: do not change them before the promise resolved.
+   * @returns Resolves once written to the socket.
+   * @throws ServerError `SESSION_CLOSED` when the session is closing or closed, or the connection dropped first.
+   * @throws TypeError for something that is not a string, bytes, a Frame or a PreparedMessage.
+   */
+  send(data: OutgoingData): Promise<void> {
+    let wire: _Wire
+    try {
+      wire = _toWire(data)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const refused = this._refuseSend()
+    if (refused) return quiet(Promise.reject(refused))
+    return quiet(
+      new Promise<void>((resolve, reject) => {
+        this._write(wire, error => (error ? reject(this._closedError(error)) : resolve()))
+      }),
+    )
+  }
+
+  /**
+   * Waits until everything sent so far was written to the socket (or dropped
+   * with the connection).
+   *
+   * @returns Resolves when nothing is pending.
+   */
+  flush(): Promise<void> {
+    if (this._pendingWrites === 0) return Promise.resolve()
+    return new Promise(resolve => this._flushWaiters.push(resolve))
+  }
+
+  /**
+   * Starts the close handshake and waits for it: resolves when the peer
+   * answered, or after the app's `closeTimeout` when the connection was
+   * dropped instead. Frames sent before are delivered first. Idempotent: later
+   * calls (and calls after the peer closed) just wait for the same end.
+   *
+   * @param reason - Default 1000 NORMAL. Messages longer than 123 UTF-8 bytes are cut.
+   * @returns Resolves when the connection is closed.
+   * @throws ServerError `BAD_CLOSE_REASON` for a code that cannot be sent (e.g. 1005, 1006).
+   */
+  close(reason: CloseReason = new CloseReason(CloseReason.Codes.NORMAL)): Promise<void> {
+    if (this._ws.readyState !== WebSocket.OPEN) return this._closed
+    let wire: { code: number; message: string }
+    try {
+      wire = _sendableReason(reason)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    this._localReason = reason
+    this._ws.close(wire.code, wire.message)
+    return this._closed
+  }
+
+  /** Drops the connection at once, without a close handshake (the peer sees 1006). */
+  terminate(): void {
+    this._ws.terminate()
+  }
+
+  /** @internal For `sendMany`: queues without a promise. Returns whether it was queued. */
+  _sendQuietly(wire: _Wire): boolean {
+    if (this._refuseSend()) return false
+    this._write(wire, undefined)
+    return true
+  }
+
+  /** @internal The reason the session closed with as far as this side knows (for logs and errors). */
+  get _endReason(): CloseReason | null | undefined {
+    return this._localReason ?? this._peerReason
+  }
+
+  private _write(wire: _Wire, done: ((error?: Error) => void) | undefined): void {
+    this._pendingWrites++
+    this._ws.send(wire.payload, { binary: wire.binary, fin: wire.fin }, error => {
+      if (--this._pendingWrites === 0 && this._flushWaiters.length > 0) {
+        for (const resolve of this._flushWaiters.splice(0)) resolve()
+      }
+      done?.(error ?? undefined)
+    })
+  }
+
+  private _refuseSend(): ServerError | undefined {
+    if (this._ws.readyState !== WebSocket.OPEN) return this._closedError()
+    const unsent = this._ws.bufferedAmount
+    if (unsent > this._maxBufferedBytes) {
+      this._logger.warn?.(
+        `WebSocket session ${this.id}: ${unsent} bytes unsent (maxBufferedBytes ${this._maxBufferedBytes}); ` +
+          'closing 1013 as a slow consumer',
+      )
+      void this.close(new CloseReason(CloseReason.Codes.TRY_AGAIN_LATER, 'Slow consumer'))
+      return this._closedError()
+    }
+    return undefined
+  }
+
+  private _closedError(cause?: Error): ServerError {
+    const reason = this._endReason
+    return new ServerError(
+      'SESSION_CLOSED',
+      `WebSocket session ${this.id} is ${this._ws.readyState === WebSocket.CLOSED ? 'closed' : 'closing'}` +
+        (reason ? ` (${reason})` : '') +
+        '; nothing more can be sent',
+      { closeReason: reason, cause },
+    )
+  }
+}
+
+/** Marks a promise as handled, so ignoring it cannot crash the process; awaiting it still sees the rejection. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {})
+  return promise
+}
