@@ -59,11 +59,20 @@ export function startHeartbeat(target: _HeartbeatTarget, timers: Timers): _Heart
   }
   const expire = () => {
     timer = undefined
-    if (stopped) return
-    if (target.readsPaused()) return schedule()
-    stopped = true
-    expected = undefined
-    target.timedOut()
+    const waitingFor = expected
+    // After a stall (a busy or descheduled process) the timer phase runs before
+    // the poll phase that would read a pong already waiting in the socket; give
+    // that read one turn of the event loop before calling the peer dead.
+    setImmediate(() => {
+      if (stopped || expected !== waitingFor || timer !== undefined) return
+      if (target.readsPaused()) {
+        schedule()
+      } else {
+        stopped = true
+        expected = undefined
+        target.timedOut()
+      }
+    })
   }
 
   schedule()
