@@ -81,7 +81,7 @@ export class ServerSession {
 
     this._queue = new FrameQueue<Frame>({
       sizeOf: _frameSize,
-      highWaterBytes: Math.max(INCOMING_HIGH_WATER_BYTES, 1),
+      highWaterBytes: INCOMING_HIGH_WATER_BYTES,
       highWaterCount: INCOMING_HIGH_WATER_COUNT,
       pause: () => ws.pause(),
       resume: () => ws.resume(),

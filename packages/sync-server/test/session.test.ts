@@ -303,4 +303,18 @@ describe('ServerSession', () => {
       })
     })
   })
+  it('negotiates permessage-deflate when enabled and still echoes faithfully', async () => {
+    const app = createApp({ logger: recordingLogger(), perMessageDeflate: true })
+    app.webSocket('/echo', async session => {
+      for await (const frame of session.incoming) await session.send(frame)
+    })
+    await testApplication(app, async client => {
+      await client.webSocket('/echo', async ({ socket, incoming, outgoing }) => {
+        expect(socket.extensions).toContain('permessage-deflate')
+        const long = 'lensync '.repeat(10_000)
+        await outgoing.send(long)
+        expect(text(await incoming.receive())).toBe(long)
+      })
+    })
+  })
 })
