@@ -40,7 +40,9 @@ export interface Logger {
 
 /** The timer functions the heartbeat uses; injectable for tests. */
 export interface Timers {
+  /** Runs `callback` after `ms`; returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, ms: number): unknown
+  /** Cancels a timer made by `setTimeout`. */
   clearTimeout(handle: unknown): void
 }
 
@@ -74,7 +76,7 @@ export interface AppOptions {
   createId?: () => string
 }
 
-/** {@link AppOptions} with every default filled in. */
+/** {@link AppOptions} with every default filled in (see there for what each means); `app.options`. */
 export interface ResolvedAppOptions {
   readonly pingPeriod: number
   readonly timeout: number
