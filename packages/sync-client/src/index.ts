@@ -1,16 +1,10 @@
-// Entity sync
-export { syncWith } from './syncWith.ts'
-export { syncList } from './syncList.ts'
-export { resource } from './resource.ts'
-export type { Resource, ResourceOptions } from './resource.ts'
-export type { Sync, SyncStatus } from './syncTypes.ts'
-export { SyncError } from './SyncError.ts'
-export type { SyncErrorCode, SyncErrorDetails } from './SyncError.ts'
-export { isStandardSchema, plainIssues } from './standardSchema.ts'
-export type { StandardResult, StandardSchemaV1 } from './standardSchema.ts'
-
-// Wire protocol (shared with @lensync/sync-server)
-export { FORBIDDEN_KEYS, PROTOCOL_NAME, PROTOCOL_VERSION, SyncCloseCodes } from './protocol.ts'
+// The public API, as an explicit list (kept sorted by module: biome's organizeImports).
+export type { Serializer } from './codec.ts'
+export { defaultSerializer, findForbiddenKey, findForbiddenKeyInEncoded, isPlainObject } from './codec.ts'
+export type { ConnectionErrorCode, SendErrorCode } from './errors.ts'
+export { ConnectionError, LensyncClientError, SendError } from './errors.ts'
+export type { FieldChange, FieldDiff } from './paths.ts'
+export { applyFieldChanges, deepEqual, diffFields, getIn, setIn, unsetIn } from './paths.ts'
 export type {
   AckMessage,
   ChangeMessage,
@@ -37,9 +31,30 @@ export type {
   UnsubMessage,
   WelcomeMessage,
 } from './protocol.ts'
-export { defaultSerializer, findForbiddenKey, findForbiddenKeyInEncoded, isPlainObject } from './codec.ts'
-export type { Serializer } from './codec.ts'
-export { applyFieldChanges, deepEqual, diffFields, getIn, setIn, unsetIn } from './paths.ts'
-export type { FieldChange, FieldDiff } from './paths.ts'
-
-// Transport (websocket, Socket, Session)
+export { FORBIDDEN_KEYS, PROTOCOL_NAME, PROTOCOL_VERSION, SyncCloseCodes } from './protocol.ts'
+export type { Resource, ResourceOptions } from './resource.ts'
+export { resource } from './resource.ts'
+export { Session } from './Session.ts'
+export { Socket, websocket } from './Socket.ts'
+export type { SyncErrorCode, SyncErrorDetails } from './SyncError.ts'
+export { SyncError } from './SyncError.ts'
+export type { StandardResult, StandardSchemaV1 } from './standardSchema.ts'
+export { isStandardSchema, plainIssues } from './standardSchema.ts'
+export { syncList } from './syncList.ts'
+export type { Sync, SyncStatus } from './syncTypes.ts'
+export { syncWith } from './syncWith.ts'
+export type {
+  CloseOptions,
+  ConnectOptions,
+  MessageStream,
+  ReconnectOptions,
+  ResolvedReconnectOptions,
+  SendData,
+  SessionState,
+  SocketOptions,
+  Timers,
+  Token,
+  WebSocketConstructor,
+  WebSocketLike,
+  WebSocketOptions,
+} from './types.ts'
