@@ -17,7 +17,7 @@ export const defaultReconnect: Readonly<Required<ReconnectOptions>> = Object.fre
  * @param attempt - How many retries were already made since the last reset.
  * @param options - The reconnect settings.
  * @param random - A number in [0, 1).
- * @returns The wait in ms.
+ * @returns The wait in whole ms.
  * @internal
  */
 export function backoffDelay(
@@ -29,7 +29,8 @@ export function backoffDelay(
   // Capping the exponent keeps factor^n finite; past maxDelay it no longer matters.
   const upper = Math.min(maxDelay, minDelay * factor ** Math.min(attempt + 1, 64))
   const lower = upper - jitter * (upper - minDelay)
-  return lower + random * (upper - lower)
+  // Whole milliseconds: timers truncate fractions anyway, and a schedule in whole ms is easier to reason about.
+  return Math.round(lower + random * (upper - lower))
 }
 
 /**

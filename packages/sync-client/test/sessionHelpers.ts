@@ -102,3 +102,63 @@ export async function startServer(onConnection: (ws: WebSocket) => void = () => 
 export function echo(ws: WebSocket): void {
   ws.on('message', (data, isBinary) => ws.send(isBinary ? data : data.toString(), { binary: isBinary }))
 }
+
+/**
+ * A scripted WebSocket for tests of timing: nothing happens until the test
+ * calls `open()`, `fail()`, `drop()` or `receive()`.
+ */
+export class FakeWebSocket extends EventTarget {
+  /** Every instance made, oldest first. Reset it in `beforeEach`. */
+  static instances: FakeWebSocket[] = []
+  readyState = 0
+  binaryType = 'blob'
+  readonly sent: unknown[] = []
+
+  constructor(
+    readonly url: string,
+    readonly protocols?: string | string[],
+  ) {
+    super()
+    FakeWebSocket.instances.push(this)
+  }
+
+  /** The newest instance. */
+  static get last(): FakeWebSocket {
+    const last = FakeWebSocket.instances.at(-1)
+    if (!last) throw new Error('no FakeWebSocket was made')
+    return last
+  }
+
+  send(data: unknown): void {
+    if (this.readyState !== 1) throw new Error(`send in readyState ${this.readyState}`)
+    this.sent.push(data)
+  }
+
+  close(code = 1005, reason = ''): void {
+    if (this.readyState >= 2) return
+    this.readyState = 2
+    queueMicrotask(() => this.closed(code, reason))
+  }
+
+  /** The handshake succeeded. */
+  open(): void {
+    this.readyState = 1
+    this.dispatchEvent(new Event('open'))
+  }
+
+  /** The connection failed or dropped: error, then close 1006. */
+  fail(): void {
+    this.dispatchEvent(new Event('error'))
+    this.closed(1006, '')
+  }
+
+  /** The server closed the connection. */
+  closed(code: number, reason = ''): void {
+    this.readyState = 3
+    this.dispatchEvent(Object.assign(new Event('close'), { code, reason, wasClean: code !== 1006 }))
+  }
+
+  receive(data: unknown): void {
+    this.dispatchEvent(new MessageEvent('message', { data }))
+  }
+}
