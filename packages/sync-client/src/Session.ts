@@ -246,7 +246,6 @@ export class Session {
 
   private _connect(): void {
     const url = this._urls[this._urlIndex] as string
-    this._url.value = url
     const attempt: Attempt = { ws: undefined, unlisten: () => {} }
     this._attempt = attempt
     let ws: WebSocketLike
@@ -262,6 +261,7 @@ export class Session {
         this._errors.emit(errorEvent(cause))
         this._connectionEnded(attempt, closeEvent(1006, ''))
       })
+      this._url.value = url
       return
     }
     const current = (): boolean => this._attempt === attempt
@@ -289,10 +289,12 @@ export class Session {
       ws.removeEventListener('error', onError)
       ws.removeEventListener('close', onClose)
     }
+    // Last: an effect of this change may call close(), which must find the attempt complete.
+    this._url.value = url
   }
 
   private _opened(ws: WebSocketLike, event: Event): void {
-    this._state.value = 'open'
+    // The timer starts before the state changes, so a close() from an effect of that change stops it.
     if (this._reconnect.enabled) {
       this._stable = true
       this._stableTimer = this._options.timers.setTimeout(() => {
@@ -300,6 +302,7 @@ export class Session {
         this._backoff.reset()
       }, this._reconnect.resetAfter)
     }
+    this._state.value = 'open'
     // A send made by an effect of the state change lands behind the queue (see send()).
     while (this._queue.length > 0 && ws.readyState === OPEN)
       this._transmit(ws, this._queue.shift() as QueuedSend)
@@ -321,12 +324,14 @@ export class Session {
     const { code, reason } = event
     const final = this._ending || !this._reconnect.enabled || FINAL_CLOSE_CODES.has(code)
     if (final) {
-      this._endedBecause = `the session closed (code ${code}${reason ? ` "${reason}"` : ''})`
+      if (!this._ending)
+        this._endedBecause = `the session closed (code ${code}${reason ? ` "${reason}"` : ''})`
       this._finish(event)
       return
     }
-    this._state.value = 'connecting'
+    // Scheduled before the state changes, so a close() from an effect of that change cancels it.
     this._scheduleRetry()
+    this._state.value = 'connecting'
     this._closes.emit(event)
   }
 

@@ -1,3 +1,4 @@
+import { effect } from '@lensync/store'
 import { SendError, type Session, type WebSocketOptions, websocket } from '@lensync/sync-client'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { FakeWebSocket } from './sessionHelpers.ts'
@@ -128,6 +129,26 @@ describe('reconnect backoff', () => {
     expect(removed).toEqual(added)
     vi.advanceTimersByTime(60_000)
     online.dispatchEvent(new Event('online'))
+    expect(attempts()).toBe(1)
+  })
+
+  it.each([
+    ['open', () => FakeWebSocket.last.open()],
+    ['drop', () => (FakeWebSocket.last.open(), FakeWebSocket.last.fail())],
+  ] as const)('leaves nothing running when an effect closes the session on %s', async (_, happen) => {
+    const session = reconnecting()
+    let closing: Promise<void> | undefined
+    let changes = 0
+    const dispose = effect(() => {
+      session.state.value
+      if (++changes > 1 && !closing) closing = session.close()
+    })
+    happen()
+    await closing
+    dispose()
+    expect(session.state.value).toBe('closed')
+    expect(vi.getTimerCount()).toBe(0)
+    vi.advanceTimersByTime(60_000)
     expect(attempts()).toBe(1)
   })
 
