@@ -55,7 +55,8 @@ function makePath(keys: readonly string[]): unknown {
  * `lenses<Person>().address.street` reads and writes `person.address.street`.
  * Every property is a field (`id`, `get`, `set`, `path`, `andThen` included), except
  * `then`, which no path has, so a path is never a thenable. Paths are cached, so the
- * same field gives the same path (and `store.map` the same sub-store).
+ * same field gives the same path (and `store.map` the same sub-store), even across
+ * `lenses<T>()` calls.
  *
  * Writes copy each level with plain-object semantics (own enumerable properties;
  * arrays stay arrays; class instances become plain objects).
@@ -67,5 +68,9 @@ function makePath(keys: readonly string[]): unknown {
  * lensOf(L.name).get(somePerson)
  */
 export function lenses<T>(): Path<T, T> {
-  return makePath([]) as Path<T, T>
+  return root as Path<T, T>
 }
+
+// Paths carry no type at run time, so one tree serves every `lenses<T>()`: the same
+// field path is the same object (and the same lens) wherever it was written.
+const root = makePath([])

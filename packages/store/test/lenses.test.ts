@@ -77,6 +77,7 @@ describe('lenses<T>()', () => {
   it('caches paths, so the same field gives the same path and lens', () => {
     expect(L.address.street).toBe(L.address.street)
     expect(lensOf(L.name)).toBe(lensOf(L.name))
+    expect(lenses<Person>().address).toBe(L.address)
   })
 
   it('the root path is the identity lens with id ""', () => {

@@ -9,13 +9,20 @@ import {
   type ReadonlySignal,
   type Store,
   type Stream,
-  storeOf,
   type SubStore,
+  storeOf,
 } from '@lensync/store'
 import { describe, expectTypeOf, it } from 'vitest'
 
 type Address = { street: string; zip: number }
-type Person = { _id: string; name: string; age: number; address: Address; tags: string[]; nick?: string | null }
+type Person = {
+  _id: string
+  name: string
+  age: number
+  address: Address
+  tags: string[]
+  nick?: string | null
+}
 type Msg = { id: string; get: number; set: boolean; path: string; andThen: { deep: string } }
 
 declare const initial: Person
