@@ -118,10 +118,6 @@ export class Session {
   private _attempt: Attempt | undefined
   private _urlIndex = 0
   private _queue: QueuedSend[] = []
-  private _retryTimer: unknown
-  private _retrying = false
-  private _stableTimer: unknown
-  private _stable = false
   /** `close()` was called, or the session ended for good. */
   private _ending = false
   private _ended = false
@@ -153,7 +149,7 @@ export class Session {
     this._errors = createStream<Event>()
     this.errors = this._errors.stream
     this._reconnect = _options.reconnect
-    this._backoff = new Backoff(_options.reconnect, _options.random)
+    this._backoff = new Backoff(_options.reconnect, _options)
     this._whenClosed = new Promise(resolve => {
       this._resolveClosed = resolve
     })
@@ -220,7 +216,7 @@ export class Session {
     if (this._ending) return this._whenClosed
     this._ending = true
     this._endedBecause = 'the session was closed with close()'
-    this._stopTimers()
+    this._backoff.stop()
     this._rejectQueue()
     const attempt = this._attempt
     const ws = attempt?.ws
@@ -228,8 +224,10 @@ export class Session {
       this._state.value = 'closing'
       if (ws.readyState === CONNECTING || ws.readyState === OPEN) {
         try {
-          if (code === undefined) ws.close()
-          else ws.close(code, reason ?? '')
+          // A reason needs a code on the wire; the browser uses 1000 then, and so do we for every WebSocket.
+          const sent = code ?? (reason ? 1000 : undefined)
+          if (sent === undefined) ws.close()
+          else ws.close(sent, reason ?? '')
         } catch (cause) {
           this._errors.emit(errorEvent(cause))
           this._drop(attempt)
@@ -295,17 +293,12 @@ export class Session {
 
   private _opened(ws: WebSocketLike, event: Event): void {
     // The timer starts before the state changes, so a close() from an effect of that change stops it.
-    if (this._reconnect.enabled) {
-      this._stable = true
-      this._stableTimer = this._options.timers.setTimeout(() => {
-        this._stable = false
-        this._backoff.reset()
-      }, this._reconnect.resetAfter)
-    }
+    if (this._reconnect.enabled) this._backoff.opened()
     this._state.value = 'open'
     // A send made by an effect of the state change lands behind the queue (see send()).
-    while (this._queue.length > 0 && ws.readyState === OPEN)
+    while (this._queue.length > 0 && ws.readyState === OPEN) {
       this._transmit(ws, this._queue.shift() as QueuedSend)
+    }
     this._opens.emit(event)
   }
 
@@ -320,12 +313,13 @@ export class Session {
 
   private _connectionEnded(attempt: Attempt, event: CloseEvent): void {
     this._drop(attempt)
-    this._stopStableTimer()
+    this._backoff.ended()
     const { code, reason } = event
     const final = this._ending || !this._reconnect.enabled || FINAL_CLOSE_CODES.has(code)
     if (final) {
-      if (!this._ending)
+      if (!this._ending) {
         this._endedBecause = `the session closed (code ${code}${reason ? ` "${reason}"` : ''})`
+      }
       this._finish(event)
       return
     }
@@ -341,36 +335,10 @@ export class Session {
   }
 
   private _scheduleRetry(): void {
-    const delay = this._backoff.next()
     this._urlIndex = (this._urlIndex + 1) % this._urls.length
-    this._retrying = true
-    this._retryTimer = this._options.timers.setTimeout(this._retryNow, delay)
-    this._options.online?.addEventListener('online', this._retryNow)
-  }
-
-  // An arrow property, so the same function can be added and removed as the `online` listener.
-  private readonly _retryNow = (): void => {
-    if (!this._retrying || this._ending) return
-    this._stopRetry()
-    this._connect()
-  }
-
-  private _stopRetry(): void {
-    if (!this._retrying) return
-    this._retrying = false
-    this._options.timers.clearTimeout(this._retryTimer)
-    this._options.online?.removeEventListener('online', this._retryNow)
-  }
-
-  private _stopStableTimer(): void {
-    if (!this._stable) return
-    this._stable = false
-    this._options.timers.clearTimeout(this._stableTimer)
-  }
-
-  private _stopTimers(): void {
-    this._stopRetry()
-    this._stopStableTimer()
+    this._backoff.schedule(() => {
+      if (!this._ending) this._connect()
+    })
   }
 
   private _closedError(): SendError {
@@ -390,7 +358,7 @@ export class Session {
     if (this._ended) return
     this._ended = true
     this._ending = true
-    this._stopTimers()
+    this._backoff.stop()
     this._state.value = 'closed'
     this._rejectQueue()
     if (event) this._closes.emit(event)

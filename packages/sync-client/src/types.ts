@@ -136,7 +136,7 @@ export interface ConnectOptions {
 
 /** Options of `session.close(options)`. */
 export interface CloseOptions {
-  /** 1000 or 3000–4999. Default: none sent (the peer sees 1005). */
+  /** 1000 or 3000–4999. Default: none sent (the peer sees 1005), or 1000 when a `reason` is given. */
   code?: number
   /** At most 123 UTF-8 bytes. Default `''`. */
   reason?: string

@@ -72,6 +72,18 @@ describe('Session over a real ws server', () => {
     expect(await serverSaw).toEqual([4000, 'bye now'])
   })
 
+  it('sends a reason without a code as code 1000', async () => {
+    const srv = await server()
+    const session = connect(srv.url)
+    await opened(session)
+    const serverConnection = await srv.connection(1)
+    const serverSaw = new Promise<[number, string]>(resolve =>
+      serverConnection.on('close', (code, reason) => resolve([code, reason.toString()])),
+    )
+    await session.close({ reason: 'finished' })
+    expect(await serverSaw).toEqual([1000, 'finished'])
+  })
+
   it('sends A, B, C and gets them echoed in order', async () => {
     const srv = await server(echo)
     const session = connect(srv.url)
