@@ -18,7 +18,9 @@ export interface WebSocketLike {
   readonly readyState: number
   /** How binary messages are delivered; a session sets it to its `binaryType` option. */
   binaryType: string
+  /** Sends a message (only called while open). */
   send(data: SendData): void
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void
   // biome-ignore lint/suspicious/noExplicitAny: the event types differ between the DOM and `ws`
   addEventListener(type: string, listener: (event: any) => void): void
@@ -113,15 +115,25 @@ export interface WebSocketOptions {
 
 /** The options of a {@link Socket} with every default filled in (`socket.options`). */
 export interface SocketOptions {
+  /** Subprotocols offered (possibly empty). */
   readonly protocols: readonly string[]
+  /** The WebSocket constructor in use. */
   readonly WebSocket: WebSocketConstructor
+  /** Reconnect settings; `enabled` says whether a plain `connect()` reconnects. */
   readonly reconnect: ResolvedReconnectOptions
+  /** Credentials for the sync `hello` (unused by the transport). */
   readonly token: Token | undefined
+  /** How binary messages arrive. */
   readonly binaryType: 'arraybuffer' | 'blob'
+  /** Most sends held while not open. */
   readonly maxQueue: number
+  /** Most messages kept for the first subscriber. */
   readonly maxBuffer: number
+  /** The timer functions. */
   readonly timers: Timers
+  /** The random number source of the jitter. */
   readonly random: () => number
+  /** Where the `online` event comes from, or `null`. */
   readonly online: EventTarget | null
 }
 
