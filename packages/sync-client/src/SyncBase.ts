@@ -9,9 +9,9 @@ import {
 } from '@lensync/store'
 import type { Encoded, Issue, ServerMessage } from './protocol.ts'
 import type { Resource } from './resource.ts'
-import { plainIssues } from './standardSchema.ts'
-import { type SyncChannel, type SyncConnection } from './SyncConnection.ts'
+import type { SyncChannel, SyncConnection } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
+import { plainIssues } from './standardSchema.ts'
 import type { Sync, SyncStatus } from './syncTypes.ts'
 
 /**
@@ -125,7 +125,13 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
     try {
       value = this.resourceDef.serializer.deserialize(encoded)
     } catch (cause) {
-      this.report(new SyncError('BAD_MESSAGE', 'An incoming value could not be decoded', { resource: this.resource, id, cause }))
+      this.report(
+        new SyncError('BAD_MESSAGE', 'An incoming value could not be decoded', {
+          resource: this.resource,
+          id,
+          cause,
+        }),
+      )
       return undefined
     }
     return { value }

@@ -1,5 +1,11 @@
 import { type ReadonlySignal, type Signal, signal } from '@lensync/store'
-import { type ClientMessage, type OpId, PROTOCOL_VERSION, type ServerMessage, SyncCloseCodes } from './protocol.ts'
+import {
+  type ClientMessage,
+  type OpId,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  SyncCloseCodes,
+} from './protocol.ts'
 import { SyncError } from './SyncError.ts'
 import type { Session, Socket } from './types.ts'
 
@@ -99,7 +105,10 @@ export class SyncConnection {
   attach(channel: SyncChannel): void {
     const key = keyOf(channel.resource, channel.entityId)
     let set = this.channels.get(key)
-    if (!set) this.channels.set(key, (set = new Set()))
+    if (!set) {
+      set = new Set()
+      this.channels.set(key, set)
+    }
     set.add(channel)
     if (this._state.peek() === 'ready') channel.connectionReady()
   }
@@ -122,7 +131,9 @@ export class SyncConnection {
       this.channels.delete(key)
       if (this._state.peek() === 'ready') {
         this.write(
-          entityId === undefined ? { t: 'unsub', r: channel.resource } : { t: 'unsub', r: channel.resource, id: entityId },
+          entityId === undefined
+            ? { t: 'unsub', r: channel.resource }
+            : { t: 'unsub', r: channel.resource, id: entityId },
         )
       }
     }
@@ -139,7 +150,8 @@ export class SyncConnection {
   /** Queues a message; everything written in one tick leaves as one frame. Dropped when not ready. */
   write(message: ClientMessage): void {
     if (this._state.peek() !== 'ready' && message.t !== 'hello') return
-    if (message.t === 'put' || message.t === 'patch' || message.t === 'del') this.writes.set(message.op, message)
+    if (message.t === 'put' || message.t === 'patch' || message.t === 'del')
+      this.writes.set(message.op, message)
     this.outbox.push(message)
     if (!this.flushScheduled) {
       this.flushScheduled = true
@@ -196,7 +208,9 @@ export class SyncConnection {
 
   private receive(data: unknown): void {
     if (typeof data !== 'string') {
-      this.broadcastError(new SyncError('BAD_MESSAGE', 'Received a binary frame; the sync protocol uses text frames'))
+      this.broadcastError(
+        new SyncError('BAD_MESSAGE', 'Received a binary frame; the sync protocol uses text frames'),
+      )
       return
     }
     let parsed: unknown
@@ -211,7 +225,11 @@ export class SyncConnection {
   }
 
   private route(message: unknown): void {
-    if (typeof message !== 'object' || message === null || typeof (message as { t?: unknown }).t !== 'string') {
+    if (
+      typeof message !== 'object' ||
+      message === null ||
+      typeof (message as { t?: unknown }).t !== 'string'
+    ) {
       this.broadcastError(new SyncError('BAD_MESSAGE', 'Received a message without a type'))
       return
     }
@@ -249,11 +267,19 @@ export class SyncConnection {
         }
         case 'error':
           this.broadcastError(
-            new SyncError(m.code === 'UNKNOWN_TYPE' || m.code === 'BAD_FIELD' ? m.code : 'BAD_FRAME', String(m.message)),
+            new SyncError(
+              m.code === 'UNKNOWN_TYPE' || m.code === 'BAD_FIELD' ? m.code : 'BAD_FRAME',
+              String(m.message),
+            ),
           )
           return
         default:
-          this.broadcastError(new SyncError('BAD_MESSAGE', `Received an unknown message type "${String((m as { t: unknown }).t)}"`))
+          this.broadcastError(
+            new SyncError(
+              'BAD_MESSAGE',
+              `Received an unknown message type "${String((m as { t: unknown }).t)}"`,
+            ),
+          )
       }
     } catch (cause) {
       // One bad message must never stop the sync: report it and go on.

@@ -1,3 +1,4 @@
+import { LensyncClientError } from './errors.ts'
 import type { Issue, OpId } from './protocol.ts'
 
 /**
@@ -46,10 +47,8 @@ export interface SyncErrorDetails {
  * @example
  * sync.errors.subscribe(e => { if (e.code === 'VALIDATION_FAILED') showIssues(e.issues) })
  */
-export class SyncError extends Error {
-  override readonly name = 'SyncError'
-  /** What went wrong, as a stable string. */
-  readonly code: SyncErrorCode
+export class SyncError extends LensyncClientError<SyncErrorCode> {
+  override readonly name: string = 'SyncError'
   /** The resource name, when known. */
   readonly resource: string | undefined
   /** The entity id, when known. */
@@ -65,8 +64,7 @@ export class SyncError extends Error {
    * @param details - Resource, id, op, issues and cause.
    */
   constructor(code: SyncErrorCode, message: string, details: SyncErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause })
-    this.code = code
+    super(code, message, { cause: details.cause })
     this.resource = details.resource
     this.id = details.id
     this.op = details.op

@@ -55,7 +55,11 @@ export function unsetIn(value: unknown, path: FieldPath, from = 0): unknown {
 }
 
 /** Applies decoded field changes (sets, then unsets) to `value` immutably. */
-export function applyFieldChanges(value: unknown, set: readonly FieldChange[], unset: readonly FieldPath[] = []): unknown {
+export function applyFieldChanges(
+  value: unknown,
+  set: readonly FieldChange[],
+  unset: readonly FieldPath[] = [],
+): unknown {
   let out = value
   for (const [path, next] of set) out = setIn(out, path, next)
   for (const path of unset) out = unsetIn(out, path)

@@ -139,7 +139,13 @@ export interface GoneMessage {
   rev: number
 }
 /** Codes of a `reject`: a write or subscription the server refused. */
-export type RejectCode = 'VALIDATION_FAILED' | 'FORBIDDEN' | 'NOT_FOUND' | 'TOO_LARGE' | 'RATE_LIMITED' | 'BAD_FIELD'
+export type RejectCode =
+  | 'VALIDATION_FAILED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'TOO_LARGE'
+  | 'RATE_LIMITED'
+  | 'BAD_FIELD'
 /** One validation issue, as in Standard Schema. */
 export interface Issue {
   message: string

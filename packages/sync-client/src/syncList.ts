@@ -66,7 +66,9 @@ class ListSync<T> extends SyncBase<T> {
       try {
         id = this.idOf(item)
       } catch (cause) {
-        this.report(new SyncError('BAD_MESSAGE', 'syncList(): an item has no valid id; it is not synced', { cause }))
+        this.report(
+          new SyncError('BAD_MESSAGE', 'syncList(): an item has no valid id; it is not synced', { cause }),
+        )
         continue
       }
       if (seen.has(id)) continue
@@ -171,7 +173,9 @@ class ListSync<T> extends SyncBase<T> {
     this.pages = []
     for (const replica of this.replicas.values()) replica.resetInFlight()
     this.connection.write(
-      this.since === undefined ? { t: 'sub', r: this.resource } : { t: 'sub', r: this.resource, since: this.since },
+      this.since === undefined
+        ? { t: 'sub', r: this.resource }
+        : { t: 'sub', r: this.resource, since: this.since },
     )
   }
 
@@ -325,7 +329,8 @@ class ListSync<T> extends SyncBase<T> {
       this.replicas.set(item.id, replica)
       this.order.push(item.id)
     }
-    if (item.rev >= replica.rev || replica.exists !== true) replica.applySnapshot(decoded.value, item.rev, true)
+    if (item.rev >= replica.rev || replica.exists !== true)
+      replica.applySnapshot(decoded.value, item.rev, true)
   }
 
   protected detachAll(): void {

@@ -26,7 +26,9 @@ export function writeMessage(
         : { t: 'put', op, r, id, value: encode(write.value) }
     case 'patch': {
       const set = write.set.map(([path, value]) => [path, encode(value)] as const)
-      return write.unset.length > 0 ? { t: 'patch', op, r, id, set, unset: write.unset } : { t: 'patch', op, r, id, set }
+      return write.unset.length > 0
+        ? { t: 'patch', op, r, id, set, unset: write.unset }
+        : { t: 'patch', op, r, id, set }
     }
   }
 }
@@ -190,7 +192,11 @@ class EntitySync<T> extends SyncBase<T> {
       case 'reject': {
         if (message.op === undefined) {
           if (message.id === this.entityId) {
-            this.subscriptionRefused(message.code === 'FORBIDDEN' ? 'FORBIDDEN' : message.code, message.message, message.id)
+            this.subscriptionRefused(
+              message.code === 'FORBIDDEN' ? 'FORBIDDEN' : message.code,
+              message.message,
+              message.id,
+            )
           }
           return
         }
@@ -223,7 +229,11 @@ class EntitySync<T> extends SyncBase<T> {
   }
 }
 
-function applyPreview(confirmed: unknown, set: FieldChange[], unset: readonly (readonly string[])[] | undefined): unknown {
+function applyPreview(
+  confirmed: unknown,
+  set: FieldChange[],
+  unset: readonly (readonly string[])[] | undefined,
+): unknown {
   return applyFieldChanges(confirmed, set, unset ?? [])
 }
 

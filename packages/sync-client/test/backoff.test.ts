@@ -134,7 +134,13 @@ describe('reconnect backoff', () => {
 
   it.each([
     ['open', () => FakeWebSocket.last.open()],
-    ['drop', () => (FakeWebSocket.last.open(), FakeWebSocket.last.fail())],
+    [
+      'drop',
+      () => {
+        FakeWebSocket.last.open()
+        FakeWebSocket.last.fail()
+      },
+    ],
   ] as const)('leaves nothing running when an effect closes the session on %s', async (_, happen) => {
     const session = reconnecting()
     let closing: Promise<void> | undefined

@@ -28,7 +28,11 @@ export function testSocket(url: string, WebSocketImpl: typeof WebSocket = WebSoc
 }
 
 /** Resolves when `predicate(signal.value)` holds (checked on every change). */
-export function until<T>(source: ReadonlySignal<T>, predicate: (value: T) => boolean, what = 'condition'): Promise<T> {
+export function until<T>(
+  source: ReadonlySignal<T>,
+  predicate: (value: T) => boolean,
+  what = 'condition',
+): Promise<T> {
   return new Promise((resolve, reject) => {
     let dispose: (() => void) | undefined
     let done = false

@@ -56,7 +56,8 @@ describe('syncList', () => {
     const { url } = await server()
     const a = listClient(url)
     await a.sync.flush()
-    for (let i = 0; i < 30; i++) a.store.update([...a.store.current, { id: `m${i}`, from: 'a', text: `#${i}` }])
+    for (let i = 0; i < 30; i++)
+      a.store.update([...a.store.current, { id: `m${i}`, from: 'a', text: `#${i}` }])
     await a.sync.flush()
     const late = listClient(url)
     await late.sync.flush()
@@ -79,6 +80,10 @@ describe('syncList', () => {
     const s2 = track(syncWith(one, socket, MessageResource))
     await Promise.all([s1.flush(), s2.flush()])
     expect(opened).toBe(1)
-    await until(list.data, l => l.some(m => m.id === 'x'), 'the list to contain the entity synced by syncWith')
+    await until(
+      list.data,
+      l => l.some(m => m.id === 'x'),
+      'the list to contain the entity synced by syncWith',
+    )
   })
 })

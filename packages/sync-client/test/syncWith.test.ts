@@ -102,7 +102,8 @@ describe('syncWith', () => {
     const check = client(url, person('check'))
     await check.sync.flush()
     const final = check.store.current.name
-    for (const c of clients) await until(c.store.data, p => p.name === final, `every client to converge on ${final}`)
+    for (const c of clients)
+      await until(c.store.data, p => p.name === final, `every client to converge on ${final}`)
     expect(final).toMatch(/^client\d-edit19$/)
   })
 
