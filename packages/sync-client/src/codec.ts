@@ -90,8 +90,32 @@ export function findForbiddenKey(data: unknown, depth = 0): string | undefined {
 export function findForbiddenKeyInEncoded(encoded: Encoded): string | undefined {
   const bad = findForbiddenKey(encoded.json)
   if (bad !== undefined || encoded.meta === undefined || encoded.meta === null) return bad
-  const meta = JSON.stringify(encoded.meta)
-  for (const key of FORBIDDEN_KEYS) if (meta.includes(key)) return key
+  return findForbiddenSegment(encoded.meta, 0)
+}
+
+// superjson's meta names fields by dotted paths, in keys (`values`) and in
+// strings (`referentialEqualities`); a substring test would also refuse
+// harmless names such as `constructorId`, so each path segment is compared.
+function findForbiddenSegment(meta: unknown, depth: number): string | undefined {
+  if (typeof meta === 'string') {
+    for (const segment of meta.split('.')) if (FORBIDDEN_KEYS.has(segment)) return segment
+    return undefined
+  }
+  if (typeof meta !== 'object' || meta === null) return undefined
+  if (depth > 100) return '(nesting deeper than 100)'
+  if (Array.isArray(meta)) {
+    for (const item of meta) {
+      const bad = findForbiddenSegment(item, depth + 1)
+      if (bad !== undefined) return bad
+    }
+    return undefined
+  }
+  for (const key of Object.keys(meta)) {
+    const bad =
+      findForbiddenSegment(key, depth + 1) ??
+      findForbiddenSegment((meta as Record<string, unknown>)[key], depth + 1)
+    if (bad !== undefined) return bad
+  }
   return undefined
 }
 

@@ -2,12 +2,46 @@ export { App } from './App.ts'
 export type { CloseCodeName } from './CloseReason.ts'
 export { CloseReason } from './CloseReason.ts'
 export { createApp } from './createApp.ts'
+export { createSyncServer } from './createSyncServer.ts'
 export { binaryFrame, PreparedMessage, prepareMessage, textFrame } from './frame.ts'
+export { createSyncHub } from './hub/createSyncHub.ts'
+export { HubClient } from './hub/HubClient.ts'
+export { SharedFrame } from './hub/Outbox.ts'
+export { SyncHub } from './hub/SyncHub.ts'
+export { defaultSyncLimits } from './hub/syncOptions.ts'
+export type {
+  Authenticate,
+  Authorize,
+  AuthorizeRequest,
+  ErrorLimitOptions,
+  HubConnection,
+  RateLimitOptions,
+  ResourceConfig,
+  SyncRouteHandler,
+  SyncRouteOptions,
+  SyncServer,
+  SyncServerOptions,
+} from './hub/syncTypes.ts'
 export { defaultAppOptions } from './options.ts'
 export type { ServerErrorCode, ServerErrorDetails } from './ServerError.ts'
 export { ClosedReceiveError, ServerError } from './ServerError.ts'
 export { ServerSession } from './ServerSession.ts'
 export { sendMany } from './sendMany.ts'
+export { memoryStorage } from './storage/memoryStorage.ts'
+export type {
+  CommitResult,
+  ListCursor,
+  ListedEntity,
+  ListOptions,
+  ListPage,
+  MaybePromise,
+  Storage,
+  StorageWrite,
+  StoredEntity,
+} from './storage/Storage.ts'
+export type { SqliteStorageOptions } from './storage/sqliteStorage.ts'
+export { DEFAULT_DATA_FILE, sqliteStorage } from './storage/sqliteStorage.ts'
+export { syncRoute } from './syncRoute.ts'
 export { testApplication } from './testApplication.ts'
 export type {
   AppOptions,

@@ -1,0 +1,71 @@
+import { createApp } from './createApp.ts'
+import type { SyncServer, SyncServerOptions } from './hub/syncTypes.ts'
+import { memoryStorage } from './storage/memoryStorage.ts'
+import type { Storage } from './storage/Storage.ts'
+import { DEFAULT_DATA_FILE, sqliteStorage } from './storage/sqliteStorage.ts'
+import { syncRoute } from './syncRoute.ts'
+
+/**
+ * Starts a whole sync server in one call: an app with the sync route
+ * (`/sync`) and `GET /health` (`{ ok: true, node, connections }`), listening.
+ *
+ * Storage: `options.storage` when given (the caller closes it), else
+ * `memoryStorage()` with `memory: true`, else SQLite at `dataFile`
+ * (default `'./data/lensync.db'`; `':memory:'` keeps nothing on disk).
+ *
+ * @param options - `port` (8787; 0 picks a free one), `host` ('127.0.0.1'),
+ *   `dataFile`, `memory`, `storage`, `path` ('/sync'), and every `createApp`
+ *   and `syncRoute` option.
+ * @returns The running server: `port`, `url`, `node`, `hub`, `close()`.
+ * @throws TypeError for a bad option; the Node error when the port is taken.
+ * @example
+ * const server = await createSyncServer({ port: 0, memory: true })
+ * console.log(server.url) // ws://127.0.0.1:54321/sync
+ * await server.close()
+ */
+export async function createSyncServer(options: SyncServerOptions = {}): Promise<SyncServer> {
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('createSyncServer(options): options must be an object')
+  const { port = 8787, host = '127.0.0.1', path = '/sync', memory = false, redis } = options
+  if (redis !== undefined) {
+    throw new TypeError(
+      'createSyncServer(options): redis is not supported yet; use dataFile (SQLite), memory or a storage of your own',
+    )
+  }
+  if (typeof memory !== 'boolean') throw new TypeError('createSyncServer(options): memory must be a boolean')
+  if (typeof path !== 'string' || !path.startsWith('/'))
+    throw new TypeError(`createSyncServer(options): path must start with '/', such as '/sync'`)
+
+  let storage: Storage | undefined = options.storage
+  const owned = storage === undefined
+  if (!storage)
+    storage = memory ? memoryStorage() : sqliteStorage({ file: options.dataFile ?? DEFAULT_DATA_FILE })
+  try {
+    const app = createApp(options)
+    const sync = syncRoute({ ...options, storage, logger: app.options.logger })
+    app.webSocket(path, sync)
+    app.get('/health', () => ({ ok: true, node: sync.hub.node, connections: sync.hub.connections }))
+    const address = await app.listen({ port, host })
+    let closing: Promise<void> | undefined
+    const urlHost = address.host.includes(':') ? `[${address.host}]` : address.host
+    return {
+      port: address.port,
+      url: `ws://${urlHost}:${address.port}${path}`,
+      node: sync.hub.node,
+      hub: sync.hub,
+      close() {
+        closing ??= (async () => {
+          // Acks and changes already decided go out before the sessions close.
+          await sync.hub.flush()
+          await app.close()
+          await sync.close()
+          if (owned) await storage.close()
+        })()
+        return closing
+      },
+    }
+  } catch (error) {
+    if (owned) await storage.close()
+    throw error
+  }
+}

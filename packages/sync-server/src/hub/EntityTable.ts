@@ -1,0 +1,110 @@
+import type { DelMessage, PatchMessage, PutMessage } from '@lensync/sync-client'
+import type { HubClient } from './HubClient.ts'
+
+/** @internal Marks a state whose value was not decoded yet. */
+export const _NOT_DECODED: unique symbol = Symbol('not decoded')
+
+/** @internal One state of an entity: its envelope text (null: absent/deleted) and, lazily, the decoded value. */
+export interface _EntityState {
+  readonly text: string | null
+  /** The decoded value, or {@link _NOT_DECODED}. Never mutated: merges copy. */
+  decoded: unknown
+  /** Whether the envelope has no `meta` (plain JSON); meaningful once decoded. */
+  plain: boolean
+}
+
+/** @internal The last committed state and its revision (`0` and `text: null` when it never existed). */
+export interface _Committed extends _EntityState {
+  readonly rev: number
+}
+
+/** @internal A write waiting in (or running from) an entity's queue. */
+export interface _WriteTask {
+  readonly client: HubClient
+  readonly msg: PutMessage | PatchMessage | DelMessage
+  /** How many times it was retried after a storage conflict. */
+  attempts: number
+  /** Set while it sits in the queue again after a restart. */
+  requeued: boolean
+  /** Whether it was decided (staged, rejected or answered). */
+  finished: boolean
+  /** Called once when finished (the connection waits for it to keep frame order). */
+  done: (() => void) | undefined
+}
+
+/**
+ * @internal
+ * What the hub knows about one entity: the committed state (a cache of
+ * storage), the staged state (accepted writes not committed yet, which later
+ * writes build on), and the queue that keeps its writes in arrival order.
+ */
+export class _EntityEntry {
+  committed: _Committed | undefined = undefined
+  staged: _EntityState | undefined = undefined
+  loading: Promise<void> | undefined = undefined
+  readonly queue: _WriteTask[] = []
+  running = false
+  /** Bumped when staged work was thrown away (conflict, storage failure): running work restarts. */
+  generation = 0
+  /** How many retried tasks were put in front of the queue while a task was running. */
+  retryFront = 0
+
+  constructor(
+    readonly key: string,
+    readonly resource: string,
+    readonly id: string,
+  ) {}
+
+  /** Whether it holds anything besides a cached committed state (then it must stay in memory). */
+  get busy(): boolean {
+    return this.staged !== undefined || this.loading !== undefined || this.running || this.queue.length > 0
+  }
+}
+
+/** @internal The key of an entity; the length prefix keeps `('a:b', 'c')` and `('a', 'b:c')` apart. */
+export function _entityKey(resource: string, id: string): string {
+  return `${resource.length}:${resource}${id}`
+}
+
+/**
+ * @internal
+ * The hub's entities, least recently used first. Idle entries beyond
+ * `capacity` are dropped (their state is in storage); busy ones stay.
+ */
+export class _EntityTable {
+  private readonly _entries = new Map<string, _EntityEntry>()
+
+  constructor(private readonly _capacity: number) {}
+
+  /** The entry of an entity, made when missing, and marked as most recently used. */
+  entry(resource: string, id: string): _EntityEntry {
+    const key = _entityKey(resource, id)
+    let entry = this._entries.get(key)
+    if (entry) this._entries.delete(key)
+    else entry = new _EntityEntry(key, resource, id)
+    this._entries.set(key, entry)
+    return entry
+  }
+
+  /** The entry of an entity when the hub has one, without touching the order. */
+  peek(resource: string, id: string): _EntityEntry | undefined {
+    return this._entries.get(_entityKey(resource, id))
+  }
+
+  /** Drops idle least-recently-used entries until at most `capacity` remain (busy ones are skipped). */
+  trim(): void {
+    let excess = this._entries.size - this._capacity
+    if (excess <= 0) return
+    for (const [key, entry] of this._entries) {
+      if (!entry.busy) {
+        this._entries.delete(key)
+        if (--excess <= 0) return
+      }
+    }
+  }
+
+  /** How many entries are held. */
+  get size(): number {
+    return this._entries.size
+  }
+}

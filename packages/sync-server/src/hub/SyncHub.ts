@@ -1,0 +1,489 @@
+import type { IncomingMessage } from 'node:http'
+import {
+  type ClientMessage,
+  type ErrorCode,
+  type HelloMessage,
+  type Issue,
+  type OpId,
+  PROTOCOL_VERSION,
+  type RejectCode,
+  type SubMessage,
+  SyncCloseCodes,
+} from '@lensync/sync-client'
+import type { ListCursor, Storage } from '../storage/Storage.ts'
+import { type _EntityEntry, _EntityTable } from './EntityTable.ts'
+import { _EntityWriter, isThenable } from './EntityWriter.ts'
+import { HubClient } from './HubClient.ts'
+import { SharedFrame } from './Outbox.ts'
+import { _checkEnvelope, _isProblem, type _Problem } from './parseEnvelope.ts'
+import { _Subscriptions } from './Subscriptions.ts'
+import type { _ResolvedSyncOptions } from './syncOptions.ts'
+import type { AuthorizeRequest, HubConnection } from './syncTypes.ts'
+
+/** A snapshot page stops growing past this many bytes of values, whatever `snapshotPageSize` says. */
+const SNAPSHOT_PAGE_BYTES = 1 << 20
+
+/** Close codes the hub uses. */
+const CLOSE = {
+  PROTOCOL_ERROR: 1002,
+  POLICY: 1008,
+  INTERNAL_ERROR: 1011,
+  UNAUTHENTICATED: SyncCloseCodes.UNAUTHENTICATED,
+} as const
+
+/**
+ * The sync hub: keeps entities (through a {@link Storage}), answers
+ * subscriptions, applies writes in arrival order and fans changes out to the
+ * other subscribers. Transport-independent: `syncRoute` connects WebSocket
+ * sessions to it through {@link HubConnection}s. Make one with `createSyncHub`.
+ *
+ * Everything sent to one connection in one tick goes out as one frame (one
+ * envelope, or a JSON array of them); a broadcast is serialized once and the
+ * same {@link SharedFrame} goes to every receiver.
+ */
+export class SyncHub {
+  /** The id of this server node (sent in `welcome`). */
+  readonly node: string
+  /** The storage entities live in. */
+  readonly storage: Storage
+
+  private readonly _options: _ResolvedSyncOptions
+  private readonly _clients = new Set<HubClient>()
+  private readonly _subs = new _Subscriptions<HubClient>()
+  private readonly _table: _EntityTable
+  private readonly _writer: _EntityWriter
+  private readonly _revisions = new Map<string, number>()
+  private readonly _dirty = new Set<HubClient>()
+  private _flushScheduled = false
+  private _flushWaiters: (() => void)[] = []
+  private _closing: Promise<void> | undefined
+
+  /** @internal Use `createSyncHub` or `syncRoute`. */
+  constructor(storage: Storage, options: _ResolvedSyncOptions) {
+    this.storage = storage
+    this.node = options.node
+    this._options = options
+    this._table = new _EntityTable(options.cacheSize)
+    this._writer = new _EntityWriter(this, storage, this._table, options)
+  }
+
+  /** How many connections are attached. */
+  get connections(): number {
+    return this._clients.size
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this._closing !== undefined
+  }
+
+  /**
+   * Attaches a connection.
+   *
+   * @param connection - How to reach the client.
+   * @param request - The upgrade request, passed to `authenticate`.
+   * @returns The client: feed it frames with `receive()`, call `disconnect()` at the end.
+   */
+  connect(connection: HubConnection, request: IncomingMessage): HubClient {
+    const client = new HubClient(
+      connection,
+      request,
+      this._options,
+      (c, raw) => this._handle(c, raw),
+      c => this._disconnect(c),
+    )
+    this._clients.add(client)
+    return client
+  }
+
+  /**
+   * Commits every staged write and sends everything queued.
+   *
+   * @returns Resolves when storage has it and the frames were handed to the connections.
+   */
+  async flush(): Promise<void> {
+    while (this._writer.pending) {
+      await this._writer.committing
+      this._writer.commit()
+    }
+    this._flush()
+  }
+
+  /**
+   * Stops the hub: commits what is staged and sends what is queued. Does not
+   * close the storage (its owner does). Idempotent.
+   *
+   * @returns Resolves when everything accepted is committed.
+   */
+  close(): Promise<void> {
+    this._closing ??= this.flush()
+    return this._closing
+  }
+
+  // ——— envelopes ———
+
+  private _handle(client: HubClient, raw: unknown): Promise<void> | undefined {
+    const msg = _isProblem(raw) ? raw : _checkEnvelope(raw)
+    if (_isProblem(msg)) {
+      this._problem(client, msg)
+      return undefined
+    }
+    if (!client.authenticated && msg.t !== 'hello') {
+      this._error(client, 'BAD_FRAME', 'authentication required: send hello first')
+      this._closeClient(client, CLOSE.UNAUTHENTICATED, 'Unauthenticated')
+      return undefined
+    }
+    switch (msg.t) {
+      case 'hello':
+        return this._hello(client, msg)
+      case 'sub':
+        return this._sub(client, msg)
+      case 'unsub':
+        this._unsubscribe(client, msg.r, msg.id)
+        return undefined
+      default:
+        return this._write(client, msg)
+    }
+  }
+
+  private _hello(client: HubClient, msg: HelloMessage): Promise<void> | undefined {
+    if (msg.v !== PROTOCOL_VERSION) {
+      this._closeClient(
+        client,
+        CLOSE.PROTOCOL_ERROR,
+        `Unsupported protocol version ${msg.v}; this server speaks ${PROTOCOL_VERSION}`,
+      )
+      return undefined
+    }
+    const welcome = () =>
+      this._send(
+        client,
+        JSON.stringify({ t: 'welcome', v: PROTOCOL_VERSION, client: msg.client, node: this.node }),
+      )
+    const authenticate = this._options.authenticate
+    if (!authenticate || client.authenticated) {
+      welcome()
+      return undefined
+    }
+    const accept = (principal: unknown) => {
+      if (client.closed) return
+      if (principal === null || principal === false || principal === undefined) {
+        this._closeClient(client, CLOSE.UNAUTHENTICATED, 'Unauthenticated')
+        return
+      }
+      client.principal = principal
+      client.authenticated = true
+      welcome()
+    }
+    const failed = (error: unknown) => {
+      this._options.logger.error('lensync hub: authenticate threw', error)
+      this._closeClient(client, CLOSE.INTERNAL_ERROR, 'Authentication failed')
+    }
+    let result: unknown
+    try {
+      result = authenticate(client.request, msg)
+    } catch (error) {
+      failed(error)
+      return undefined
+    }
+    if (!isThenable(result)) {
+      accept(result)
+      return undefined
+    }
+    return Promise.resolve(result).then(accept, failed)
+  }
+
+  private _sub(client: HubClient, msg: SubMessage): Promise<void> | undefined {
+    const { r, id } = msg
+    const refuse = (code: RejectCode, message: string) =>
+      this._send(
+        client,
+        JSON.stringify({ t: 'reject', r, ...(id === undefined ? {} : { id }), code, message }),
+      )
+    if (!this._knownResource(r)) {
+      refuse('FORBIDDEN', `unknown resource ${JSON.stringify(r)}`)
+      return undefined
+    }
+    if (!this._admit(client)) {
+      refuse('RATE_LIMITED', 'too many requests; slow down')
+      return undefined
+    }
+    if (
+      !client._subscriptions.has(subKey(r, id)) &&
+      client._subscriptions.size >= this._options.maxSubscriptions
+    ) {
+      refuse(
+        'RATE_LIMITED',
+        `too many subscriptions on this connection (maxSubscriptions ${this._options.maxSubscriptions})`,
+      )
+      return undefined
+    }
+    return this._authorized(client, { op: 'read', resource: r, id }, allowed => {
+      if (!allowed) {
+        refuse('FORBIDDEN', `not allowed to read ${r}${id === undefined ? '' : ` ${id}`}`)
+        return undefined
+      }
+      return id === undefined ? this._collectionSnap(client, r, msg.since) : this._entitySnap(client, r, id)
+    })
+  }
+
+  private _entitySnap(client: HubClient, r: string, id: string): Promise<void> | undefined {
+    const entry = this._table.entry(r, id)
+    const answer = () => {
+      if (client.closed) return
+      // Subscribing and reading the committed state happen together, so
+      // every write committed later reaches the client as a change.
+      this._subscribe(client, r, id)
+      this._sendEntitySnap(client, entry)
+    }
+    const loading = this._writer.load(entry)
+    if (!loading) {
+      answer()
+      return undefined
+    }
+    return loading.then(answer)
+  }
+
+  private async _collectionSnap(client: HubClient, r: string, since: number | undefined): Promise<void> {
+    // Subscribed first: whatever is committed while the pages are read
+    // arrives as a change (and pages are freshened from the hub's cache).
+    this._subscribe(client, r, undefined)
+    const key = subKey(r, undefined)
+    const limit = this._options.snapshotPageSize
+    let after: ListCursor | undefined
+    for (;;) {
+      if (client.closed || !client._subscriptions.has(key)) return
+      const page = await this.storage.list(
+        r,
+        after === undefined ? { since, limit } : { after, since, limit },
+      )
+      let items = ''
+      const gone: string[] = []
+      let bytes = 0
+      let more = page.more
+      for (const listed of page.entities) {
+        if (bytes > SNAPSHOT_PAGE_BYTES) {
+          more = true
+          break
+        }
+        after = listed.cursor
+        let { rev, value } = listed
+        const committed = this._table.peek(r, listed.id)?.committed
+        if (committed && committed.rev > rev) ({ rev, text: value } = committed)
+        if (value === null) {
+          if (since !== undefined) gone.push(listed.id)
+          continue
+        }
+        bytes += value.length
+        items += `${items ? ',' : ''}{"id":${JSON.stringify(listed.id)},"rev":${rev},"value":${value}}`
+      }
+      const rev = Math.max(await this.storage.revision(r), this._revisions.get(r) ?? 0)
+      if (client.closed) return
+      this._send(
+        client,
+        `{"t":"snap","r":${JSON.stringify(r)},"rev":${rev},"items":[${items}],"gone":${JSON.stringify(gone)}${more ? ',"more":true' : ''}}`,
+      )
+      if (!more) return
+      // One page per frame: let this one go out before reading the next.
+      await this._nextFlush()
+    }
+  }
+
+  private _write(client: HubClient, msg: Exclude<ClientMessage, HelloMessage | SubMessage | { t: 'unsub' }>) {
+    const { op, r, id } = msg
+    if (!this._knownResource(r)) {
+      this._reject(client, op, 'FORBIDDEN', `unknown resource ${JSON.stringify(r)}`)
+      return undefined
+    }
+    if (!this._admit(client)) {
+      this._reject(client, op, 'RATE_LIMITED', 'too many requests; slow down')
+      return undefined
+    }
+    const what = msg.t === 'del' ? 'delete' : 'write'
+    return this._authorized(client, { op: what, resource: r, id }, allowed => {
+      if (!allowed) {
+        this._reject(client, op, 'FORBIDDEN', `not allowed to ${what} ${r} ${id}`)
+        return undefined
+      }
+      return this._writer.enqueue(client, msg)
+    })
+  }
+
+  /** Asks `authorize` (when configured) and continues with the answer; a throwing `authorize` means no. */
+  private _authorized(
+    client: HubClient,
+    request: AuthorizeRequest,
+    then: (allowed: boolean) => Promise<void> | undefined,
+  ): Promise<void> | undefined {
+    const authorize = this._options.authorize
+    if (!authorize) return then(true)
+    const failed = (error: unknown) => {
+      this._options.logger.error('lensync hub: authorize threw; refusing', error)
+      return false
+    }
+    let result: boolean | PromiseLike<boolean>
+    try {
+      result = authorize(client.principal, request)
+    } catch (error) {
+      return then(failed(error))
+    }
+    if (!isThenable(result)) return then(result === true)
+    return Promise.resolve(result).then(
+      allowed => (client.closed ? undefined : then(allowed === true)),
+      error => (client.closed ? undefined : then(failed(error))),
+    )
+  }
+
+  private _knownResource(r: string): boolean {
+    return this._options.allowUnknownResources || this._options.resources.has(r)
+  }
+
+  /** Takes a rate-limit token; closes the connection when it keeps pushing. */
+  private _admit(client: HubClient): boolean {
+    const bucket = client._bucket
+    if (!bucket || bucket.take()) return true
+    if (bucket.exhausted) this._closeClient(client, CLOSE.POLICY, 'Rate limit exceeded')
+    return false
+  }
+
+  private _problem(client: HubClient, problem: _Problem): void {
+    if (problem.op !== undefined) this._reject(client, problem.op, 'BAD_FIELD', problem.message)
+    else this._send(client, JSON.stringify({ t: 'error', code: problem.code, message: problem.message }))
+    if (client._errors.add()) {
+      this._options.logger.warn?.(
+        `lensync hub: connection ${client.connection.id} sent too many bad frames; closing 1008`,
+      )
+      this._closeClient(client, CLOSE.POLICY, 'Too many bad frames')
+    }
+  }
+
+  private _error(client: HubClient, code: ErrorCode, message: string): void {
+    this._send(client, JSON.stringify({ t: 'error', code, message }))
+  }
+
+  // ——— subscriptions ———
+
+  private _subscribe(client: HubClient, r: string, id: string | undefined): void {
+    client._subscriptions.add(subKey(r, id))
+    this._subs.add(client, r, id)
+  }
+
+  private _unsubscribe(client: HubClient, r: string, id: string | undefined): void {
+    client._subscriptions.delete(subKey(r, id))
+    this._subs.delete(client, r, id)
+  }
+
+  private _disconnect(client: HubClient): void {
+    for (const key of client._subscriptions) {
+      const { r, id } = parseSubKey(key)
+      this._subs.delete(client, r, id)
+    }
+    client._subscriptions.clear()
+    this._dirty.delete(client)
+    this._clients.delete(client)
+  }
+
+  // ——— what the writer calls (internal) ———
+
+  /** @internal */
+  _ack(client: HubClient, op: OpId, rev: number, applied?: boolean): void {
+    this._send(
+      client,
+      `{"t":"ack","op":${JSON.stringify(op)},"rev":${rev}${applied === false ? ',"applied":false' : ''}}`,
+    )
+  }
+
+  /** @internal */
+  _reject(client: HubClient, op: OpId, code: RejectCode, message: string, issues?: Issue[]): void {
+    this._send(client, JSON.stringify({ t: 'reject', op, code, message, ...(issues ? { issues } : {}) }))
+  }
+
+  /** @internal The committed state of an entity, as an entity `snap`. */
+  _sendEntitySnap(client: HubClient, entry: _EntityEntry): void {
+    const committed = entry.committed
+    this._send(
+      client,
+      `{"t":"snap","r":${JSON.stringify(entry.resource)},"id":${JSON.stringify(entry.id)},"rev":${committed?.rev ?? 0},"value":${committed?.text ?? 'null'}}`,
+    )
+  }
+
+  /** @internal Sends one envelope to every subscriber of the entity but its writer. */
+  _broadcast(resource: string, id: string, sender: HubClient, text: string): void {
+    let shared: SharedFrame | undefined
+    this._subs.forEach(resource, id, client => {
+      if (client === sender || client.closed) return
+      shared ??= new SharedFrame(text)
+      client._outbox.push(shared)
+      this._dirty.add(client)
+    })
+    if (shared) this._scheduleFlush()
+  }
+
+  /** @internal */
+  _noteRevision(resource: string, rev: number): void {
+    if (rev > (this._revisions.get(resource) ?? 0)) this._revisions.set(resource, rev)
+  }
+
+  /** @internal Sends what is queued for the client, then closes it. */
+  _closeClient(client: HubClient, code: number, reason: string): void {
+    if (client.closed) return
+    this._sendNow(client)
+    client.closed = true
+    this._dirty.delete(client)
+    client.connection.close(code, reason)
+  }
+
+  /** @internal */
+  _scheduleFlush(): void {
+    if (this._flushScheduled) return
+    this._flushScheduled = true
+    setImmediate(() => this._flush())
+  }
+
+  /** @internal Resolves after the next flush (commit and send). */
+  _nextFlush(): Promise<void> {
+    this._scheduleFlush()
+    return new Promise(resolve => this._flushWaiters.push(resolve))
+  }
+
+  // ——— sending ———
+
+  private _send(client: HubClient, text: string): void {
+    if (client.closed) return
+    client._outbox.push(text)
+    this._dirty.add(client)
+    this._scheduleFlush()
+  }
+
+  private _flush(): void {
+    this._flushScheduled = false
+    // Acks and broadcasts of a synchronous commit join this tick's frames.
+    this._writer.commit()
+    for (const client of this._dirty) this._sendNow(client)
+    this._dirty.clear()
+    const waiters = this._flushWaiters
+    this._flushWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  private _sendNow(client: HubClient): void {
+    const frame = client._outbox.take()
+    if (frame === undefined || client.closed) return
+    const { connection } = client
+    if (typeof frame === 'string') connection.send(frame)
+    else if (connection.sendShared) connection.sendShared(frame)
+    else connection.send(frame.text)
+  }
+}
+
+/** The key of a subscription in a client's set; `c` for a collection, `e` for an entity. */
+function subKey(r: string, id: string | undefined): string {
+  return id === undefined ? `c${r.length}:${r}` : `e${r.length}:${r}${id}`
+}
+
+function parseSubKey(key: string): { r: string; id: string | undefined } {
+  const colon = key.indexOf(':')
+  const length = Number(key.slice(1, colon))
+  const r = key.slice(colon + 1, colon + 1 + length)
+  return { r, id: key[0] === 'c' ? undefined : key.slice(colon + 1 + length) }
+}

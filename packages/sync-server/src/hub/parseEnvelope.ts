@@ -1,0 +1,183 @@
+import {
+  type ClientMessage,
+  type Encoded,
+  type ErrorCode,
+  type FieldPath,
+  type FieldSet,
+  FORBIDDEN_KEYS,
+  findForbiddenKeyInEncoded,
+  isPlainObject,
+  type OpId,
+} from '@lensync/sync-client'
+
+/** Longest resource name, entity id, client id or string op id. */
+const MAX_NAME = 256
+/** Deepest field path. */
+const MAX_PATH_DEPTH = 64
+
+/** @internal An envelope the hub cannot use, and how to answer it. */
+export interface _Problem {
+  readonly problem: true
+  readonly code: ErrorCode
+  readonly message: string
+  /** Present when the envelope had a usable op: answer with `reject` (`BAD_FIELD`) instead of `error`. */
+  readonly op?: OpId
+}
+
+/** @internal The outcome of checking one envelope. */
+export type _Checked = ClientMessage | _Problem
+
+const KNOWN_TYPES = new Set(['hello', 'sub', 'unsub', 'put', 'patch', 'del'])
+
+/**
+ * @internal
+ * Parses a text frame into its envelopes (one object, or an array of them).
+ *
+ * @returns The raw envelopes, or a problem when the text is not JSON or not an object/array.
+ */
+export function _parseFrame(text: string): unknown[] | _Problem {
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch {
+    return problem('BAD_FRAME', 'the frame is not JSON')
+  }
+  if (Array.isArray(data)) return data
+  if (typeof data === 'object' && data !== null) return [data]
+  return problem('BAD_FRAME', 'a frame must be a JSON object (an envelope) or an array of envelopes')
+}
+
+/**
+ * @internal
+ * Checks one envelope strictly and rebuilds it from its known fields only, so
+ * nothing the client added travels further.
+ */
+export function _checkEnvelope(raw: unknown): _Checked {
+  if (!isPlainObject(raw)) return problem('BAD_FRAME', 'an envelope must be a JSON object')
+  const t = raw.t
+  if (typeof t !== 'string') return problem('BAD_FRAME', 'an envelope needs a string field "t"')
+  if (!KNOWN_TYPES.has(t))
+    return problem('UNKNOWN_TYPE', `unknown envelope type ${JSON.stringify(t.slice(0, 32))}`)
+  try {
+    switch (t) {
+      case 'hello': {
+        const v = raw.v
+        if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad('hello.v must be an integer')
+        const hello: ClientMessage = { t, v, client: name(raw.client, 'hello.client') }
+        if (raw.token !== undefined) {
+          if (typeof raw.token !== 'string') throw bad('hello.token must be a string')
+          hello.token = raw.token
+        }
+        return hello
+      }
+      case 'sub': {
+        const sub: ClientMessage = { t, r: name(raw.r, 'sub.r') }
+        if (raw.id !== undefined) sub.id = name(raw.id, 'sub.id')
+        if (raw.since !== undefined) {
+          const since = raw.since
+          if (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0)
+            throw bad('sub.since must be a resource revision (an integer >= 0)')
+          sub.since = since
+        }
+        return sub
+      }
+      case 'unsub': {
+        const unsub: ClientMessage = { t, r: name(raw.r, 'unsub.r') }
+        if (raw.id !== undefined) unsub.id = name(raw.id, 'unsub.id')
+        return unsub
+      }
+      case 'put':
+      case 'patch':
+      case 'del':
+        return write(t, raw)
+    }
+  } catch (error) {
+    if (isProblem(error)) return error
+    throw error
+  }
+  return problem('UNKNOWN_TYPE', 'unknown envelope type')
+}
+
+function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): _Checked {
+  const op = raw.op
+  if (
+    !(typeof op === 'number' && Number.isFinite(op)) &&
+    !(typeof op === 'string' && op.length <= MAX_NAME && op)
+  )
+    throw bad(`${t}.op must be a finite number or a non-empty string of at most ${MAX_NAME} characters`)
+  const r = name(raw.r, `${t}.r`)
+  const id = name(raw.id, `${t}.id`)
+  try {
+    if (t === 'del') return { t, op, r, id }
+    if (t === 'put') {
+      const put: ClientMessage = { t, op, r, id, value: encoded(raw.value, 'put.value') }
+      if (raw.create !== undefined) {
+        if (typeof raw.create !== 'boolean') throw bad('put.create must be a boolean')
+        put.create = raw.create
+      }
+      return put
+    }
+    if (!Array.isArray(raw.set)) throw bad('patch.set must be an array of [path, value] pairs')
+    const set: FieldSet[] = raw.set.map((pair, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2) throw bad(`patch.set[${i}] must be a [path, value] pair`)
+      return [path(pair[0], `patch.set[${i}] path`), encoded(pair[1], `patch.set[${i}] value`)] as const
+    })
+    const patch: ClientMessage = { t, op, r, id, set }
+    if (raw.unset !== undefined) {
+      if (!Array.isArray(raw.unset)) throw bad('patch.unset must be an array of paths')
+      patch.unset = raw.unset.map((p, i) => path(p, `patch.unset[${i}]`))
+    }
+    return patch
+  } catch (error) {
+    // A forbidden key in a write with a usable op is answered with a reject the client can match.
+    if (isProblem(error) && error.code === 'BAD_FIELD') return { ...error, op }
+    throw error
+  }
+}
+
+function name(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '' || value.length > MAX_NAME)
+    throw bad(`${field} must be a non-empty string of at most ${MAX_NAME} characters`)
+  return value
+}
+
+function path(value: unknown, field: string): FieldPath {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_PATH_DEPTH)
+    throw bad(`${field} must be a non-empty array of at most ${MAX_PATH_DEPTH} property names`)
+  for (const key of value) {
+    if (typeof key !== 'string' || key.length > MAX_NAME)
+      throw bad(`${field} must contain property names (strings of at most ${MAX_NAME} characters)`)
+    if (FORBIDDEN_KEYS.has(key)) throw problem('BAD_FIELD', `${field} contains the forbidden key "${key}"`)
+  }
+  return value as string[]
+}
+
+function encoded(value: unknown, field: string): Encoded {
+  if (!isPlainObject(value) || !Object.hasOwn(value, 'json'))
+    throw bad(`${field} must be a value envelope { json, meta? }`)
+  const meta = value.meta
+  if (meta !== undefined && meta !== null && !isPlainObject(meta))
+    throw bad(`${field}.meta must be an object when present`)
+  const out: Encoded = meta === undefined || meta === null ? { json: value.json } : { json: value.json, meta }
+  const forbidden = findForbiddenKeyInEncoded(out)
+  if (forbidden !== undefined)
+    throw problem('BAD_FIELD', `${field} contains the forbidden key "${forbidden}"`)
+  return out
+}
+
+function bad(message: string): _Problem {
+  return problem('BAD_FRAME', message)
+}
+
+function problem(code: ErrorCode, message: string): _Problem {
+  return { problem: true, code, message }
+}
+
+/** @internal */
+export function _isProblem(value: unknown): value is _Problem {
+  return isProblem(value)
+}
+
+function isProblem(value: unknown): value is _Problem {
+  return typeof value === 'object' && value !== null && (value as { problem?: unknown }).problem === true
+}

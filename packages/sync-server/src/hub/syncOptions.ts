@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto'
+import { defaultSerializer, isStandardSchema, type Serializer } from '@lensync/sync-client'
+import type { Logger } from '../types.ts'
+import type {
+  Authenticate,
+  Authorize,
+  ErrorLimitOptions,
+  RateLimitOptions,
+  ResourceConfig,
+  SyncRouteOptions,
+} from './syncTypes.ts'
+
+/** @internal {@link SyncRouteOptions} with the defaults filled in (storage is resolved by the route). */
+export interface _ResolvedSyncOptions {
+  readonly serializer: Serializer
+  readonly node: string
+  readonly authenticate: Authenticate | undefined
+  readonly authorize: Authorize | undefined
+  readonly resources: ReadonlyMap<string, ResourceConfig>
+  readonly allowUnknownResources: boolean
+  readonly maxEntityBytes: number
+  readonly snapshotPageSize: number
+  readonly maxSubscriptions: number
+  readonly rateLimit: Required<RateLimitOptions> | false
+  readonly maxErrors: Required<ErrorLimitOptions>
+  readonly allowedOrigins: ReadonlySet<string> | undefined
+  readonly cacheSize: number
+  readonly logger: Logger
+  readonly now: () => number
+}
+
+/** The documented defaults of the hub's limits. */
+export const defaultSyncLimits = Object.freeze({
+  maxEntityBytes: 1 << 19,
+  snapshotPageSize: 500,
+  maxSubscriptions: 1000,
+  rateLimit: Object.freeze({ perSecond: 200, burst: 1000, closeAfter: 100 }),
+  maxErrors: Object.freeze({ count: 20, windowMs: 10_000 }),
+  cacheSize: 10_000,
+})
+
+/**
+ * @internal
+ * Merges the options over the defaults once and checks them, so a mistake
+ * fails where the route is made, with a message that names the option.
+ *
+ * @throws TypeError naming the bad option and what is allowed.
+ */
+export function _resolveSyncOptions(options: SyncRouteOptions, where: string): _ResolvedSyncOptions {
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(`${where}: options must be an object, got ${describe(options)}`)
+  const fail = (name: string, what: string, value: unknown): never => {
+    throw new TypeError(`${where}: ${name} must be ${what}, got ${describe(value)}`)
+  }
+  const integer = (name: string, value: unknown, fallback: number, min: number, what: string): number => {
+    if (value === undefined) return fallback
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
+      fail(name, `an integer >= ${min} (${what})`, value)
+    return value as number
+  }
+  const fn = <T>(name: string, value: unknown): T | undefined => {
+    if (value !== undefined && typeof value !== 'function') fail(name, 'a function', value)
+    return value as T | undefined
+  }
+
+  const serializer = options.serializer ?? defaultSerializer
+  if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function')
+    fail('serializer', 'an object with serialize() and deserialize()', serializer)
+  const node = options.node ?? randomUUID().slice(0, 8)
+  if (typeof node !== 'string' || node === '') fail('node', 'a non-empty string', node)
+
+  const resources = new Map<string, ResourceConfig>()
+  if (options.resources !== undefined) {
+    if (typeof options.resources !== 'object' || options.resources === null)
+      fail('resources', 'an object such as { person: { schema } }', options.resources)
+    for (const [name, config] of Object.entries(options.resources)) {
+      if (typeof config !== 'object' || config === null)
+        fail(`resources.${name}`, 'an object such as { schema }', config)
+      if (config.schema !== undefined && !isStandardSchema(config.schema))
+        fail(`resources.${name}.schema`, 'a Standard Schema (zod, valibot, arktype …)', config.schema)
+      resources.set(name, config)
+    }
+  }
+  const allowUnknownResources = options.allowUnknownResources ?? true
+  if (typeof allowUnknownResources !== 'boolean')
+    fail('allowUnknownResources', 'a boolean', allowUnknownResources)
+
+  let rateLimit: Required<RateLimitOptions> | false = defaultSyncLimits.rateLimit
+  if (options.rateLimit === false) rateLimit = false
+  else if (options.rateLimit !== undefined) {
+    if (typeof options.rateLimit !== 'object' || options.rateLimit === null)
+      fail('rateLimit', 'false or { perSecond, burst, closeAfter }', options.rateLimit)
+    const given = options.rateLimit as RateLimitOptions
+    const defaults = defaultSyncLimits.rateLimit
+    rateLimit = {
+      perSecond: integer('rateLimit.perSecond', given.perSecond, defaults.perSecond, 1, 'tokens per second'),
+      burst: integer('rateLimit.burst', given.burst, defaults.burst, 1, 'bucket size'),
+      closeAfter: integer('rateLimit.closeAfter', given.closeAfter, defaults.closeAfter, 1, 'rejections'),
+    }
+  }
+  const errorsGiven = options.maxErrors ?? {}
+  if (typeof errorsGiven !== 'object' || errorsGiven === null)
+    fail('maxErrors', '{ count, windowMs }', errorsGiven)
+  const maxErrors = {
+    count: integer('maxErrors.count', errorsGiven.count, defaultSyncLimits.maxErrors.count, 1, 'errors'),
+    windowMs: integer(
+      'maxErrors.windowMs',
+      errorsGiven.windowMs,
+      defaultSyncLimits.maxErrors.windowMs,
+      1,
+      'milliseconds',
+    ),
+  }
+  let allowedOrigins: Set<string> | undefined
+  if (options.allowedOrigins !== undefined) {
+    if (!Array.isArray(options.allowedOrigins) || options.allowedOrigins.some(o => typeof o !== 'string'))
+      fail(
+        'allowedOrigins',
+        "an array of origins such as ['https://app.example.com']",
+        options.allowedOrigins,
+      )
+    allowedOrigins = new Set(options.allowedOrigins)
+  }
+  const logger = options.logger ?? (console as Logger)
+  if (typeof logger?.error !== 'function') fail('logger', 'an object with an error() method', logger)
+
+  return Object.freeze({
+    serializer,
+    node,
+    authenticate: fn<Authenticate>('authenticate', options.authenticate),
+    authorize: fn<Authorize>('authorize', options.authorize),
+    resources,
+    allowUnknownResources,
+    maxEntityBytes: integer(
+      'maxEntityBytes',
+      options.maxEntityBytes,
+      defaultSyncLimits.maxEntityBytes,
+      1,
+      'bytes per entity',
+    ),
+    snapshotPageSize: integer(
+      'snapshotPageSize',
+      options.snapshotPageSize,
+      defaultSyncLimits.snapshotPageSize,
+      1,
+      'entities per page',
+    ),
+    maxSubscriptions: integer(
+      'maxSubscriptions',
+      options.maxSubscriptions,
+      defaultSyncLimits.maxSubscriptions,
+      1,
+      'subscriptions per connection',
+    ),
+    rateLimit,
+    maxErrors,
+    allowedOrigins,
+    cacheSize: integer('cacheSize', options.cacheSize, defaultSyncLimits.cacheSize, 0, 'cached entities'),
+    logger,
+    now: fn<() => number>('now', options.now) ?? (() => performance.now()),
+  })
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'function') return 'a function'
+  if (value === null || typeof value !== 'object') return String(value)
+  return Array.isArray(value) ? 'an array' : 'an object'
+}

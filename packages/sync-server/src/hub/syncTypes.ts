@@ -1,0 +1,161 @@
+import type { IncomingMessage } from 'node:http'
+import type { HelloMessage, Serializer, StandardSchemaV1 } from '@lensync/sync-client'
+import type { Storage } from '../storage/Storage.ts'
+import type { AppOptions, Logger, WebSocketHandler } from '../types.ts'
+import type { SharedFrame } from './Outbox.ts'
+import type { SyncHub } from './SyncHub.ts'
+
+/**
+ * The hub's view of one connection: all it needs to talk to a client, so the
+ * hub runs without a WebSocket (tests, other transports). `syncRoute`
+ * adapts a `ServerSession` to it.
+ */
+export interface HubConnection {
+  /** A unique id (for logs). */
+  readonly id: string
+  /** Sends one text frame; must not throw (a closed connection drops it). */
+  send(text: string): void
+  /**
+   * Sends a frame that several connections get unchanged (a broadcast). The
+   * transport may encode `frame.text` once and cache the result in
+   * `frame.cache` for the others. Optional: without it `send(frame.text)`.
+   */
+  sendShared?(frame: SharedFrame): void
+  /** Closes the connection with a close code and a reason. */
+  close(code: number, reason: string): void
+}
+
+/** What `authorize` is asked: may `principal` do `op` on the resource (and entity)? */
+export interface AuthorizeRequest {
+  /** `read` for a `sub`, `write` for `put`/`patch`, `delete` for `del`. */
+  readonly op: 'read' | 'write' | 'delete'
+  /** The resource name. */
+  readonly resource: string
+  /** The entity id; `undefined` for a collection subscription. */
+  readonly id: string | undefined
+}
+
+/** Per-resource configuration of the hub. */
+export interface ResourceConfig {
+  /**
+   * Any Standard Schema v1 (zod, valibot, arktype …). Checked on every `put`
+   * and on the merged result of every `patch`; a failure is rejected with
+   * `VALIDATION_FAILED` and stored nowhere. The value stored is the one the
+   * client sent (a schema's transformations are not applied).
+   */
+  readonly schema?: StandardSchemaV1
+}
+
+/** A token bucket per connection for `sub`s and writes. */
+export interface RateLimitOptions {
+  /** Tokens added per second. Default `200`. */
+  readonly perSecond?: number
+  /** Bucket size: how many may come at once. Default `1000` (a page opening many syncs). */
+  readonly burst?: number
+  /** Consecutive `RATE_LIMITED` rejections after which the connection is closed with 1008. Default `100`. */
+  readonly closeAfter?: number
+}
+
+/** How many unusable frames a connection may send before it is closed with 1008. */
+export interface ErrorLimitOptions {
+  /** The error that makes this many within `windowMs` closes the connection. Default `20`. */
+  readonly count?: number
+  /** The window in milliseconds. Default `10_000`. */
+  readonly windowMs?: number
+}
+
+/**
+ * Decides who a connection is. Gets the upgrade request (headers, cookies)
+ * and the client's `hello` (with `token`). A principal (anything but `null`,
+ * `false` or `undefined`) lets the connection in; otherwise it is closed with 4401.
+ */
+export type Authenticate = (request: IncomingMessage, hello: HelloMessage) => unknown
+
+/** Decides whether `principal` may read, write or delete; may be async. */
+export type Authorize = (principal: unknown, request: AuthorizeRequest) => boolean | Promise<boolean>
+
+/** Options of `syncRoute` (and of the {@link SyncHub} behind it). All optional. */
+export interface SyncRouteOptions {
+  /** Where entities live. Default `sqliteStorage({ file: dataFile })`. */
+  storage?: Storage
+  /** The SQLite file when no `storage` is given. Default `'./data/lensync.db'`. */
+  dataFile?: string
+  /** Turns entity values into wire envelopes and back; must match the clients'. Default superjson's format. */
+  serializer?: Serializer
+  /** This server node's id, sent in `welcome`. Default a random id. */
+  node?: string
+  /** When set, the first envelope must be a `hello` this accepts; otherwise close 4401. May be async. */
+  authenticate?: Authenticate
+  /** Asked on every `sub` and write; `false` → `reject FORBIDDEN`. May be async. Default: everything allowed. */
+  authorize?: Authorize
+  /** Per-resource configuration (schemas). */
+  resources?: Readonly<Record<string, ResourceConfig>>
+  /** Whether resources missing from `resources` are accepted. Default `true`; `false` → `reject FORBIDDEN`. */
+  allowUnknownResources?: boolean
+  /** Largest stored entity (JSON text of its envelope) in bytes; larger → `reject TOO_LARGE`. Default `1 << 19` (512 KiB). */
+  maxEntityBytes?: number
+  /** Entities per page of a collection snapshot. Default `500`. */
+  snapshotPageSize?: number
+  /** Subscriptions one connection may hold; more → `reject RATE_LIMITED`. Default `1000`. */
+  maxSubscriptions?: number
+  /** The token bucket for `sub`s and writes, or `false` for none. Default `{ perSecond: 200, burst: 1000, closeAfter: 100 }`. */
+  rateLimit?: RateLimitOptions | false
+  /** Unusable frames allowed before close 1008. Default `{ count: 20, windowMs: 10_000 }`. */
+  maxErrors?: ErrorLimitOptions
+  /**
+   * Origins (`'https://app.example.com'`) allowed to connect. When set, a
+   * connection whose `Origin` header is not listed is closed with 4403 right
+   * after the handshake. Default: any origin (and none).
+   */
+  allowedOrigins?: readonly string[]
+  /** Entities whose last state the hub keeps in memory. Default `10_000`. */
+  cacheSize?: number
+  /** Where storage failures and misbehaving clients are reported. Default `console`. */
+  logger?: Logger
+  /** The clock for rate limits, in milliseconds. Default `performance.now`. */
+  now?: () => number
+}
+
+/**
+ * The handler `syncRoute` returns, for `app.webSocket(path, handler)`, with
+ * its hub attached.
+ */
+export interface SyncRouteHandler extends WebSocketHandler {
+  /** The hub serving this route. */
+  readonly hub: SyncHub
+  /**
+   * Commits what is pending and closes the storage when the route opened it
+   * (no `storage` option). Close the app first. Idempotent.
+   */
+  close(): Promise<void>
+}
+
+/** Options of `createSyncServer`: where to listen, storage, and every `createApp` and `syncRoute` option. */
+export interface SyncServerOptions extends AppOptions, Omit<SyncRouteOptions, 'logger'> {
+  /** Port; `0` picks a free one. Default `8787`. */
+  port?: number
+  /** Interface. Default `'127.0.0.1'`. */
+  host?: string
+  /** The SQLite file. Default `'./data/lensync.db'`; `':memory:'` keeps nothing on disk. */
+  dataFile?: string
+  /** `true`: keep entities in memory only (`memoryStorage()`); nothing survives a restart. Default `false`. */
+  memory?: boolean
+  /** The sync route's path. Default `'/sync'`. */
+  path?: string
+  /** Reserved for the Redis adapter; not supported yet (throws). */
+  redis?: string
+}
+
+/** A running sync server made by `createSyncServer`. */
+export interface SyncServer {
+  /** The port actually bound. */
+  readonly port: number
+  /** The sync endpoint, e.g. `'ws://127.0.0.1:8787/sync'`. */
+  readonly url: string
+  /** This node's id (as in `welcome`). */
+  readonly node: string
+  /** The hub, e.g. for its `connections` count. */
+  readonly hub: SyncHub
+  /** Stops accepting, closes sessions with 1001, commits and closes storage. Idempotent. */
+  close(): Promise<void>
+}

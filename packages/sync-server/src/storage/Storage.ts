@@ -1,0 +1,126 @@
+/** A value, or a promise of it: storage may answer synchronously (SQLite, memory) or not (Redis). */
+export type MaybePromise<T> = T | Promise<T>
+
+/**
+ * One entity as storage keeps it. `value` is the JSON text of the entity's
+ * wire envelope (`{"json":…,"meta":…}`), opaque to storage; `null` is a
+ * tombstone: the entity was deleted at `rev`.
+ */
+export interface StoredEntity {
+  /** The entity id. */
+  readonly id: string
+  /** The resource revision of the entity's last write. */
+  readonly rev: number
+  /** JSON text of the encoded value, or `null` for a tombstone. */
+  readonly value: string | null
+}
+
+/** An opaque position in a collection listing, handed back by {@link Storage.list}. */
+export type ListCursor = string | number
+
+/** A {@link StoredEntity} in a listing, with the cursor that resumes right after it. */
+export interface ListedEntity extends StoredEntity {
+  /** Pass as `after` to continue the listing behind this entity. */
+  readonly cursor: ListCursor
+}
+
+/** What {@link Storage.list} is asked for. */
+export interface ListOptions {
+  /** Resume behind this entity (a cursor from an earlier page); absent: from the start. */
+  readonly after?: ListCursor
+  /**
+   * Absent: every live entity (no tombstones). A resource revision: only
+   * entities written after it, tombstones included.
+   */
+  readonly since?: number
+  /** At most this many entities. */
+  readonly limit: number
+}
+
+/** One page of a listing. */
+export interface ListPage {
+  /** Entities in creation order (the order they were first written). */
+  readonly entities: readonly ListedEntity[]
+  /** `true` when more entities follow (ask again with the last entity's cursor). */
+  readonly more: boolean
+}
+
+/**
+ * One write of a {@link Storage.commit} batch: the entity's complete new
+ * state, already merged and validated by the hub.
+ */
+export interface StorageWrite {
+  /** The resource name. */
+  readonly resource: string
+  /** The entity id. */
+  readonly id: string
+  /** JSON text of the encoded value, or `null` to delete (leave a tombstone). */
+  readonly value: string | null
+  /**
+   * The entity revision the hub based this write on (`0`: the entity did not
+   * exist). When storage holds another revision, the write fails with a
+   * conflict (another server node wrote first). `undefined`: the write builds
+   * on the previous write of the same entity in this batch, and fails with it.
+   */
+  readonly expectedRev?: number
+}
+
+/** The outcome of one {@link StorageWrite}: its new revision, or a conflict. */
+export type CommitResult = { readonly rev: number } | { readonly conflict: true }
+
+/**
+ * Where the sync hub keeps entities. The hub is the only one that merges
+ * and validates; storage only has to keep values, hand out revisions and
+ * refuse a write whose base moved, so an adapter for a shared store (Redis)
+ * fits the same interface: methods may return promises, and
+ * {@link Storage.commit} is a compare-and-set.
+ *
+ * Contract:
+ * - every resource has a revision counter starting at 0; each applied write
+ *   gets the next one, atomically (across server nodes for a shared store);
+ * - `commit` applies a batch in order and, once it returns (or resolves), the
+ *   batch is durable — the hub acknowledges writes only after that;
+ * - a write whose `expectedRev` does not match fails alone with `{ conflict }`
+ *   (together with the later writes of the same entity in the batch), the
+ *   other writes of the batch still apply; a thrown error fails the whole batch.
+ *
+ * @example
+ * const storage = sqliteStorage({ file: './data/lensync.db' })
+ * app.webSocket('/sync', syncRoute({ storage }))
+ */
+export interface Storage {
+  /**
+   * Reads one entity.
+   *
+   * @param resource - The resource name.
+   * @param id - The entity id.
+   * @returns The entity or its tombstone; `undefined` when it never existed.
+   */
+  get(resource: string, id: string): MaybePromise<StoredEntity | undefined>
+  /**
+   * Reads a resource's revision counter.
+   *
+   * @param resource - The resource name.
+   * @returns The revision of the resource's last write; `0` before the first.
+   */
+  revision(resource: string): MaybePromise<number>
+  /**
+   * Lists a resource's entities in creation order, one page at a time.
+   *
+   * @param resource - The resource name.
+   * @param options - Where to start, `since`, and the page size.
+   * @returns One page.
+   */
+  list(resource: string, options: ListOptions): MaybePromise<ListPage>
+  /**
+   * Applies a batch of writes in one transaction (a group commit).
+   *
+   * @param writes - In the order the hub accepted them.
+   * @returns One result per write, in the same order.
+   */
+  commit(writes: readonly StorageWrite[]): MaybePromise<CommitResult[]>
+  /**
+   * Releases the storage (closes files and connections). Idempotent.
+   */
+  close(): MaybePromise<void>
+}

@@ -1,0 +1,175 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import type {
+  CommitResult,
+  ListedEntity,
+  ListOptions,
+  ListPage,
+  Storage,
+  StorageWrite,
+  StoredEntity,
+} from './Storage.ts'
+
+/** Options of {@link sqliteStorage}. */
+export interface SqliteStorageOptions {
+  /**
+   * The database file; its directory is created when missing. `':memory:'`
+   * keeps everything in memory (tests). Default `'./data/lensync.db'`.
+   */
+  file?: string
+}
+
+/** The default database file of {@link sqliteStorage} and `createSyncServer`. */
+export const DEFAULT_DATA_FILE = './data/lensync.db'
+
+interface EntityRow {
+  seq: number
+  id: string
+  rev: number
+  value: string | null
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS lensync_entities (
+  seq INTEGER PRIMARY KEY,
+  resource TEXT NOT NULL,
+  id TEXT NOT NULL,
+  rev INTEGER NOT NULL,
+  value TEXT,
+  UNIQUE (resource, id)
+);
+CREATE INDEX IF NOT EXISTS lensync_entities_by_seq ON lensync_entities (resource, seq);
+CREATE INDEX IF NOT EXISTS lensync_entities_by_rev ON lensync_entities (resource, rev);
+CREATE TABLE IF NOT EXISTS lensync_resources (
+  resource TEXT PRIMARY KEY,
+  rev INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+/**
+ * Keeps entities in an embedded SQLite database (better-sqlite3): one table
+ * of entities (value, revision; a `NULL` value is a tombstone) and one of
+ * resource revisions. The database runs in WAL mode with `synchronous=FULL`,
+ * so a batch is on disk when {@link Storage.commit} returns; each batch is one
+ * transaction. Every method answers synchronously.
+ *
+ * @param options - `file` (default `'./data/lensync.db'`, `':memory:'` for tests).
+ * @returns The storage; `close()` closes the database.
+ * @throws The SQLite error when the file cannot be opened (e.g. not a database).
+ * @example
+ * const storage = sqliteStorage({ file: './data/lensync.db' })
+ */
+export function sqliteStorage(options: SqliteStorageOptions = {}): Storage {
+  const file = options.file ?? DEFAULT_DATA_FILE
+  if (typeof file !== 'string' || file === '') {
+    throw new TypeError(
+      `sqliteStorage(options): file must be a path such as './data/lensync.db' or ':memory:', got ${String(file)}`,
+    )
+  }
+  return new SqliteStorage(file)
+}
+
+/** @internal The {@link sqliteStorage} implementation. */
+class SqliteStorage implements Storage {
+  private readonly _db: Database.Database
+  private readonly _get: Database.Statement<[string, string], EntityRow>
+  private readonly _revision: Database.Statement<[string], { rev: number }>
+  private readonly _listLive: Database.Statement<[string, number, number], EntityRow>
+  private readonly _listSince: Database.Statement<[string, number, number, number], EntityRow>
+  private readonly _upsert: Database.Statement<[string, string, number, string | null]>
+  private readonly _setRevision: Database.Statement<[string, number]>
+  private readonly _commit: (writes: readonly StorageWrite[]) => CommitResult[]
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+    const db = new Database(file)
+    this._db = db
+    try {
+      db.pragma('journal_mode = WAL')
+      // FULL: a commit is on disk (WAL fsynced) before it returns, so an ack
+      // never promises a write a power cut could take back.
+      db.pragma('synchronous = FULL')
+      db.exec(SCHEMA)
+    } catch (error) {
+      db.close()
+      throw error
+    }
+    this._get = db.prepare('SELECT seq, id, rev, value FROM lensync_entities WHERE resource = ? AND id = ?')
+    this._revision = db.prepare('SELECT rev FROM lensync_resources WHERE resource = ?')
+    this._listLive = db.prepare(
+      `SELECT seq, id, rev, value FROM lensync_entities
+       WHERE resource = ? AND seq > ? AND value IS NOT NULL ORDER BY seq LIMIT ?`,
+    )
+    this._listSince = db.prepare(
+      `SELECT seq, id, rev, value FROM lensync_entities
+       WHERE resource = ? AND seq > ? AND rev > ? ORDER BY seq LIMIT ?`,
+    )
+    this._upsert = db.prepare(
+      `INSERT INTO lensync_entities (resource, id, rev, value) VALUES (?, ?, ?, ?)
+       ON CONFLICT (resource, id) DO UPDATE SET rev = excluded.rev, value = excluded.value`,
+    )
+    this._setRevision = db.prepare(
+      `INSERT INTO lensync_resources (resource, rev) VALUES (?, ?)
+       ON CONFLICT (resource) DO UPDATE SET rev = excluded.rev`,
+    )
+    this._commit = db.transaction((writes: readonly StorageWrite[]) => this._apply(writes))
+  }
+
+  get(resource: string, id: string): StoredEntity | undefined {
+    const row = this._get.get(resource, id)
+    return row && { id: row.id, rev: row.rev, value: row.value }
+  }
+
+  revision(resource: string): number {
+    return this._revision.get(resource)?.rev ?? 0
+  }
+
+  list(resource: string, options: ListOptions): ListPage {
+    const after = typeof options.after === 'number' ? options.after : 0
+    // One more row than asked tells whether another page follows.
+    const rows =
+      options.since === undefined
+        ? this._listLive.all(resource, after, options.limit + 1)
+        : this._listSince.all(resource, after, options.since, options.limit + 1)
+    const more = rows.length > options.limit
+    if (more) rows.pop()
+    const entities: ListedEntity[] = rows.map(row => ({
+      id: row.id,
+      rev: row.rev,
+      value: row.value,
+      cursor: row.seq,
+    }))
+    return { entities, more }
+  }
+
+  commit(writes: readonly StorageWrite[]): CommitResult[] {
+    if (writes.length === 0) return []
+    return this._commit(writes)
+  }
+
+  close(): void {
+    if (this._db.open) this._db.close()
+  }
+
+  /** Runs inside the transaction. */
+  private _apply(writes: readonly StorageWrite[]): CommitResult[] {
+    const revisions = new Map<string, number>()
+    const conflicted = new Set<string>()
+    const results = writes.map((write): CommitResult => {
+      const key = `${write.resource}\u0000${write.id}`
+      if (write.expectedRev === undefined) {
+        if (conflicted.has(key)) return { conflict: true }
+      } else if ((this._get.get(write.resource, write.id)?.rev ?? 0) !== write.expectedRev) {
+        conflicted.add(key)
+        return { conflict: true }
+      }
+      const rev = (revisions.get(write.resource) ?? this.revision(write.resource)) + 1
+      revisions.set(write.resource, rev)
+      this._upsert.run(write.resource, write.id, rev, write.value)
+      return { rev }
+    })
+    for (const [resource, rev] of revisions) this._setRevision.run(resource, rev)
+    return results
+  }
+}

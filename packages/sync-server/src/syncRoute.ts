@@ -1,0 +1,83 @@
+import { SyncCloseCodes } from '@lensync/sync-client'
+import { CloseReason } from './CloseReason.ts'
+import { type PreparedMessage, prepareMessage } from './frame.ts'
+import { checkStorage } from './hub/createSyncHub.ts'
+import { SyncHub } from './hub/SyncHub.ts'
+import { _resolveSyncOptions } from './hub/syncOptions.ts'
+import type { SyncRouteHandler, SyncRouteOptions } from './hub/syncTypes.ts'
+import type { ServerSession } from './ServerSession.ts'
+import type { Storage } from './storage/Storage.ts'
+import { sqliteStorage } from './storage/sqliteStorage.ts'
+
+/**
+ * The sync hub as a WebSocket route: keeps the last value and revision of
+ * every entity, answers subscriptions, merges field patches, acknowledges
+ * writes once they are durable and broadcasts them to the other subscribers.
+ * Speaks lensync protocol v1 (`docs/protocol.md`).
+ *
+ * @param options - Storage (default: SQLite at `dataFile`, `'./data/lensync.db'`),
+ *   `authenticate`, `authorize`, `resources` (schemas), limits … (see `SyncRouteOptions`).
+ * @returns The handler for `app.webSocket(path, handler)`, with `hub` and `close()`.
+ * @throws TypeError naming an option with a bad value; the SQLite error when the file cannot be opened.
+ * @example
+ * const sync = syncRoute({ storage: memoryStorage(), resources: { person: { schema: Person } } })
+ * app.webSocket('/sync', sync)
+ * // on shutdown: await app.close(); await sync.close()
+ */
+export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
+  const resolved = _resolveSyncOptions(options, 'syncRoute(options)')
+  let storage: Storage
+  const owned = options.storage === undefined
+  if (options.storage === undefined) storage = sqliteStorage({ file: options.dataFile })
+  else {
+    checkStorage(options.storage, 'syncRoute(options)')
+    storage = options.storage
+  }
+  const hub = new SyncHub(storage, resolved)
+  const { allowedOrigins } = resolved
+
+  const handler = async (session: ServerSession): Promise<void> => {
+    if (hub.closed) {
+      await session.close(new CloseReason(CloseReason.Codes.GOING_AWAY, 'Server shutting down'))
+      return
+    }
+    if (allowedOrigins) {
+      const origin = session.request.headers.origin
+      if (origin === undefined || !allowedOrigins.has(origin)) {
+        await session.close(new CloseReason(SyncCloseCodes.FORBIDDEN, 'Origin not allowed'))
+        return
+      }
+    }
+    const client = hub.connect(
+      {
+        id: session.id,
+        send: text => void session.send(text),
+        // The broadcast's bytes are encoded once and reused for every receiver.
+        sendShared: frame => {
+          frame.cache ??= prepareMessage(frame.text)
+          void session.send(frame.cache as PreparedMessage)
+        },
+        close: (code, reason) => void session.close(new CloseReason(code, reason)),
+      },
+      session.request,
+    )
+    try {
+      for await (const frame of session.incoming) {
+        const backlog = frame.type === 'text' ? client.receive(frame.text) : client.receiveBinary()
+        if (backlog) await backlog
+      }
+    } finally {
+      client.disconnect()
+    }
+  }
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await hub.close()
+      if (owned) await storage.close()
+    })()
+    return closing
+  }
+  return Object.assign(handler, { hub, close })
+}

@@ -1,0 +1,117 @@
+import { PROTOCOL_NAME, type ServerMessage } from '@lensync/sync-client'
+import { createSyncServer, type Logger, type SyncServer, type SyncServerOptions } from '@lensync/sync-server'
+import { vi } from 'vitest'
+import WebSocket from 'ws'
+
+/** A logger that records instead of printing. */
+export function quietLogger() {
+  return { error: vi.fn(), warn: vi.fn(), info: vi.fn() } satisfies Logger
+}
+
+/** A sync server on 127.0.0.1, a free port, memory storage unless told otherwise. */
+export function startServer(options: SyncServerOptions = {}): Promise<SyncServer> {
+  return createSyncServer({
+    port: 0,
+    memory: options.storage === undefined && !options.dataFile,
+    logger: quietLogger(),
+    ...options,
+  })
+}
+
+/** A raw protocol client over `ws`: sends envelopes, collects every envelope received (batches flattened). */
+export interface RawClient {
+  readonly ws: WebSocket
+  /** Every envelope received so far, in order. */
+  readonly received: ServerMessage[]
+  /** Every raw frame received so far. */
+  readonly frames: string[]
+  /** Sends an envelope (JSON-encoded), an array of them, or raw text / bytes as is. */
+  send(data: object | string | Uint8Array): void
+  /** The next envelope not taken yet that matches, waiting for it when needed. */
+  next<T extends ServerMessage = ServerMessage>(
+    match?: Partial<ServerMessage> | ((m: ServerMessage) => boolean),
+  ): Promise<T>
+  /** Resolves with the close code when the connection closed. */
+  readonly closed: Promise<number>
+  close(): Promise<number>
+}
+
+/**
+ * Opens a raw client (subprotocol `lensync.v1`) and waits for the open.
+ *
+ * @param url - The sync URL.
+ * @param options - Extra handshake headers.
+ */
+export async function rawClient(
+  url: string,
+  options: { headers?: Record<string, string> } = {},
+): Promise<RawClient> {
+  const ws = new WebSocket(url, PROTOCOL_NAME, { headers: options.headers })
+  const received: ServerMessage[] = []
+  const frames: string[] = []
+  let taken = new Set<number>()
+  const waiters = new Set<() => void>()
+  const closed = new Promise<number>(resolve => ws.on('close', code => resolve(code)))
+  ws.on('message', (data, isBinary) => {
+    const text = isBinary ? '' : data.toString()
+    frames.push(text)
+    const parsed = JSON.parse(text) as ServerMessage | ServerMessage[]
+    if (Array.isArray(parsed)) received.push(...parsed)
+    else received.push(parsed)
+    for (const wake of [...waiters]) wake()
+  })
+  ws.on('close', () => {
+    for (const wake of [...waiters]) wake()
+  })
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  const matches = (m: ServerMessage, match: Parameters<RawClient['next']>[0]) => {
+    if (match === undefined) return true
+    if (typeof match === 'function') return match(m)
+    return Object.entries(match).every(
+      ([k, v]) => JSON.stringify((m as Record<string, unknown>)[k]) === JSON.stringify(v),
+    )
+  }
+  const client: RawClient = {
+    ws,
+    received,
+    frames,
+    send(data) {
+      ws.send(typeof data === 'string' || data instanceof Uint8Array ? data : JSON.stringify(data))
+    },
+    next(match) {
+      return new Promise((resolve, reject) => {
+        const look = () => {
+          for (let i = 0; i < received.length; i++) {
+            if (!taken.has(i) && matches(received[i] as ServerMessage, match)) {
+              taken.add(i)
+              waiters.delete(look)
+              resolve(received[i] as never)
+              return
+            }
+          }
+          if (ws.readyState === WebSocket.CLOSED) {
+            waiters.delete(look)
+            reject(new Error(`closed before a matching envelope arrived; got ${JSON.stringify(received)}`))
+          }
+        }
+        waiters.add(look)
+        look()
+      })
+    },
+    closed,
+    close() {
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000)
+      return closed
+    },
+  }
+  taken = new Set()
+  return client
+}
+
+/** A superjson-style envelope of plain JSON. */
+export function enc(json: unknown): { json: unknown } {
+  return { json }
+}
