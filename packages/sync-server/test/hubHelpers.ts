@@ -71,7 +71,7 @@ export async function rawClient(
     if (match === undefined) return true
     if (typeof match === 'function') return match(m)
     return Object.entries(match).every(
-      ([k, v]) => JSON.stringify((m as Record<string, unknown>)[k]) === JSON.stringify(v),
+      ([k, v]) => JSON.stringify((m as unknown as Record<string, unknown>)[k]) === JSON.stringify(v),
     )
   }
   const client: RawClient = {

@@ -1,5 +1,6 @@
 import type { DelMessage, PatchMessage, PutMessage } from '@lensync/sync-client'
 import type { HubClient } from './HubClient.ts'
+import type { _Slot } from './Outbox.ts'
 
 /** @internal Marks a state whose value was not decoded yet. */
 export const _NOT_DECODED: unique symbol = Symbol('not decoded')
@@ -28,6 +29,8 @@ export interface _WriteTask {
   requeued: boolean
   /** Whether it was decided (staged, rejected or answered). */
   finished: boolean
+  /** The place in the client's outbox for the answer, once staged. */
+  slot: _Slot | undefined
   /** Called once when finished (the connection waits for it to keep frame order). */
   done: (() => void) | undefined
 }

@@ -4,7 +4,6 @@ import {
   type Encoded,
   type FieldChange,
   type Issue,
-  type OpId,
   type PatchMessage,
   type PutMessage,
   plainIssues,
@@ -21,6 +20,7 @@ import {
   type _WriteTask,
 } from './EntityTable.ts'
 import type { HubClient } from './HubClient.ts'
+import type { _Slot } from './Outbox.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
 
 /** Retries of one write after storage conflicts before its connection is closed. */
@@ -28,9 +28,10 @@ const MAX_ATTEMPTS = 8
 
 /** @internal What the writer needs from the hub: answers, broadcasts and scheduling. */
 export interface _WriterHost {
-  _ack(client: HubClient, op: OpId, rev: number, applied?: boolean): void
-  _reject(client: HubClient, op: OpId, code: RejectCode, message: string, issues?: Issue[]): void
-  _sendEntitySnap(client: HubClient, entry: _EntityEntry): void
+  _ack(task: _WriteTask, rev: number, applied?: boolean): void
+  _reject(task: _WriteTask, code: RejectCode, message: string, issues?: Issue[]): void
+  _sendEntitySnap(client: HubClient, entry: _EntityEntry, task?: _WriteTask): void
+  _reserve(client: HubClient): _Slot
   _broadcast(resource: string, id: string, sender: HubClient, text: string): void
   _noteRevision(resource: string, rev: number): void
   _closeClient(client: HubClient, code: number, reason: string): void
@@ -84,7 +85,15 @@ export class _EntityWriter {
    */
   enqueue(client: HubClient, msg: _WriteTask['msg']): Promise<void> | undefined {
     const entry = this._table.entry(msg.r, msg.id)
-    const task: _WriteTask = { client, msg, attempts: 0, requeued: false, finished: false, done: undefined }
+    const task: _WriteTask = {
+      client,
+      msg,
+      attempts: 0,
+      requeued: false,
+      finished: false,
+      slot: undefined,
+      done: undefined,
+    }
     entry.queue.push(task)
     this._drain(entry)
     if (task.finished) return undefined
@@ -228,18 +237,18 @@ export class _EntityWriter {
       // Deleting what is absent is acknowledged with the entity's revision,
       // which a staged (uncommitted) delete does not know yet.
       if (entry.staged) return this._afterCommit(entry, task, generation)
-      this._host._ack(client, msg.op, entry.committed.rev)
+      this._host._ack(task, entry.committed.rev)
       return undefined
     }
     if (msg.t === 'put' && msg.create === true && base.text !== null) {
       // An offer for an existing entity: the sender gets the committed value.
       if (entry.staged) return this._afterCommit(entry, task, generation)
-      this._host._sendEntitySnap(client, entry)
-      this._host._ack(client, msg.op, entry.committed.rev, false)
+      this._host._sendEntitySnap(client, entry, task)
+      this._host._ack(task, entry.committed.rev, false)
       return undefined
     }
     if (msg.t === 'patch' && base.text === null) {
-      this._host._reject(client, msg.op, 'NOT_FOUND', `${msg.r} ${msg.id} does not exist; send a put`)
+      this._host._reject(task, 'NOT_FOUND', `${msg.r} ${msg.id} does not exist; send a put`)
       return undefined
     }
     let next: _EntityState
@@ -247,13 +256,12 @@ export class _EntityWriter {
     try {
       ;[next, change] = msg.t === 'put' ? this._put(msg) : this._patch(msg, base)
     } catch (error) {
-      this._host._reject(client, msg.op, 'BAD_FIELD', `the value could not be decoded: ${messageOf(error)}`)
+      this._host._reject(task, 'BAD_FIELD', `the value could not be decoded: ${messageOf(error)}`)
       return undefined
     }
     if (next.text !== null && Buffer.byteLength(next.text) > this._options.maxEntityBytes) {
       this._host._reject(
-        client,
-        msg.op,
+        task,
         'TOO_LARGE',
         `${msg.r} ${msg.id} would be ${Buffer.byteLength(next.text)} bytes; the limit is ${this._options.maxEntityBytes}`,
       )
@@ -312,10 +320,9 @@ export class _EntityWriter {
     result: StandardResult<unknown>,
   ): Promise<void> | undefined {
     if (result.issues) {
-      const { msg, client } = task
+      const { msg } = task
       this._host._reject(
-        client,
-        msg.op,
+        task,
         'VALIDATION_FAILED',
         `${msg.r} ${msg.id}: the value does not match the schema`,
         plainIssues(result.issues),
@@ -329,7 +336,7 @@ export class _EntityWriter {
 
   private _schemaFailed(task: _WriteTask, error: unknown): undefined {
     this._options.logger.error(`lensync hub: the schema of resource ${task.msg.r} threw`, error)
-    this._host._reject(task.client, task.msg.op, 'VALIDATION_FAILED', 'the schema could not check the value')
+    this._host._reject(task, 'VALIDATION_FAILED', 'the schema could not check the value')
     return undefined
   }
 
@@ -340,6 +347,7 @@ export class _EntityWriter {
     change: (rev: number) => string,
   ): undefined {
     entry.staged = state
+    task.slot ??= this._host._reserve(task.client)
     this._batch.push({ task, entry, state, change })
     this._host._scheduleFlush()
     return undefined
@@ -375,7 +383,7 @@ export class _EntityWriter {
       entry.committed = { rev, text: state.text, decoded: state.decoded, plain: state.plain }
       if (entry.staged === state) entry.staged = undefined
       this._host._noteRevision(entry.resource, rev)
-      this._host._ack(task.client, task.msg.op, rev)
+      this._host._ack(task, rev)
       this._host._broadcast(entry.resource, entry.id, task.client, write.change(rev))
     })
     for (const [entry, writes] of conflicts) this._retry(entry, writes)

@@ -31,6 +31,8 @@ export class HubClient {
   /** Set once the connection is closing or gone: nothing more is handled or sent. */
   closed = false
 
+  /** @internal Set by `disconnect()`. */
+  _gone = false
   /** @internal */
   readonly _outbox = new _Outbox()
   /** @internal Subscription keys, for cleanup and the per-connection limit. */
@@ -97,7 +99,8 @@ export class HubClient {
 
   /** Tells the hub the connection is gone: its subscriptions end, queued envelopes are dropped. Idempotent. */
   disconnect(): void {
-    if (this._backlog === DISCONNECTED) return
+    if (this._gone) return
+    this._gone = true
     this.closed = true
     this._backlog = DISCONNECTED
     this._outbox.clear()

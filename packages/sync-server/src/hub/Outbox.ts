@@ -20,12 +20,23 @@ export class SharedFrame {
 
 /**
  * @internal
- * What the hub queued for one connection in the current tick. Flushed as one
- * frame: the single envelope as is (a shared one stays shared), or a JSON
- * array of all of them.
+ * A place in an outbox kept for the answer to a write that is waiting for its
+ * commit, so answers leave in the order the envelopes came in.
+ */
+export interface _Slot {
+  readonly texts: string[]
+  /** Whether the answer is still to come; an open slot holds back everything queued after it. */
+  open: boolean
+}
+
+/**
+ * @internal
+ * What the hub queued for one connection. Flushed as one frame: the single
+ * envelope as is (a shared one stays shared), or a JSON array of all of them,
+ * up to the first slot still waiting for its answer.
  */
 export class _Outbox {
-  private _items: (string | SharedFrame)[] = []
+  private _items: (string | SharedFrame | _Slot)[] = []
 
   /** Whether anything is queued. */
   get isEmpty(): boolean {
@@ -37,21 +48,37 @@ export class _Outbox {
     this._items.push(item)
   }
 
+  /** Keeps a place for an answer that comes later. */
+  reserve(): _Slot {
+    const slot: _Slot = { texts: [], open: true }
+    this._items.push(slot)
+    return slot
+  }
+
   /**
-   * Takes everything queued.
+   * Takes what can be sent: everything before the first open slot.
    *
-   * @returns The one shared envelope (send it as is), the frame text, or `undefined` when empty.
+   * @returns The one shared envelope (send it as is), the frame text, or `undefined` when nothing is ready.
    */
   take(): SharedFrame | string | undefined {
     const items = this._items
-    if (items.length === 0) return undefined
-    this._items = []
-    if (items.length === 1) return items[0]
+    const parts: (string | SharedFrame)[] = []
+    let taken = 0
+    for (; taken < items.length; taken++) {
+      const item = items[taken] as string | SharedFrame | _Slot
+      if (typeof item === 'string' || item instanceof SharedFrame) parts.push(item)
+      else if (item.open) break
+      else parts.push(...item.texts)
+    }
+    if (taken === 0) return undefined
+    this._items = taken === items.length ? [] : items.slice(taken)
+    if (parts.length === 0) return undefined
+    if (parts.length === 1) return parts[0]
     let text = '['
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as string | SharedFrame
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i] as string | SharedFrame
       if (i > 0) text += ','
-      text += typeof item === 'string' ? item : item.text
+      text += typeof part === 'string' ? part : part.text
     }
     return `${text}]`
   }

@@ -11,10 +11,10 @@ import {
   SyncCloseCodes,
 } from '@lensync/sync-client'
 import type { ListCursor, Storage } from '../storage/Storage.ts'
-import { type _EntityEntry, _EntityTable } from './EntityTable.ts'
+import { type _EntityEntry, _EntityTable, type _WriteTask } from './EntityTable.ts'
 import { _EntityWriter, isThenable } from './EntityWriter.ts'
 import { HubClient } from './HubClient.ts'
-import { SharedFrame } from './Outbox.ts'
+import { type _Slot, SharedFrame } from './Outbox.ts'
 import { _checkEnvelope, _isProblem, type _Problem } from './parseEnvelope.ts'
 import { _Subscriptions } from './Subscriptions.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
@@ -56,7 +56,8 @@ export class SyncHub {
   private readonly _dirty = new Set<HubClient>()
   private _flushScheduled = false
   private _flushWaiters: (() => void)[] = []
-  private _closing: Promise<void> | undefined
+  private readonly _closing = new Map<HubClient, { code: number; reason: string }>()
+  private _closed: Promise<void> | undefined
 
   /** @internal Use `createSyncHub` or `syncRoute`. */
   constructor(storage: Storage, options: _ResolvedSyncOptions) {
@@ -74,7 +75,7 @@ export class SyncHub {
 
   /** Whether `close()` was called. */
   get closed(): boolean {
-    return this._closing !== undefined
+    return this._closed !== undefined
   }
 
   /**
@@ -116,8 +117,8 @@ export class SyncHub {
    * @returns Resolves when everything accepted is committed.
    */
   close(): Promise<void> {
-    this._closing ??= this.flush()
-    return this._closing
+    this._closed ??= this.flush()
+    return this._closed
   }
 
   // ——— envelopes ———
@@ -206,6 +207,7 @@ export class SyncHub {
     }
     if (!this._admit(client)) {
       refuse('RATE_LIMITED', 'too many requests; slow down')
+      this._closeIfFlooding(client)
       return undefined
     }
     if (
@@ -292,17 +294,18 @@ export class SyncHub {
   private _write(client: HubClient, msg: Exclude<ClientMessage, HelloMessage | SubMessage | { t: 'unsub' }>) {
     const { op, r, id } = msg
     if (!this._knownResource(r)) {
-      this._reject(client, op, 'FORBIDDEN', `unknown resource ${JSON.stringify(r)}`)
+      this._refuse(client, op, 'FORBIDDEN', `unknown resource ${JSON.stringify(r)}`)
       return undefined
     }
     if (!this._admit(client)) {
-      this._reject(client, op, 'RATE_LIMITED', 'too many requests; slow down')
+      this._refuse(client, op, 'RATE_LIMITED', 'too many requests; slow down')
+      this._closeIfFlooding(client)
       return undefined
     }
     const what = msg.t === 'del' ? 'delete' : 'write'
     return this._authorized(client, { op: what, resource: r, id }, allowed => {
       if (!allowed) {
-        this._reject(client, op, 'FORBIDDEN', `not allowed to ${what} ${r} ${id}`)
+        this._refuse(client, op, 'FORBIDDEN', `not allowed to ${what} ${r} ${id}`)
         return undefined
       }
       return this._writer.enqueue(client, msg)
@@ -338,16 +341,22 @@ export class SyncHub {
     return this._options.allowUnknownResources || this._options.resources.has(r)
   }
 
-  /** Takes a rate-limit token; closes the connection when it keeps pushing. */
+  /** Takes a rate-limit token. */
   private _admit(client: HubClient): boolean {
-    const bucket = client._bucket
-    if (!bucket || bucket.take()) return true
-    if (bucket.exhausted) this._closeClient(client, CLOSE.POLICY, 'Rate limit exceeded')
-    return false
+    return !client._bucket || client._bucket.take()
+  }
+
+  /** Closes a connection that keeps pushing after being rate-limited. */
+  private _closeIfFlooding(client: HubClient): void {
+    if (!client._bucket?.exhausted) return
+    this._options.logger.warn?.(
+      `lensync hub: connection ${client.connection.id} exceeded its rate limit; closing 1008`,
+    )
+    this._closeClient(client, CLOSE.POLICY, 'Rate limit exceeded')
   }
 
   private _problem(client: HubClient, problem: _Problem): void {
-    if (problem.op !== undefined) this._reject(client, problem.op, 'BAD_FIELD', problem.message)
+    if (problem.op !== undefined) this._refuse(client, problem.op, 'BAD_FIELD', problem.message)
     else this._send(client, JSON.stringify({ t: 'error', code: problem.code, message: problem.message }))
     if (client._errors.add()) {
       this._options.logger.warn?.(
@@ -380,31 +389,43 @@ export class SyncHub {
     }
     client._subscriptions.clear()
     this._dirty.delete(client)
+    this._closing.delete(client)
     this._clients.delete(client)
   }
 
   // ——— what the writer calls (internal) ———
 
-  /** @internal */
-  _ack(client: HubClient, op: OpId, rev: number, applied?: boolean): void {
-    this._send(
-      client,
-      `{"t":"ack","op":${JSON.stringify(op)},"rev":${rev}${applied === false ? ',"applied":false' : ''}}`,
+  /** @internal The final answer to a write. */
+  _ack(task: _WriteTask, rev: number, applied?: boolean): void {
+    const op = JSON.stringify(task.msg.op)
+    this._answer(
+      task,
+      `{"t":"ack","op":${op},"rev":${rev}${applied === false ? ',"applied":false' : ''}}`,
+      true,
     )
   }
 
-  /** @internal */
-  _reject(client: HubClient, op: OpId, code: RejectCode, message: string, issues?: Issue[]): void {
-    this._send(client, JSON.stringify({ t: 'reject', op, code, message, ...(issues ? { issues } : {}) }))
+  /** @internal The final answer to a refused write. */
+  _reject(task: _WriteTask, code: RejectCode, message: string, issues?: Issue[]): void {
+    const { op } = task.msg
+    this._answer(
+      task,
+      JSON.stringify({ t: 'reject', op, code, message, ...(issues ? { issues } : {}) }),
+      true,
+    )
   }
 
-  /** @internal The committed state of an entity, as an entity `snap`. */
-  _sendEntitySnap(client: HubClient, entry: _EntityEntry): void {
+  /** @internal The committed state of an entity, as an entity `snap` (for a create-only put: before its ack). */
+  _sendEntitySnap(client: HubClient, entry: _EntityEntry, task?: _WriteTask): void {
     const committed = entry.committed
-    this._send(
-      client,
-      `{"t":"snap","r":${JSON.stringify(entry.resource)},"id":${JSON.stringify(entry.id)},"rev":${committed?.rev ?? 0},"value":${committed?.text ?? 'null'}}`,
-    )
+    const text = `{"t":"snap","r":${JSON.stringify(entry.resource)},"id":${JSON.stringify(entry.id)},"rev":${committed?.rev ?? 0},"value":${committed?.text ?? 'null'}}`
+    if (task) this._answer(task, text, false)
+    else this._send(client, text)
+  }
+
+  /** @internal Keeps the place of a staged write's answer in its client's outbox. */
+  _reserve(client: HubClient): _Slot {
+    return client.closed ? { texts: [], open: true } : client._outbox.reserve()
   }
 
   /** @internal Sends one envelope to every subscriber of the entity but its writer. */
@@ -424,13 +445,16 @@ export class SyncHub {
     if (rev > (this._revisions.get(resource) ?? 0)) this._revisions.set(resource, rev)
   }
 
-  /** @internal Sends what is queued for the client, then closes it. */
+  /**
+   * @internal
+   * Stops handling the client's envelopes at once; at the next flush (after
+   * the commit of its staged writes) sends what is queued and closes it.
+   */
   _closeClient(client: HubClient, code: number, reason: string): void {
     if (client.closed) return
-    this._sendNow(client)
     client.closed = true
-    this._dirty.delete(client)
-    client.connection.close(code, reason)
+    this._closing.set(client, { code, reason })
+    this._scheduleFlush()
   }
 
   /** @internal */
@@ -455,20 +479,44 @@ export class SyncHub {
     this._scheduleFlush()
   }
 
+  /** Refuses a write before it reached its entity's queue. */
+  private _refuse(client: HubClient, op: OpId, code: RejectCode, message: string): void {
+    this._send(client, JSON.stringify({ t: 'reject', op, code, message }))
+  }
+
+  /** Answers a write: into its slot when it has one (it was staged), else at the end of the outbox. */
+  private _answer(task: _WriteTask, text: string, final: boolean): void {
+    const { slot, client } = task
+    if (!slot?.open) {
+      this._send(client, text)
+      return
+    }
+    slot.texts.push(text)
+    if (final) slot.open = false
+    this._dirty.add(client)
+    this._scheduleFlush()
+  }
+
   private _flush(): void {
     this._flushScheduled = false
     // Acks and broadcasts of a synchronous commit join this tick's frames.
     this._writer.commit()
     for (const client of this._dirty) this._sendNow(client)
     this._dirty.clear()
+    for (const [client, { code, reason }] of this._closing) {
+      this._sendNow(client)
+      client.connection.close(code, reason)
+    }
+    this._closing.clear()
     const waiters = this._flushWaiters
     this._flushWaiters = []
     for (const resolve of waiters) resolve()
   }
 
   private _sendNow(client: HubClient): void {
+    if (client._gone) return
     const frame = client._outbox.take()
-    if (frame === undefined || client.closed) return
+    if (frame === undefined) return
     const { connection } = client
     if (typeof frame === 'string') connection.send(frame)
     else if (connection.sendShared) connection.sendShared(frame)
