@@ -200,9 +200,13 @@ export class EntityReplica {
       }
       return
     }
+    // An older snapshot (e.g. answering a create that raced a change this
+    // client already has) must not take the confirmed value back in time.
+    if (this.exists !== true || rev >= this.rev) {
+      this.confirmed = value
+      this.rev = rev
+    }
     this.exists = true
-    this.confirmed = value
-    this.rev = rev
     this.offer = undefined
     if (this.needsPut && this.createOnly) {
       // The offer lost: the server's value wins, later edits stay pending.

@@ -1,4 +1,4 @@
-import { type ReadonlySignal, type Signal, signal } from '@lensync/store'
+import { batch, type ReadonlySignal, type Signal, signal } from '@lensync/store'
 import {
   type ClientMessage,
   type OpId,
@@ -220,8 +220,12 @@ export class SyncConnection {
       this.broadcastError(new SyncError('BAD_MESSAGE', 'Received a frame that is not JSON', { cause }))
       return
     }
-    if (Array.isArray(parsed)) for (const message of parsed) this.route(message)
-    else this.route(parsed)
+    // One frame is applied as one change: status and pending never show a
+    // half-applied state (e.g. subscribed but the offer not yet counted).
+    batch(() => {
+      if (Array.isArray(parsed)) for (const message of parsed) this.route(message)
+      else this.route(parsed)
+    })
   }
 
   private route(message: unknown): void {

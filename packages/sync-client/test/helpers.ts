@@ -59,7 +59,17 @@ export function tempDir(): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
+/** Logs errors and warnings, not the routine "listening" lines. */
+export const quietLogger = { error: console.error, warn: console.warn, info: () => {} }
+
 /** Starts an in-memory sync server on a free port. */
 export function memoryServer(options: Parameters<typeof createSyncServer>[0] = {}) {
-  return createSyncServer({ port: 0, host: '127.0.0.1', dataFile: ':memory:', pingPeriod: 0, ...options })
+  return createSyncServer({
+    port: 0,
+    host: '127.0.0.1',
+    dataFile: ':memory:',
+    pingPeriod: 0,
+    logger: quietLogger,
+    ...options,
+  })
 }

@@ -2,7 +2,7 @@ import { storeOf } from '@lensync/store'
 import { resource, type Sync, syncWith } from '@lensync/sync-client'
 import { createSyncServer } from '@lensync/sync-server'
 import { afterEach, describe, expect, it } from 'vitest'
-import { countingWebSocket, memoryServer, tempDir, testSocket, until } from './helpers.ts'
+import { countingWebSocket, memoryServer, quietLogger, tempDir, testSocket, until } from './helpers.ts'
 
 type Person = { _id: string; name: string; age: number; born?: Date; tags?: Set<string> }
 const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
@@ -155,7 +155,13 @@ describe('syncWith', () => {
     const tmp = tempDir()
     cleanups.push(tmp.remove)
     const dataFile = `${tmp.dir}/lensync.db`
-    let srv = await createSyncServer({ port: 0, host: '127.0.0.1', dataFile, pingPeriod: 0 })
+    let srv = await createSyncServer({
+      port: 0,
+      host: '127.0.0.1',
+      dataFile,
+      pingPeriod: 0,
+      logger: quietLogger,
+    })
     const port = srv.port
     cleanups.push(() => srv.close())
     const a = client(srv.url)
@@ -167,7 +173,7 @@ describe('syncWith', () => {
     a.store.update({ ...a.store.current, name: 'Edited offline' })
     expect(a.sync.pending.value).toBeGreaterThan(0)
 
-    srv = await createSyncServer({ port, host: '127.0.0.1', dataFile, pingPeriod: 0 })
+    srv = await createSyncServer({ port, host: '127.0.0.1', dataFile, pingPeriod: 0, logger: quietLogger })
     await until(b.store.data, p => p.name === 'Edited offline', 'B to receive the offline edit')
     await a.sync.flush()
     const fresh = client(srv.url, person('default', 0))

@@ -31,7 +31,7 @@ export interface _WriterHost {
   _ack(task: _WriteTask, rev: number, applied?: boolean): void
   _reject(task: _WriteTask, code: RejectCode, message: string, issues?: Issue[]): void
   _sendEntitySnap(client: HubClient, entry: _EntityEntry, task?: _WriteTask): void
-  _reserve(client: HubClient): _Slot
+  _reserve(client: HubClient, entity: _EntityEntry): _Slot
   _broadcast(resource: string, id: string, sender: HubClient, text: string): void
   _noteRevision(resource: string, rev: number): void
   _closeClient(client: HubClient, code: number, reason: string): void
@@ -347,7 +347,7 @@ export class _EntityWriter {
     change: (rev: number) => string,
   ): undefined {
     entry.staged = state
-    task.slot ??= this._host._reserve(task.client)
+    task.slot ??= this._host._reserve(task.client, entry)
     this._batch.push({ task, entry, state, change })
     this._host._scheduleFlush()
     return undefined

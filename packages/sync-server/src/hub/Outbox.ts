@@ -25,6 +25,8 @@ export class SharedFrame {
  */
 export interface _Slot {
   readonly texts: string[]
+  /** The entity the write is for (an ack must not overtake a change of a lower revision). */
+  readonly entity: { readonly resource: string; readonly id: string }
   /** Whether the answer is still to come; an open slot holds back everything queued after it. */
   open: boolean
 }
@@ -48,9 +50,28 @@ export class _Outbox {
     this._items.push(item)
   }
 
+  /**
+   * Queues a committed change of an entity. A write of the same entity whose
+   * answer is still open was committed after it (commits are sequential), so
+   * the change goes before that write's slot: a connection receives the acks
+   * and changes of one entity in revision order.
+   */
+  pushChange(item: SharedFrame, resource: string, id: string): void {
+    const items = this._items
+    for (let i = 0; i < items.length; i++) {
+      const slot = items[i]
+      if (typeof slot === 'string' || slot instanceof SharedFrame || !slot?.open) continue
+      if (slot.entity.resource === resource && slot.entity.id === id) {
+        items.splice(i, 0, item)
+        return
+      }
+    }
+    items.push(item)
+  }
+
   /** Keeps a place for an answer that comes later. */
-  reserve(): _Slot {
-    const slot: _Slot = { texts: [], open: true }
+  reserve(entity: _Slot['entity']): _Slot {
+    const slot: _Slot = { texts: [], open: true, entity }
     this._items.push(slot)
     return slot
   }

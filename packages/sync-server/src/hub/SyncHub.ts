@@ -424,8 +424,8 @@ export class SyncHub {
   }
 
   /** @internal Keeps the place of a staged write's answer in its client's outbox. */
-  _reserve(client: HubClient): _Slot {
-    return client.closed ? { texts: [], open: true } : client._outbox.reserve()
+  _reserve(client: HubClient, entity: _EntityEntry): _Slot {
+    return client.closed ? { texts: [], open: true, entity } : client._outbox.reserve(entity)
   }
 
   /** @internal Sends one envelope to every subscriber of the entity but its writer. */
@@ -434,7 +434,7 @@ export class SyncHub {
     this._subs.forEach(resource, id, client => {
       if (client === sender || client.closed) return
       shared ??= new SharedFrame(text)
-      client._outbox.push(shared)
+      client._outbox.pushChange(shared, resource, id)
       this._dirty.add(client)
     })
     if (shared) this._scheduleFlush()
