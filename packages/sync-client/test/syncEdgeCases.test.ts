@@ -1,0 +1,143 @@
+import { storeOf } from '@lensync/store'
+import {
+  resource,
+  type StandardSchemaV1,
+  type Sync,
+  type SyncError,
+  syncList,
+  syncWith,
+  websocket,
+} from '@lensync/sync-client'
+import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { fastReconnect, memoryServer, testSocket, until } from './helpers.ts'
+
+type Person = { _id: string; name: string; age: number }
+const person = (name = 'Ada', age = 36): Person => ({ _id: 'p1', name, age })
+
+// A hand-written Standard Schema: age must be an integer 0..150.
+const PersonSchema: StandardSchemaV1<unknown, Person> = {
+  '~standard': {
+    version: 1,
+    vendor: 'test',
+    validate(value) {
+      const age = (value as Person | null)?.age
+      return typeof age === 'number' && Number.isInteger(age) && age >= 0 && age <= 150
+        ? { value: value as Person }
+        : { issues: [{ message: 'age must be an integer from 0 to 150', path: ['age'] }] }
+    },
+  },
+}
+const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
+
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+function track<T extends Sync>(sync: T): T {
+  cleanups.push(() => sync.stop())
+  return sync
+}
+async function server(options: Parameters<typeof memoryServer>[0] = {}) {
+  const s = await memoryServer(options)
+  cleanups.push(() => s.close())
+  return s
+}
+function collect(sync: Sync): SyncError[] {
+  const errors: SyncError[] = []
+  cleanups.push(sync.errors.subscribe(e => errors.push(e)))
+  return errors
+}
+
+describe('syncWith edge cases', () => {
+  it('reverts a write the server rejects and reports it, while other fields still sync', async () => {
+    const { url } = await server({ resources: { person: { schema: PersonSchema } } })
+    const a = storeOf(person())
+    const sync = track(syncWith(a, testSocket(url), PersonResource))
+    const errors = collect(sync)
+    await sync.flush()
+
+    a.update({ ...a.current, age: 999 })
+    await until(a.data, p => p.age === 36, 'the age to revert')
+    await sync.flush()
+    expect(errors.map(e => e.code)).toEqual(['VALIDATION_FAILED'])
+    expect(errors[0]?.issues?.[0]?.message).toMatch(/age/)
+
+    a.update({ ...a.current, name: 'Grace' })
+    await sync.flush()
+    const b = storeOf(person('x', 0))
+    const bs = track(syncWith(b, testSocket(url), PersonResource))
+    await bs.flush()
+    expect(b.current).toEqual(person('Grace', 36))
+  })
+
+  it('skips an incoming value that fails the client schema, reports it, and keeps syncing', async () => {
+    const { url } = await server()
+    const writer = storeOf(person())
+    const ws = track(syncWith(writer, testSocket(url), PersonResource))
+    await ws.flush()
+    const strict = resource<Person>({ name: 'person', id: p => p._id, schema: PersonSchema })
+    const reader = storeOf(person())
+    const rs = track(syncWith(reader, testSocket(url), strict))
+    const errors = collect(rs)
+    await rs.flush()
+
+    const invalid = new Promise<SyncError>(resolve => {
+      cleanups.push(rs.errors.filter(e => e.code === 'INVALID_VALUE').subscribe(resolve))
+    })
+    writer.update({ ...writer.current, age: -5 })
+    expect((await invalid).issues?.[0]?.message).toMatch(/age/)
+    writer.update({ ...writer.current, name: 'after' })
+    await until(reader.data, p => p.name === 'after', 'the reader to keep syncing')
+    expect(reader.current.age).toBe(36)
+    expect(errors.some(e => e.code === 'INVALID_VALUE')).toBe(true)
+  })
+
+  it('goes offline and stops retrying when the server refuses the token (4401)', async () => {
+    let attempts = 0
+    const { url } = await server({
+      authenticate: (_request, hello) => {
+        attempts++
+        return hello?.token === 'good' ? { user: 'u' } : null
+      },
+    })
+    const bad = storeOf(person())
+    const socket = websocket(url, { WebSocket, reconnect: fastReconnect, token: 'bad' })
+    const sync = track(syncWith(bad, socket, PersonResource))
+    const errors = collect(sync)
+    await expect(sync.flush()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' })
+    expect(sync.status.value).toBe('offline')
+    expect(errors.map(e => e.code)).toContain('UNAUTHENTICATED')
+    const seen = attempts
+
+    const good = storeOf(person('with token'))
+    const goodSync = track(
+      syncWith(
+        good,
+        websocket(url, { WebSocket, reconnect: fastReconnect, token: async () => 'good' }),
+        PersonResource,
+      ),
+    )
+    await goodSync.flush()
+    expect(attempts).toBe(seen + 1)
+  })
+
+  it('keeps the value after a remote delete and creates the entity again on the next edit', async () => {
+    const { url } = await server()
+    type Item = { id: string; text: string }
+    const Items = resource<Item>({ name: 'item', id: i => i.id })
+    const list = storeOf<Item[]>([{ id: 'i1', text: 'one' }])
+    const ls = track(syncList(list, testSocket(url), Items))
+    const one = storeOf<Item>({ id: 'i1', text: 'ignored' })
+    const os = track(syncWith(one, testSocket(url), Items))
+    await Promise.all([ls.flush(), os.flush()])
+    expect(one.current.text).toBe('one')
+
+    list.update([])
+    await ls.flush()
+    await until(os.pending, n => n === 0)
+    expect(one.current.text).toBe('one')
+    one.update({ ...one.current, text: 'back' })
+    await until(list.data, l => l.length === 1 && l[0]?.text === 'back', 'the list to see the entity again')
+  })
+})
