@@ -163,7 +163,10 @@ describe('sync hub and storage', () => {
     const batches: number[] = []
     const storage: Storage = {
       ...bind(inner),
-      commit: writes => (batches.push(writes.length), inner.commit(writes)),
+      commit: writes => {
+        batches.push(writes.length)
+        return inner.commit(writes)
+      },
     }
     const hub = createSyncHub(storage, { logger: quietLogger() })
     const conns = [fakeConnection('a'), fakeConnection('b'), fakeConnection('c')]
