@@ -237,6 +237,7 @@ export class SyncHub {
       // every write committed later reaches the client as a change.
       this._subscribe(client, r, id)
       this._sendEntitySnap(client, entry)
+      this._table.trim()
     }
     const loading = this._writer.load(entry)
     if (!loading) {
