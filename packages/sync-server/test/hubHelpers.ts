@@ -49,7 +49,7 @@ export async function rawClient(
   const ws = new WebSocket(url, PROTOCOL_NAME, { headers: options.headers })
   const received: ServerMessage[] = []
   const frames: string[] = []
-  let taken = new Set<number>()
+  const taken = new Set<number>()
   const waiters = new Set<() => void>()
   const closed = new Promise<number>(resolve => ws.on('close', code => resolve(code)))
   ws.on('message', (data, isBinary) => {
@@ -107,7 +107,6 @@ export async function rawClient(
       return closed
     },
   }
-  taken = new Set()
   return client
 }
 
