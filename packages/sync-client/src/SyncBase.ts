@@ -7,7 +7,17 @@ import {
   type Stream,
   signal,
 } from '@lensync/store'
-import type { Encoded, Issue, ServerMessage } from './protocol.ts'
+import type { EntityReplica } from './EntityReplica.ts'
+import { applyFieldChanges, type FieldChange } from './paths.ts'
+import type {
+  ChangeMessage,
+  ClientMessage,
+  Encoded,
+  Issue,
+  OpId,
+  RejectMessage,
+  ServerMessage,
+} from './protocol.ts'
 import type { Resource } from './resource.ts'
 import type { SyncChannel, SyncConnection } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
@@ -33,6 +43,7 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
   private readonly emitError: (error: SyncError) => void
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: SyncError) => void }>()
   private refusal: SyncError | undefined
+  private pushScheduled = false
 
   constructor(
     protected readonly connection: SyncConnection,
@@ -77,6 +88,85 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
     this.stopped.value = true
     this.detachAll()
     this.rejectWaiters(new SyncError('STOPPED', 'The sync was stopped'))
+  }
+
+  /** Sends what is unsent, if the connection is ready. */
+  protected abstract push(): void
+
+  /** Pushes once at the end of this tick, so edits made in one tick leave together. */
+  protected schedulePush(): void {
+    if (this.pushScheduled) return
+    this.pushScheduled = true
+    queueMicrotask(() => {
+      this.pushScheduled = false
+      this.push()
+    })
+  }
+
+  /**
+   * Applies a remote `change` to a replica after decoding it and checking the
+   * resulting value against the schema.
+   * @returns true when applied; false when stale or skipped (and reported).
+   */
+  protected applyRemoteChange(replica: EntityReplica, message: ChangeMessage): boolean {
+    if (message.rev <= replica.rev) return false
+    if (message.set !== undefined || message.unset !== undefined) {
+      const set: FieldChange[] = []
+      for (const [path, encoded] of message.set ?? []) {
+        const decoded = this.decode(encoded, message.id)
+        if (!decoded) return false
+        set.push([path, decoded.value])
+      }
+      const unset = message.unset ?? []
+      if (!this.valid(applyFieldChanges(replica.confirmed, set, unset), message.id)) return false
+      return replica.applyChange(message.rev, { set, unset })
+    }
+    if (message.value === undefined) return false
+    const decoded = this.decode(message.value, message.id)
+    if (!decoded || !this.valid(decoded.value, message.id)) return false
+    return replica.applyChange(message.rev, { value: decoded.value })
+  }
+
+  /** Takes a replica's unsent write, tags it with a fresh op and queues it. @returns the op, if anything was sent. */
+  protected sendFrom(replica: EntityReplica): OpId | undefined {
+    if (!replica.hasUnsent) return undefined
+    const op = this.connection.op(this)
+    const write = replica.takeOutgoing(op)
+    if (!write) return undefined
+    const r = this.resource
+    const id = replica.id
+    let message: ClientMessage
+    switch (write.kind) {
+      case 'del':
+        message = { t: 'del', op, r, id }
+        break
+      case 'put':
+        message = write.create
+          ? { t: 'put', op, r, id, value: this.encode(write.value), create: true }
+          : { t: 'put', op, r, id, value: this.encode(write.value) }
+        break
+      case 'patch': {
+        const set = write.set.map(([path, value]) => [path, this.encode(value)] as const)
+        message =
+          write.unset.length > 0
+            ? { t: 'patch', op, r, id, set, unset: write.unset }
+            : { t: 'patch', op, r, id, set }
+      }
+    }
+    this.connection.write(message)
+    return op
+  }
+
+  /** Reports a rejected write on `errors`. */
+  protected reportReject(message: RejectMessage, id: string): void {
+    this.report(
+      new SyncError(message.code, message.message, {
+        resource: this.resource,
+        id,
+        ...(message.op === undefined ? {} : { op: message.op }),
+        ...(message.issues ? { issues: message.issues } : {}),
+      }),
+    )
   }
 
   /** Unsubscribe from the store and the connection. */

@@ -1,13 +1,12 @@
 import type { Store } from '@lensync/store'
 import { EntityReplica } from './EntityReplica.ts'
-import { applyFieldChanges, diffFields } from './paths.ts'
+import { diffFields } from './paths.ts'
 import type { CollectionSnapMessage, OpId, ServerMessage, SnapItem } from './protocol.ts'
 import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
 import type { Sync } from './syncTypes.ts'
-import { decodeSets, writeMessage } from './syncWith.ts'
 import type { Session, Socket } from './types.ts'
 
 class ListSync<T> extends SyncBase<T> {
@@ -23,7 +22,6 @@ class ListSync<T> extends SyncBase<T> {
   /** The resource revision everything up to which this sync has seen: the next `since`. */
   private since: number | undefined
   private pages: CollectionSnapMessage[] = []
-  private pushScheduled = false
   private readonly unwatch: () => void
 
   constructor(
@@ -108,24 +106,11 @@ class ListSync<T> extends SyncBase<T> {
     }
   }
 
-  private schedulePush(): void {
-    if (this.pushScheduled) return
-    this.pushScheduled = true
-    queueMicrotask(() => {
-      this.pushScheduled = false
-      this.push()
-    })
-  }
-
-  private push(): void {
+  protected push(): void {
     if (this.stopped.peek() || this.connection.state.peek() !== 'ready' || !this.subscribed.peek()) return
     for (const [id, replica] of this.replicas) {
-      if (!replica.hasUnsent) continue
-      const op = this.connection.op(this)
-      const write = replica.takeOutgoing(op)
-      if (!write) continue
-      this.opOwners.set(op, id)
-      this.connection.write(writeMessage(write, op, this.resource, id, v => this.encode(v)))
+      const op = this.sendFrom(replica)
+      if (op !== undefined) this.opOwners.set(op, id)
     }
   }
 
@@ -213,19 +198,7 @@ class ListSync<T> extends SyncBase<T> {
           this.replicas.set(message.id, replica)
           this.order.push(message.id)
         }
-        if (message.rev <= replica.rev) return
-        if (message.set !== undefined || message.unset !== undefined) {
-          const set = decodeSets(message.set ?? [], e => this.decode(e, message.id))
-          if (!set) return
-          const preview = applyFieldChanges(replica.confirmed, set, message.unset ?? [])
-          if (!this.valid(preview, message.id)) return
-          replica.applyChange(message.rev, { set, unset: message.unset ?? [] })
-        } else if (message.value !== undefined) {
-          const decoded = this.decode(message.value, message.id)
-          if (!decoded || !this.valid(decoded.value, message.id)) return
-          replica.applyChange(message.rev, { value: decoded.value })
-        }
-        this.render()
+        if (this.applyRemoteChange(replica, message)) this.render()
         return
       }
       case 'gone': {
@@ -269,14 +242,7 @@ class ListSync<T> extends SyncBase<T> {
         }
         if (replica.applyReject(message.op)) {
           this.render()
-          this.report(
-            new SyncError(message.code, message.message, {
-              resource: this.resource,
-              id,
-              op: message.op,
-              ...(message.issues ? { issues: message.issues } : {}),
-            }),
-          )
+          this.reportReject(message, id)
           this.push()
         }
         return

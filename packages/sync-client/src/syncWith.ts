@@ -1,58 +1,18 @@
 import type { Store } from '@lensync/store'
-import { EntityReplica, type OutgoingWrite } from './EntityReplica.ts'
-import { applyFieldChanges, diffFields, type FieldChange } from './paths.ts'
-import type { ClientMessage, OpId, ServerMessage } from './protocol.ts'
+import { EntityReplica } from './EntityReplica.ts'
+import { diffFields } from './paths.ts'
+import type { ServerMessage } from './protocol.ts'
 import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
-import { SyncError } from './SyncError.ts'
 import type { Sync } from './syncTypes.ts'
 import type { Session, Socket } from './types.ts'
-
-/** Builds the wire message for a replica's outgoing write. @internal */
-export function writeMessage(
-  write: OutgoingWrite,
-  op: OpId,
-  r: string,
-  id: string,
-  encode: (value: unknown) => ReturnType<SyncBase<unknown>['encode']>,
-): ClientMessage {
-  switch (write.kind) {
-    case 'del':
-      return { t: 'del', op, r, id }
-    case 'put':
-      return write.create
-        ? { t: 'put', op, r, id, value: encode(write.value), create: true }
-        : { t: 'put', op, r, id, value: encode(write.value) }
-    case 'patch': {
-      const set = write.set.map(([path, value]) => [path, encode(value)] as const)
-      return write.unset.length > 0
-        ? { t: 'patch', op, r, id, set, unset: write.unset }
-        : { t: 'patch', op, r, id, set }
-    }
-  }
-}
-
-/** Decodes the field values of a `change` with a patch. @internal */
-export function decodeSets(
-  set: NonNullable<Extract<ServerMessage, { t: 'change' }>['set']>,
-  decode: (encoded: (typeof set)[number][1]) => { value: unknown } | undefined,
-): FieldChange[] | undefined {
-  const out: FieldChange[] = []
-  for (const [path, encoded] of set) {
-    const decoded = decode(encoded)
-    if (!decoded) return undefined
-    out.push([path, decoded.value])
-  }
-  return out
-}
 
 class EntitySync<T> extends SyncBase<T> {
   entityId: string
   private replica: EntityReplica
   /** The value the store holds as far as this sync knows (what it wrote or last saw). */
   private shown: T
-  private pushScheduled = false
   private readonly unwatch: () => void
 
   constructor(
@@ -103,21 +63,9 @@ class EntitySync<T> extends SyncBase<T> {
     }
   }
 
-  private schedulePush(): void {
-    if (this.pushScheduled) return
-    this.pushScheduled = true
-    queueMicrotask(() => {
-      this.pushScheduled = false
-      this.push()
-    })
-  }
-
-  private push(): void {
-    if (this.stopped.peek() || this.connection.state.peek() !== 'ready' || !this.replica.hasUnsent) return
-    const op = this.connection.op(this)
-    const write = this.replica.takeOutgoing(op)
-    if (!write) return
-    this.connection.write(writeMessage(write, op, this.resource, this.entityId, v => this.encode(v)))
+  protected push(): void {
+    if (this.stopped.peek() || this.connection.state.peek() !== 'ready') return
+    this.sendFrom(this.replica)
   }
 
   private render(): void {
@@ -164,22 +112,11 @@ class EntitySync<T> extends SyncBase<T> {
         this.push()
         return
       }
-      case 'change': {
-        if (message.id !== this.entityId || message.rev <= replica.rev) return
-        if (message.set !== undefined || message.unset !== undefined) {
-          const set = decodeSets(message.set ?? [], e => this.decode(e, message.id))
-          if (!set) return
-          if (!this.valid(applyPreview(replica.confirmed, set, message.unset), message.id)) return
-          replica.applyChange(message.rev, { set, unset: message.unset ?? [] })
-        } else if (message.value !== undefined) {
-          const decoded = this.decode(message.value, message.id)
-          if (!decoded || !this.valid(decoded.value, message.id)) return
-          replica.applyChange(message.rev, { value: decoded.value })
-        } else return
+      case 'change':
+        if (message.id !== this.entityId || !this.applyRemoteChange(replica, message)) return
         this.render()
         this.push()
         return
-      }
       case 'gone':
         if (message.id === this.entityId && replica.applyGone(message.rev)) this.render()
         return
@@ -206,14 +143,7 @@ class EntitySync<T> extends SyncBase<T> {
         }
         if (replica.applyReject(message.op)) {
           this.render()
-          this.report(
-            new SyncError(message.code, message.message, {
-              resource: this.resource,
-              id: this.entityId,
-              op: message.op,
-              ...(message.issues ? { issues: message.issues } : {}),
-            }),
-          )
+          this.reportReject(message, this.entityId)
           this.push()
         }
         return
@@ -227,14 +157,6 @@ class EntitySync<T> extends SyncBase<T> {
     this.unwatch()
     this.connection.detach(this)
   }
-}
-
-function applyPreview(
-  confirmed: unknown,
-  set: FieldChange[],
-  unset: readonly (readonly string[])[] | undefined,
-): unknown {
-  return applyFieldChanges(confirmed, set, unset ?? [])
 }
 
 /**

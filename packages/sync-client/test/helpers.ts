@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { effect, type ReadonlySignal } from '@lensync/store'
+import type { Sync } from '@lensync/sync-client'
 import { type Socket, websocket } from '@lensync/sync-client'
 import { createSyncServer } from '@lensync/sync-server'
+import { afterEach } from 'vitest'
 import { WebSocket } from 'ws'
 
 /** A `ws` WebSocket that counts the frames it sends (to prove what a client did not send). */
@@ -72,4 +74,29 @@ export function memoryServer(options: Parameters<typeof createSyncServer>[0] = {
     logger: quietLogger,
     ...options,
   })
+}
+
+/**
+ * Per-test cleanup for sync tests: everything registered is undone after
+ * each test, newest first (syncs stopped, servers closed).
+ */
+export function syncFixtures() {
+  const cleanups: Array<() => unknown> = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+  return {
+    cleanups,
+    /** Stops `sync` after the test. */
+    track<T extends Sync>(sync: T): T {
+      cleanups.push(() => sync.stop())
+      return sync
+    },
+    /** An in-memory sync server, closed after the test. */
+    async server(options: Parameters<typeof memoryServer>[0] = {}) {
+      const s = await memoryServer(options)
+      cleanups.push(() => s.close())
+      return s
+    },
+  }
 }

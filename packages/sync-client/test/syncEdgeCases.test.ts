@@ -8,9 +8,9 @@ import {
   syncWith,
   websocket,
 } from '@lensync/sync-client'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { fastReconnect, memoryServer, testSocket, until } from './helpers.ts'
+import { fastReconnect, syncFixtures, testSocket, until } from './helpers.ts'
 
 type Person = { _id: string; name: string; age: number }
 const person = (name = 'Ada', age = 36): Person => ({ _id: 'p1', name, age })
@@ -30,19 +30,7 @@ const PersonSchema: StandardSchemaV1<unknown, Person> = {
 }
 const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-function track<T extends Sync>(sync: T): T {
-  cleanups.push(() => sync.stop())
-  return sync
-}
-async function server(options: Parameters<typeof memoryServer>[0] = {}) {
-  const s = await memoryServer(options)
-  cleanups.push(() => s.close())
-  return s
-}
+const { cleanups, track, server } = syncFixtures()
 function collect(sync: Sync): SyncError[] {
   const errors: SyncError[] = []
   cleanups.push(sync.errors.subscribe(e => errors.push(e)))

@@ -1,25 +1,13 @@
 import { storeOf } from '@lensync/store'
-import { resource, type Sync, syncList, syncWith } from '@lensync/sync-client'
-import { afterEach, describe, expect, it } from 'vitest'
+import { resource, syncList, syncWith } from '@lensync/sync-client'
+import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { memoryServer, testSocket, until } from './helpers.ts'
+import { syncFixtures, testSocket, until } from './helpers.ts'
 
 type Message = { id: string; from: string; text: string }
 const MessageResource = resource<Message>({ name: 'message', id: m => m.id })
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-function track<T extends Sync>(sync: T): T {
-  cleanups.push(() => sync.stop())
-  return sync
-}
-async function server(options: Parameters<typeof memoryServer>[0] = {}) {
-  const s = await memoryServer(options)
-  cleanups.push(() => s.close())
-  return s
-}
+const { track, server } = syncFixtures()
 function listClient(url: string, initial: Message[] = []) {
   const store = storeOf<Message[]>(initial)
   const sync = track(syncList(store, testSocket(url), MessageResource))

@@ -1,26 +1,14 @@
 import { storeOf } from '@lensync/store'
-import { resource, type Sync, syncWith } from '@lensync/sync-client'
+import { resource, syncWith } from '@lensync/sync-client'
 import { createSyncServer } from '@lensync/sync-server'
-import { afterEach, describe, expect, it } from 'vitest'
-import { countingWebSocket, memoryServer, quietLogger, tempDir, testSocket, until } from './helpers.ts'
+import { describe, expect, it } from 'vitest'
+import { countingWebSocket, quietLogger, syncFixtures, tempDir, testSocket, until } from './helpers.ts'
 
 type Person = { _id: string; name: string; age: number; born?: Date; tags?: Set<string> }
 const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
 const person = (name = 'Ada', age = 36): Person => ({ _id: 'p1', name, age })
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-function track<T extends Sync>(sync: T): T {
-  cleanups.push(() => sync.stop())
-  return sync
-}
-async function server(options: Parameters<typeof memoryServer>[0] = {}) {
-  const s = await memoryServer(options)
-  cleanups.push(() => s.close())
-  return s
-}
+const { cleanups, track, server } = syncFixtures()
 function client(url: string, initial: Person = person(), WebSocketImpl?: Parameters<typeof testSocket>[1]) {
   const store = storeOf<Person>(initial)
   const sync = track(syncWith(store, testSocket(url, WebSocketImpl), PersonResource))
