@@ -1,0 +1,112 @@
+import { formatLens, history, lenses, storeOf, validate } from '@lensync/store'
+import { resource, type Sync, syncWith } from '@lensync/sync-client'
+import { socket } from './connection.ts'
+import { bindInput, bindMessage, h } from './dom.ts'
+
+/** The shared record both tabs edit. */
+export type Person = { _id: string; name: string; age: number; birthday: Date | null; tags: string[] }
+
+const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
+const L = lenses<Person>()
+
+// An <input type=number> shows a string; the store keeps a number. Empty or
+// garbage text is NaN, which validation reports instead of silently writing 0.
+const ageAsText = formatLens<number>(
+  n => (Number.isNaN(n) ? '' : String(n)),
+  s => (s.trim() === '' ? Number.NaN : Number(s)),
+)
+const dateAsText = formatLens<Date | null>(
+  d => (d ? d.toISOString().slice(0, 10) : ''),
+  s => (s ? new Date(`${s}T00:00:00.000Z`) : null),
+)
+
+/** Mounts the person form into `root`; returns its sync. */
+export function mountPerson(root: HTMLElement): Sync {
+  const person = storeOf<Person>(
+    { _id: 'demo-person', name: '', age: 0, birthday: null, tags: [] },
+    { id: 'person' },
+  )
+  const sync = syncWith(person, socket, PersonResource)
+  const undo = history(person, { capacity: 50 })
+
+  const checks = validate(person, (p, i) => {
+    const messages: { path: string; text: string }[] = []
+    if (p.name.trim() === '') messages.push({ path: i.map(L.name).path, text: 'Name is required' })
+    if (!Number.isInteger(p.age) || p.age < 0 || p.age > 150)
+      messages.push({ path: i.map(L.age).path, text: 'Age must be a whole number from 0 to 150' })
+    if (p.birthday && p.birthday.getTime() > Date.now())
+      messages.push({ path: i.map(L.birthday).path, text: 'Birthday cannot be in the future' })
+    return messages
+  })
+
+  const name = h('input', { id: 'name', 'data-testid': 'name', autocomplete: 'off' })
+  const age = h('input', { id: 'age', 'data-testid': 'age', type: 'number', min: '0', max: '150' })
+  const birthday = h('input', { id: 'birthday', 'data-testid': 'birthday', type: 'date' })
+  const tagInput = h('input', {
+    id: 'tag',
+    'data-testid': 'tag-input',
+    placeholder: 'add a tag and press Enter',
+  })
+  const chips = h('div', { class: 'chips', 'data-testid': 'tags' })
+  const undoButton = h('button', { class: 'secondary', 'data-testid': 'undo', type: 'button' }, 'Undo')
+
+  const field = (label: string, id: string, input: HTMLElement, extra?: HTMLElement) => {
+    const error = h('div', { class: 'error', 'data-testid': `${id}-error` })
+    const wrap = h(
+      'div',
+      { class: 'field' },
+      h('label', { for: id }, label),
+      ...(extra ? [extra] : []),
+      input,
+      error,
+    )
+    return { wrap, error }
+  }
+  const nameField = field('Name', 'name', name)
+  const ageField = field('Age', 'age', age)
+  const birthdayField = field('Birthday', 'birthday', birthday)
+  const tagsField = field('Tags', 'tag', tagInput, chips)
+
+  root.append(
+    h('h2', {}, 'Shared person'),
+    h('p', { class: 'hint' }, 'Every tab edits the same record; edits of different fields merge.'),
+    nameField.wrap,
+    ageField.wrap,
+    birthdayField.wrap,
+    tagsField.wrap,
+    h('div', { class: 'actions' }, undoButton),
+  )
+
+  const nameStore = person.map(L.name)
+  const ageStore = person.map(L.age)
+  const birthdayStore = person.map(L.birthday)
+  const tagsStore = person.map(L.tags)
+  bindInput(name, nameStore)
+  bindInput(age, ageStore.map(ageAsText))
+  bindInput(birthday, birthdayStore.map(dateAsText))
+  bindMessage(nameField.error, nameField.wrap, checks.messagesFor(nameStore))
+  bindMessage(ageField.error, ageField.wrap, checks.messagesFor(ageStore))
+  bindMessage(birthdayField.error, birthdayField.wrap, checks.messagesFor(birthdayStore))
+
+  tagsStore.data.subscribe(tags => {
+    chips.replaceChildren(
+      ...tags.map(tag => {
+        const remove = h('button', { type: 'button', title: `remove ${tag}` }, '×')
+        remove.addEventListener('click', () => tagsStore.update(tagsStore.current.filter(t => t !== tag)))
+        return h('span', { class: 'chip', 'data-testid': 'tag' }, tag, remove)
+      }),
+    )
+  })
+  tagInput.addEventListener('keydown', event => {
+    if (event.key !== 'Enter') return
+    const tag = tagInput.value.trim()
+    tagInput.value = ''
+    if (tag && !tagsStore.current.includes(tag)) tagsStore.update([...tagsStore.current, tag])
+  })
+
+  undo.available.subscribe(available => {
+    undoButton.disabled = !available
+  })
+  undoButton.addEventListener('click', () => person.update(undo.back()))
+  return sync
+}
