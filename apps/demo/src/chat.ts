@@ -39,6 +39,7 @@ export function mountChat(root: HTMLElement): Sync {
 
   const log = h('ul', { class: 'log', 'data-testid': 'chat-log' })
   const input = h('input', {
+    class: 'compose-input',
     'data-testid': 'chat-input',
     placeholder: 'Say something…',
     autocomplete: 'off',
