@@ -78,7 +78,8 @@ async function keepEditing(client: Honest, field: 'a' | 'b', done: () => boolean
   while (!done()) {
     i++
     client.note.update({ ...client.note.current, [field]: i })
-    if (i % 5 === 0) client.todos.update([...client.todos.current, { id: `${client.name}-${i}`, by: client.name, n: i }])
+    if (i % 5 === 0)
+      client.todos.update([...client.todos.current, { id: `${client.name}-${i}`, by: client.name, n: i }])
     await client.flush()
   }
   return i
@@ -120,7 +121,10 @@ async function garbageConnection(url: string) {
     probe(): Promise<'answered' | 'closed'> {
       if (ws.readyState !== WebSocket.OPEN) return Promise.resolve('closed')
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('the server did not answer a probe within 20 s')), 20_000)
+        const timer = setTimeout(
+          () => reject(new Error('the server did not answer a probe within 20 s')),
+          20_000,
+        )
         wake = () => {
           wake = undefined
           clearTimeout(timer)
@@ -209,9 +213,9 @@ describe('fuzz: hostile frames', () => {
       }
       return sent
     }
-    const sent = (await Promise.all(Array.from({ length: GARBAGE_CONNECTIONS }, (_, i) => garbage(i)))).reduce(
-      (x, y) => x + y,
-    )
+    const sent = (
+      await Promise.all(Array.from({ length: GARBAGE_CONNECTIONS }, (_, i) => garbage(i)))
+    ).reduce((x, y) => x + y)
     const seconds = (performance.now() - started) / 1000
     fuzzing = false
     const [lastA, lastB] = await Promise.all([editsA, editsB])
@@ -229,8 +233,16 @@ describe('fuzz: hostile frames', () => {
     const expectedNote = { _id: 'shared', a: lastA, b: lastB }
     const byId = (list: Todo[]) => [...list].sort((x, y) => x.id.localeCompare(y.id))
     const expectedTodos = byId([
-      ...Array.from({ length: Math.floor(lastA / 5) }, (_, i) => ({ id: `A-${(i + 1) * 5}`, by: 'A', n: (i + 1) * 5 })),
-      ...Array.from({ length: Math.floor(lastB / 5) }, (_, i) => ({ id: `B-${(i + 1) * 5}`, by: 'B', n: (i + 1) * 5 })),
+      ...Array.from({ length: Math.floor(lastA / 5) }, (_, i) => ({
+        id: `A-${(i + 1) * 5}`,
+        by: 'A',
+        n: (i + 1) * 5,
+      })),
+      ...Array.from({ length: Math.floor(lastB / 5) }, (_, i) => ({
+        id: `B-${(i + 1) * 5}`,
+        by: 'B',
+        n: (i + 1) * 5,
+      })),
     ])
     await expect.poll(() => a.note.current, { timeout: 10_000 }).toEqual(expectedNote)
     await expect.poll(() => b.note.current, { timeout: 10_000 }).toEqual(expectedNote)

@@ -19,7 +19,17 @@ export interface FuzzTargets {
 const FORBIDDEN = ['__proto__', 'constructor', 'prototype'] as const
 const KEYS = ['name', 'age', 'tags', 'nested', 'x', 'y', 'at', 'big', 'list', 'constructorId'] as const
 const TYPES = ['hello', 'sub', 'unsub', 'put', 'patch', 'del'] as const
-const SUPERJSON_TYPES = ['Date', 'undefined', 'bigint', 'set', 'map', 'regexp', 'number', 'error', 'URL'] as const
+const SUPERJSON_TYPES = [
+  'Date',
+  'undefined',
+  'bigint',
+  'set',
+  'map',
+  'regexp',
+  'number',
+  'error',
+  'URL',
+] as const
 
 /**
  * A seeded generator of hostile frames for the sync hub: valid envelopes of
@@ -55,7 +65,17 @@ export function frameFuzzer(random: Random, targets: FuzzTargets) {
   }
 
   const str = () =>
-    random.pick(['', 'a', 'Ada', 'ü€😀', '\u0000', '\ud800', '<script>', '../../etc', 'x'.repeat(random.int(1, 300))])
+    random.pick([
+      '',
+      'a',
+      'Ada',
+      'ü€😀',
+      '\u0000',
+      '\ud800',
+      '<script>',
+      '../../etc',
+      'x'.repeat(random.int(1, 300)),
+    ])
   const id = () => (random.chance(0.95) ? random.pick(targets.ids) : str())
   const r = () => (random.chance(0.95) ? random.pick(targets.resources) : str())
   // Mostly tens of KiB; now and then past maxEntityBytes (512 KiB) but under maxFrameSize (1 MiB).
@@ -105,17 +125,24 @@ export function frameFuzzer(random: Random, targets: FuzzTargets) {
   const superjsonType = (): unknown =>
     random.chance(0.85)
       ? random.pick(SUPERJSON_TYPES)
-      : random.pick<unknown>([['class', 'Person'], ['symbol', 'x'], ['custom', 'nope'], 42, null, [], 'nonsense'])
+      : random.pick<unknown>([
+          ['class', 'Person'],
+          ['symbol', 'x'],
+          ['custom', 'nope'],
+          42,
+          null,
+          [],
+          'nonsense',
+        ])
   const encoded = (): unknown => {
     const json = value()
     if (random.chance(0.75)) return { json }
     // superjson meta, well-formed or not: values (type annotations) and referential equalities.
     const meta: Record<string, unknown> = {}
     if (random.chance(0.8)) {
-      meta.values =
-        random.chance(0.2)
-          ? [superjsonType()]
-          : Object.fromEntries(Array.from({ length: random.int(1, 3) }, () => [metaPath(), [superjsonType()]]))
+      meta.values = random.chance(0.2)
+        ? [superjsonType()]
+        : Object.fromEntries(Array.from({ length: random.int(1, 3) }, () => [metaPath(), [superjsonType()]]))
     }
     if (random.chance(0.3))
       meta.referentialEqualities = random.chance(0.5)
@@ -130,7 +157,12 @@ export function frameFuzzer(random: Random, targets: FuzzTargets) {
     const t = random.pick(TYPES)
     switch (t) {
       case 'hello':
-        return { t, v: 1, client: `fuzz-${random.int(1, 99)}`, ...(random.chance(0.3) ? { token: str() } : {}) }
+        return {
+          t,
+          v: 1,
+          client: `fuzz-${random.int(1, 99)}`,
+          ...(random.chance(0.3) ? { token: str() } : {}),
+        }
       case 'sub':
       case 'unsub': {
         const e: Record<string, unknown> = { t, r: r() }
@@ -139,7 +171,14 @@ export function frameFuzzer(random: Random, targets: FuzzTargets) {
         return e
       }
       case 'put':
-        return { t, op: op(), r: r(), id: id(), value: encoded(), ...(random.chance(0.2) ? { create: true } : {}) }
+        return {
+          t,
+          op: op(),
+          r: r(),
+          id: id(),
+          value: encoded(),
+          ...(random.chance(0.2) ? { create: true } : {}),
+        }
       case 'patch': {
         const e: Record<string, unknown> = {
           t,
@@ -194,14 +233,27 @@ export function frameFuzzer(random: Random, targets: FuzzTargets) {
         e.since = random.pick<unknown>([-1, -1e9, 0.5, 1e300, '3', null])
         break
       case 4: // unknown or ill-typed t
-        e.t = random.pick<unknown>(['explode', 'PUT', 'ack', 'snap', 'welcome', '', 7, null, [], 'x'.repeat(5000)])
+        e.t = random.pick<unknown>([
+          'explode',
+          'PUT',
+          'ack',
+          'snap',
+          'welcome',
+          '',
+          7,
+          null,
+          [],
+          'x'.repeat(5000),
+        ])
         break
       case 5: {
         // a forbidden key in a value
         const key = random.pick(FORBIDDEN)
         const polluted = withKey({}, 'polluted', 'yes')
         const inner =
-          key === 'constructor' ? withKey({}, 'constructor', withKey({}, 'prototype', polluted)) : withKey({}, key, polluted)
+          key === 'constructor'
+            ? withKey({}, 'constructor', withKey({}, 'prototype', polluted))
+            : withKey({}, key, polluted)
         const json = random.chance(0.5) ? inner : { safe: { deeper: inner } }
         if (random.chance(0.5)) Object.assign(e, { t: 'put', op: op(), r: r(), id: id(), value: { json } })
         else Object.assign(e, { t: 'patch', op: op(), r: r(), id: id(), set: [[['x'], { json }]] })
@@ -225,7 +277,11 @@ export function frameFuzzer(random: Random, targets: FuzzTargets) {
             json: { a: 1, polluted: 'yes' },
             meta: random.chance(0.5)
               ? { values: { [`${random.pick(FORBIDDEN)}.polluted`]: ['undefined'] } }
-              : { referentialEqualities: { a: [random.pick(['constructor.prototype', '__proto__', 'a.__proto__'])] } },
+              : {
+                  referentialEqualities: {
+                    a: [random.pick(['constructor.prototype', '__proto__', 'a.__proto__'])],
+                  },
+                },
           },
         })
         break
@@ -233,9 +289,18 @@ export function frameFuzzer(random: Random, targets: FuzzTargets) {
         Object.assign(e, { t: 'put', op: op(), r: r(), id: id(), value: { json: { big: hugeString() } } })
         break
       case 9: // deep nesting in a value, a path or meta
-        if (random.chance(0.6)) Object.assign(e, { t: 'put', op: op(), r: r(), id: id(), value: { json: deep() } })
-        else if (random.chance(0.5)) Object.assign(e, { t: 'patch', op: op(), r: r(), id: id(), set: [[deep(), { json: 1 }]] })
-        else Object.assign(e, { t: 'put', op: op(), r: r(), id: id(), value: { json: 1, meta: { values: deep() } } })
+        if (random.chance(0.6))
+          Object.assign(e, { t: 'put', op: op(), r: r(), id: id(), value: { json: deep() } })
+        else if (random.chance(0.5))
+          Object.assign(e, { t: 'patch', op: op(), r: r(), id: id(), set: [[deep(), { json: 1 }]] })
+        else
+          Object.assign(e, {
+            t: 'put',
+            op: op(),
+            r: r(),
+            id: id(),
+            value: { json: 1, meta: { values: deep() } },
+          })
         break
       case 10: // extra fields, including a prototype key on the envelope itself
         withKey(e, random.pick(FORBIDDEN), { polluted: 'yes' })
@@ -247,7 +312,14 @@ export function frameFuzzer(random: Random, targets: FuzzTargets) {
           op: op(),
           r: r(),
           id: id(),
-          set: random.pick<unknown>([[['x']], [[['x'], 1]], [['x', { json: 1 }]], [[[], { json: 1 }]], [null], 'x']),
+          set: random.pick<unknown>([
+            [['x']],
+            [[['x'], 1]],
+            [['x', { json: 1 }]],
+            [[[], { json: 1 }]],
+            [null],
+            'x',
+          ]),
         })
     }
     return render(e)
@@ -301,16 +373,24 @@ export function frameFuzzer(random: Random, targets: FuzzTargets) {
       count('random-text')
       return {
         kind: 'text',
-        data: Array.from({ length: random.int(1, 200) }, () => String.fromCharCode(random.int(0, 0xffff))).join(''),
+        data: Array.from({ length: random.int(1, 200) }, () =>
+          String.fromCharCode(random.int(0, 0xffff)),
+        ).join(''),
       }
     }
     if (roll < 0.9) {
       count('json-scalar')
-      return { kind: 'text', data: random.pick(['42', 'null', '"t"', '[]', '{}', 'true', '[[]]', '[null]', '-0', '1e999']) }
+      return {
+        kind: 'text',
+        data: random.pick(['42', 'null', '"t"', '[]', '{}', 'true', '[[]]', '[null]', '-0', '1e999']),
+      }
     }
     if (roll < 0.96) {
       count('binary')
-      return { kind: 'binary', data: random.chance(0.5) ? randomBytes(random.int(1, 512)) : new TextEncoder().encode(envelopeText()) }
+      return {
+        kind: 'binary',
+        data: random.chance(0.5) ? randomBytes(random.int(1, 512)) : new TextEncoder().encode(envelopeText()),
+      }
     }
     if (roll < 0.985) {
       count('empty')
@@ -318,14 +398,26 @@ export function frameFuzzer(random: Random, targets: FuzzTargets) {
     }
     if (roll < 0.9985) {
       count('huge-string')
-      return { kind: 'text', data: render({ t: 'put', op: op(), r: r(), id: id(), value: { json: hugeString(random.chance(0.3)) } }) }
+      return {
+        kind: 'text',
+        data: render({
+          t: 'put',
+          op: op(),
+          r: r(),
+          id: id(),
+          value: { json: hugeString(random.chance(0.3)) },
+        }),
+      }
     }
     if (roll < 0.9997) {
       count('invalid-utf8')
       return { kind: 'badUtf8', data: Uint8Array.from([0x7b, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]) }
     }
     count('too-big')
-    return { kind: 'text', data: `{"t":"put","op":1,"r":"doc","id":"a","value":{"json":"${'z'.repeat(targets.tooBig)}"}}` }
+    return {
+      kind: 'text',
+      data: `{"t":"put","op":1,"r":"doc","id":"a","value":{"json":"${'z'.repeat(targets.tooBig)}"}}`,
+    }
   }
 
   return { next, counts }
