@@ -335,6 +335,29 @@ export class EntityReplica {
     return mine
   }
 
+  /**
+   * A write refused for a passing reason (`RATE_LIMITED`): its changes become
+   * unsent again, nothing reverts, so the next push carries them.
+   * @returns true when the op was this replica's.
+   */
+  unsend(op: OpId): boolean {
+    let mine = false
+    if (this.deleted && this.delOp === op) {
+      this.delOp = undefined
+      mine = true
+    }
+    if (this.needsPut && this.putOp === op) {
+      this.putOp = undefined
+      mine = true
+    }
+    for (const edit of this.pending.values()) {
+      if (edit.op !== op) continue
+      edit.op = undefined
+      mine = true
+    }
+    return mine
+  }
+
   /** The server says the entity does not exist (a patch was refused): send the whole value instead. */
   markMissing(op: OpId): boolean {
     let mine = false

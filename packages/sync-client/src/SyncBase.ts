@@ -24,6 +24,11 @@ import { SyncError } from './SyncError.ts'
 import { plainIssues } from './standardSchema.ts'
 import type { Sync, SyncStatus } from './syncTypes.ts'
 
+/** First delay before resending writes refused with `RATE_LIMITED`, in ms. */
+const RETRY_MIN_DELAY = 100
+/** Longest delay between resends of refused writes, in ms. */
+const RETRY_MAX_DELAY = 5000
+
 /**
  * What `syncWith` and `syncList` share: status, pending count, errors,
  * `flush()` and `stop()`, decoding and schema checks of incoming values.
@@ -44,6 +49,9 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: SyncError) => void }>()
   private refusal: SyncError | undefined
   private pushScheduled = false
+  /** While set, writes wait: the server refused one with `RATE_LIMITED`. */
+  private retryTimer: unknown = undefined
+  private retryAttempt = 0
 
   constructor(
     protected readonly connection: SyncConnection,
@@ -86,6 +94,8 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
   stop(): void {
     if (this.stopped.peek()) return
     this.stopped.value = true
+    if (this.retryTimer !== undefined) this.connection.timers.clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     this.detachAll()
     this.rejectWaiters(new SyncError('STOPPED', 'The sync was stopped'))
   }
@@ -101,6 +111,32 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
       this.pushScheduled = false
       this.push()
     })
+  }
+
+  /** Whether writes are held back after a `RATE_LIMITED` refusal (push() sends nothing meanwhile). */
+  protected get holding(): boolean {
+    return this.retryTimer !== undefined
+  }
+
+  /**
+   * A write was refused with `RATE_LIMITED`: its changes stay pending (the
+   * replica unsent them) and go out again after a delay that doubles while
+   * refusals go on (100 ms up to 5 s). The first refusal of a run is
+   * reported on `errors`.
+   */
+  protected retryLater(message: RejectMessage, id: string): void {
+    if (this.retryTimer !== undefined) return
+    if (this.retryAttempt === 0) this.reportReject(message, id)
+    const delay = Math.min(RETRY_MAX_DELAY, RETRY_MIN_DELAY * 2 ** this.retryAttempt++)
+    this.retryTimer = this.connection.timers.setTimeout(() => {
+      this.retryTimer = undefined
+      this.push()
+    }, delay)
+  }
+
+  /** An acknowledged write ends a run of `RATE_LIMITED` refusals. */
+  protected accepted(): void {
+    this.retryAttempt = 0
   }
 
   /**

@@ -1,4 +1,5 @@
 import { batch, type ReadonlySignal, type Signal, signal } from '@lensync/store'
+import { globalTimers } from './options.ts'
 import {
   type ClientMessage,
   type OpId,
@@ -7,7 +8,7 @@ import {
   SyncCloseCodes,
 } from './protocol.ts'
 import { SyncError } from './SyncError.ts'
-import type { Session, Socket } from './types.ts'
+import type { Session, Socket, Timers } from './types.ts'
 
 /**
  * The connection state as entity syncs see it:
@@ -84,12 +85,14 @@ export class SyncConnection {
    * @param owned - Close the session when the last sync detaches.
    * @param token - Credentials for `hello`.
    * @param onIdle - Called when the last sync detached.
+   * @param timers - For retries of refused writes (the socket's, so tests can fake them).
    */
   constructor(
     private readonly session: Session,
     private readonly owned: boolean,
     private readonly token: string | (() => string | Promise<string>) | undefined,
     private readonly onIdle: () => void,
+    readonly timers: Timers = globalTimers,
   ) {
     this._state = signal<ConnectionState>('connecting')
     this.state = this._state
@@ -347,7 +350,13 @@ export function connectionFor(target: Socket | Session): SyncConnection {
     connection = new SyncConnection(target, false, undefined, () => connections.delete(target))
   } else {
     const session = target.connect({ reconnect: true })
-    connection = new SyncConnection(session, true, target.options.token, () => connections.delete(target))
+    connection = new SyncConnection(
+      session,
+      true,
+      target.options.token,
+      () => connections.delete(target),
+      target.options.timers,
+    )
   }
   connections.set(target, connection)
   return connection

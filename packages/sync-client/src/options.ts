@@ -10,7 +10,8 @@ import type {
 } from './types.ts'
 
 // Looked up on every call, so fake timers installed after `websocket()` still apply.
-const globalTimers: Timers = {
+/** @internal The global timers, looked up on every call. */
+export const globalTimers: Timers = {
   setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
   clearTimeout: handle => globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]),
 }

@@ -107,7 +107,13 @@ class ListSync<T> extends SyncBase<T> {
   }
 
   protected push(): void {
-    if (this.stopped.peek() || this.connection.state.peek() !== 'ready' || !this.subscribed.peek()) return
+    if (
+      this.stopped.peek() ||
+      this.holding ||
+      this.connection.state.peek() !== 'ready' ||
+      !this.subscribed.peek()
+    )
+      return
     for (const [id, replica] of this.replicas) {
       const op = this.sendFrom(replica)
       if (op !== undefined) this.opOwners.set(op, id)
@@ -214,6 +220,7 @@ class ListSync<T> extends SyncBase<T> {
       case 'ack': {
         const id = this.opOwners.get(message.op)
         if (id === undefined) return
+        this.accepted()
         this.opOwners.delete(message.op)
         this.seen(message.rev)
         const replica = this.replicas.get(id)
@@ -238,6 +245,10 @@ class ListSync<T> extends SyncBase<T> {
         if (!replica) return
         if (message.code === 'NOT_FOUND' && replica.markMissing(message.op)) {
           this.push()
+          return
+        }
+        if (message.code === 'RATE_LIMITED') {
+          if (replica.unsend(message.op)) this.retryLater(message, id)
           return
         }
         if (replica.applyReject(message.op)) {

@@ -64,7 +64,7 @@ class EntitySync<T> extends SyncBase<T> {
   }
 
   protected push(): void {
-    if (this.stopped.peek() || this.connection.state.peek() !== 'ready') return
+    if (this.stopped.peek() || this.holding || this.connection.state.peek() !== 'ready') return
     this.sendFrom(this.replica)
   }
 
@@ -121,6 +121,7 @@ class EntitySync<T> extends SyncBase<T> {
         if (message.id === this.entityId && replica.applyGone(message.rev)) this.render()
         return
       case 'ack':
+        this.accepted()
         if (replica.applyAck(message.op, message.rev, message.applied !== false)) {
           this.render()
           this.push()
@@ -139,6 +140,10 @@ class EntitySync<T> extends SyncBase<T> {
         }
         if (message.code === 'NOT_FOUND' && replica.markMissing(message.op)) {
           this.push()
+          return
+        }
+        if (message.code === 'RATE_LIMITED') {
+          if (replica.unsend(message.op)) this.retryLater(message, this.entityId)
           return
         }
         if (replica.applyReject(message.op)) {

@@ -129,3 +129,61 @@ describe('syncWith edge cases', () => {
     await until(list.data, l => l.length === 1 && l[0]?.text === 'back', 'the list to see the entity again')
   })
 })
+
+describe('rate limits', () => {
+  type Item = { id: string; n: number }
+  const ItemResource = resource<Item>({ name: 'item', id: i => i.id })
+  /** Lets the current tick end, so the next edit leaves in a write of its own. */
+  const nextTick = () => new Promise<void>(resolve => setImmediate(resolve))
+
+  it('keeps edits refused with RATE_LIMITED, reports it once, and sends them again later (syncWith)', async () => {
+    const { url } = await server({ rateLimit: { perSecond: 20, burst: 3, closeAfter: 1000 } })
+    const a = storeOf(person('Ada', 0))
+    const sync = track(syncWith(a, testSocket(url), PersonResource))
+    const errors = collect(sync)
+    await sync.flush()
+    const ages: number[] = []
+    cleanups.push(a.data.subscribe(p => void ages.push(p.age)))
+
+    for (let i = 1; i <= 12; i++) {
+      a.update(i % 2 === 0 ? { ...a.current, age: i } : { ...a.current, name: `name ${i}` })
+      await nextTick()
+    }
+    await sync.flush()
+    expect(errors.map(e => e.code)).toContain('RATE_LIMITED')
+    expect(errors.filter(e => e.code !== 'RATE_LIMITED')).toEqual([])
+    // Nothing reverted on screen: the age only ever went up.
+    expect(ages).toEqual([...ages].sort((x, y) => x - y))
+    expect(a.current).toEqual(person('name 11', 12))
+
+    const b = storeOf(person('x', 0))
+    const bs = track(syncWith(b, testSocket(url), PersonResource))
+    await bs.flush()
+    expect(b.current).toEqual(person('name 11', 12))
+  })
+
+  it('keeps items refused with RATE_LIMITED and sends them again later (syncList)', async () => {
+    const { url } = await server({ rateLimit: { perSecond: 20, burst: 3, closeAfter: 1000 } })
+    const list = storeOf<Item[]>([])
+    const sync = track(syncList(list, testSocket(url), ItemResource))
+    const errors = collect(sync)
+    await sync.flush()
+    const lengths: number[] = []
+    cleanups.push(list.data.subscribe(l => void lengths.push(l.length)))
+
+    for (let i = 1; i <= 12; i++) {
+      list.update([...list.current, { id: `i${i}`, n: i }])
+      await nextTick()
+    }
+    await sync.flush()
+    expect(errors.some(e => e.code === 'RATE_LIMITED')).toBe(true)
+    expect(lengths).toEqual([...lengths].sort((x, y) => x - y))
+    const expected = Array.from({ length: 12 }, (_, i) => ({ id: `i${i + 1}`, n: i + 1 }))
+    expect(list.current).toEqual(expected)
+
+    const other = storeOf<Item[]>([])
+    const os = track(syncList(other, testSocket(url), ItemResource))
+    await os.flush()
+    expect([...other.current].sort((x, y) => x.n - y.n)).toEqual(expected)
+  })
+})
