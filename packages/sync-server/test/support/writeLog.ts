@@ -19,7 +19,8 @@ export interface Expected {
  * Replays every applied write of `resource` in revision order (the order the
  * server committed them). The result is what the server must hold: every
  * acknowledged write is in it unless a write with a higher revision replaced
- * the same field.
+ * the same field. A delete of an absent entity (acknowledged with its
+ * tombstone's revision) changes nothing.
  *
  * @param writes - Writes of every connection, with their answers.
  * @returns Entity id → expected state.
@@ -36,9 +37,16 @@ export function replayAcknowledged(writes: Iterable<SentWrite>, resource: string
   const state = new Map<string, Expected>()
   for (let i = 0; i < applied.length; i++) {
     const { write, rev } = applied[i] as (typeof applied)[number]
+    const { msg } = write
+    // Deleting an absent entity is acknowledged with the revision of its
+    // tombstone (0 if it never existed) and changes nothing.
+    if (
+      msg.t === 'del' &&
+      (rev === 0 || (state.get(msg.id)?.rev === rev && state.get(msg.id)?.value === null))
+    )
+      continue
     if (i > 0 && applied[i - 1]?.rev === rev)
       throw new Error(`two writes were acknowledged with rev ${rev}: ${JSON.stringify(write.msg)}`)
-    const { msg } = write
     const before = state.get(msg.id)?.value ?? null
     let value: unknown
     if (msg.t === 'put') value = msg.value.json
