@@ -22,6 +22,12 @@ class ListSync<T> extends SyncBase<T> {
   /** The resource revision everything up to which this sync has seen: the next `since`. */
   private since: number | undefined
   private pages: CollectionSnapMessage[] = []
+  /**
+   * Changes and deletes that arrived while the snapshot was still coming: a
+   * change may overtake the page holding the value it applies to (the page
+   * was read before the change committed), so they are applied after it.
+   */
+  private held: ServerMessage[] = []
   private readonly unwatch: () => void
 
   constructor(
@@ -162,6 +168,7 @@ class ListSync<T> extends SyncBase<T> {
   connectionReady(): void {
     this.opOwners.clear()
     this.pages = []
+    this.held = []
     for (const replica of this.replicas.values()) replica.resetInFlight()
     this.connection.write(
       this.since === undefined
@@ -173,6 +180,7 @@ class ListSync<T> extends SyncBase<T> {
   protected onConnectionLost(): void {
     this.opOwners.clear()
     this.pages = []
+    this.held = []
     for (const replica of this.replicas.values()) replica.resetInFlight()
   }
 
@@ -197,6 +205,10 @@ class ListSync<T> extends SyncBase<T> {
         }
         return
       case 'change': {
+        if (!this.subscribed.peek()) {
+          this.held.push(message)
+          return
+        }
         this.seen(message.rev)
         let replica = this.replicas.get(message.id)
         if (!replica) {
@@ -208,6 +220,10 @@ class ListSync<T> extends SyncBase<T> {
         return
       }
       case 'gone': {
+        if (!this.subscribed.peek()) {
+          this.held.push(message)
+          return
+        }
         this.seen(message.rev)
         const replica = this.replicas.get(message.id)
         if (replica && message.rev > replica.rev) {
@@ -291,6 +307,9 @@ class ListSync<T> extends SyncBase<T> {
     }
     this.since = Math.max(this.since ?? 0, rev)
     this.subscribed.value = true
+    const held = this.held
+    this.held = []
+    for (const message of held) this.handle(message)
     this.render()
     this.push()
   }

@@ -3,6 +3,7 @@ import { resource, syncList, syncWith } from '@lensync/sync-client'
 import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { syncFixtures, testSocket, until } from './helpers.ts'
+import { startServer } from './sessionHelpers.ts'
 
 type Message = { id: string; from: string; text: string }
 const MessageResource = resource<Message>({ name: 'message', id: m => m.id })
@@ -73,5 +74,40 @@ describe('syncList', () => {
       l => l.some(m => m.id === 'x'),
       'the list to contain the entity synced by syncWith',
     )
+  })
+
+  it('applies a change that arrives between snapshot pages on top of the snapshot', async () => {
+    // A server whose snapshot is read while a write commits (async storage,
+    // several pages) sends the change before the page that holds the older value.
+    const encoded = (value: unknown) => ({ json: value })
+    const script = await startServer(ws => {
+      ws.on('message', data => {
+        const parsed = JSON.parse(String(data)) as { t: string } | { t: string }[]
+        for (const msg of Array.isArray(parsed) ? parsed : [parsed]) {
+          if (msg.t === 'hello') ws.send(JSON.stringify({ t: 'welcome', v: 1, client: 'c', node: 'n' }))
+          if (msg.t !== 'sub') continue
+          const m1 = { id: 'm1', from: 'a', text: 'one' }
+          const m2 = { id: 'm2', from: 'b', text: 'two' }
+          ws.send(
+            JSON.stringify([
+              { t: 'snap', r: 'message', rev: 2, items: [{ id: 'm1', rev: 1, value: encoded(m1) }], gone: [], more: true },
+              { t: 'change', r: 'message', id: 'm1', rev: 3, set: [[['text'], encoded('ONE')]] },
+              { t: 'snap', r: 'message', rev: 2, items: [{ id: 'm2', rev: 2, value: encoded(m2) }], gone: [] },
+            ]),
+          )
+        }
+      })
+    })
+    try {
+      const c = listClient(script.url)
+      await until(c.store.data, l => l.length === 2, 'both items')
+      expect(c.store.current).toEqual([
+        { id: 'm1', from: 'a', text: 'ONE' },
+        { id: 'm2', from: 'b', text: 'two' },
+      ])
+      expect(c.sync.status.peek()).toBe('synced')
+    } finally {
+      await script.close()
+    }
   })
 })
