@@ -90,9 +90,22 @@ describe('syncList', () => {
           const m2 = { id: 'm2', from: 'b', text: 'two' }
           ws.send(
             JSON.stringify([
-              { t: 'snap', r: 'message', rev: 2, items: [{ id: 'm1', rev: 1, value: encoded(m1) }], gone: [], more: true },
+              {
+                t: 'snap',
+                r: 'message',
+                rev: 2,
+                items: [{ id: 'm1', rev: 1, value: encoded(m1) }],
+                gone: [],
+                more: true,
+              },
               { t: 'change', r: 'message', id: 'm1', rev: 3, set: [[['text'], encoded('ONE')]] },
-              { t: 'snap', r: 'message', rev: 2, items: [{ id: 'm2', rev: 2, value: encoded(m2) }], gone: [] },
+              {
+                t: 'snap',
+                r: 'message',
+                rev: 2,
+                items: [{ id: 'm2', rev: 2, value: encoded(m2) }],
+                gone: [],
+              },
             ]),
           )
         }
