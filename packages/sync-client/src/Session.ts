@@ -183,8 +183,12 @@ export class Session {
         return Promise.reject(new SendError('SEND_FAILED', 'The WebSocket refused the data', { cause }))
       }
     }
-    // The peer started closing: without reconnect this session will not open again.
-    if (open && !this._reconnect.enabled) return Promise.reject(this._closedError())
+    // Open, but the socket is no longer: the peer started closing, and
+    // without reconnect this session will not open again. (An open socket
+    // with a non-empty queue is the flush on open: the send waits its turn.)
+    if (open && ws?.readyState !== OPEN && !this._reconnect.enabled) {
+      return Promise.reject(this._closedError())
+    }
     if (this._queue.length >= this._options.maxQueue) {
       return Promise.reject(
         new SendError(

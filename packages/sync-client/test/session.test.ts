@@ -112,6 +112,22 @@ describe('Session over a real ws server', () => {
     expect(await srv.received(1, 2)).toEqual(['queued', 'from opens'])
   })
 
+  it('a send made in an effect of state→open goes out after the queued ones, without reconnect', async () => {
+    const srv = await server()
+    const session = connect(srv.url)
+    let fromEffect: Promise<void> | undefined
+    disposers.push(
+      effect(() => {
+        if (session.state.value === 'open' && !fromEffect) fromEffect = session.send('from effect')
+      }),
+    )
+    const queued = [session.send('queued 1'), session.send('queued 2')]
+    await Promise.all(queued)
+    // The effect ran when the state changed, before the queue went out.
+    await expect(fromEffect).resolves.toBeUndefined()
+    expect(await srv.received(1, 3)).toEqual(['queued 1', 'queued 2', 'from effect'])
+  })
+
   it('rejects send after the client closed with SendError SESSION_CLOSED', async () => {
     const srv = await server()
     const session = connect(srv.url)
