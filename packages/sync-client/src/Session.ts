@@ -124,15 +124,23 @@ export class Session {
   private _endedBecause = 'the session is closed'
 
   /**
+   * The socket's options, reconnect resolved for this session. The sync
+   * layer reads `token` and `timers` from here when given a session.
+   * @internal
+   */
+  readonly _options: SocketOptions
+
+  /**
    * Use `socket.connect()`.
    * @param _urls - The URLs to connect to, in turn.
-   * @param _options - The socket's options, reconnect resolved for this session.
+   * @param options - The socket's options, reconnect resolved for this session.
    * @internal
    */
   constructor(
     private readonly _urls: readonly string[],
-    private readonly _options: SocketOptions,
+    options: SocketOptions,
   ) {
+    this._options = options
     this._state = signal<SessionState>('connecting')
     this.state = this._state
     this.isConnecting = computed(() => this._state.value === 'connecting')
@@ -140,7 +148,7 @@ export class Session {
     this.isClosed = computed(() => this._state.value === 'closed')
     this._url = signal(_urls[0] as string)
     this.url = this._url
-    this._hub = new _MessageHub(_options.maxBuffer)
+    this._hub = new _MessageHub(options.maxBuffer)
     this.messages = this._hub.stream
     this._opens = createStream<Event>()
     this.opens = this._opens.stream
@@ -148,8 +156,8 @@ export class Session {
     this.closes = this._closes.stream
     this._errors = createStream<Event>()
     this.errors = this._errors.stream
-    this._reconnect = _options.reconnect
-    this._backoff = new Backoff(_options.reconnect, _options)
+    this._reconnect = options.reconnect
+    this._backoff = new Backoff(options.reconnect, options)
     this._whenClosed = new Promise(resolve => {
       this._resolveClosed = resolve
     })

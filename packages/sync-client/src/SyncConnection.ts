@@ -347,7 +347,8 @@ export function connectionFor(target: Socket | Session): SyncConnection {
   if (existing) return existing
   let connection: SyncConnection
   if (isSession(target)) {
-    connection = new SyncConnection(target, false, undefined, () => connections.delete(target))
+    const { token, timers } = target._options
+    connection = new SyncConnection(target, false, token, () => connections.delete(target), timers)
   } else {
     const session = target.connect({ reconnect: true })
     connection = new SyncConnection(

@@ -110,6 +110,58 @@ describe('syncWith edge cases', () => {
     expect(attempts).toBe(seen + 1)
   })
 
+  it("sends the socket's token in hello when a sync is given a Session", async () => {
+    const { url } = await server({
+      authenticate: (_request, hello) => (hello?.token === 'good' ? { user: 'u' } : null),
+    })
+    const session = websocket(url, { WebSocket, token: 'good' }).connect()
+    cleanups.push(() => session.close())
+    const one = storeOf(person())
+    const list = storeOf<Person[]>([])
+    const oneSync = track(syncWith(one, session, PersonResource))
+    const listSync = track(syncList(list, session, PersonResource))
+    const errors = [...collect(oneSync), ...collect(listSync)]
+    await Promise.all([oneSync.flush(), listSync.flush()])
+    await until(list.data, l => l.length === 1, 'the list to get the entity')
+    expect(list.current).toEqual([person()])
+    expect(errors).toEqual([])
+    expect(session.state.value).toBe('open')
+  })
+
+  it.each(['socket', 'session'] as const)(
+    'calls a token function again on every reconnect and sends the new value (over a %s)',
+    async kind => {
+      const tokens: unknown[] = []
+      const connections: Array<{ destroy(): void }> = []
+      const { url } = await server({
+        authenticate: (request, hello) => {
+          tokens.push(hello?.token)
+          connections.push(request.socket)
+          return typeof hello?.token === 'string' && hello.token.startsWith('token-') ? { user: 'u' } : null
+        },
+      })
+      let calls = 0
+      const socket = websocket(url, {
+        WebSocket,
+        reconnect: fastReconnect,
+        token: async () => `token-${++calls}`,
+      })
+      const session = kind === 'session' ? socket.connect() : undefined
+      if (session) cleanups.push(() => session.close())
+      const store = storeOf(person())
+      const sync = track(syncWith(store, session ?? socket, PersonResource))
+      await sync.flush()
+      expect(tokens).toEqual(['token-1'])
+
+      // The network drops; the edit can only be acknowledged after a reconnect.
+      connections[0]?.destroy()
+      store.update({ ...store.current, name: 'after reconnect' })
+      await sync.flush()
+      expect(tokens).toEqual(['token-1', 'token-2'])
+      expect(calls).toBe(2)
+    },
+  )
+
   it('keeps the value after a remote delete and creates the entity again on the next edit', async () => {
     const { url } = await server()
     type Item = { id: string; text: string }
