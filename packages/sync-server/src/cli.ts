@@ -12,6 +12,9 @@ Options:
   --host <host>  interface to bind                      (default 127.0.0.1, env HOST)
   --data <file>  SQLite database file                   (default ${DEFAULT_DATA_FILE})
   --memory       keep entities in memory only; nothing survives a restart
+  --redis <url>  keep entities in Redis, shared with every node on it
+                 (e.g. redis://127.0.0.1:6379; --data is then unused)
+  --redis-prefix <p>  the Redis key prefix nodes share   (default lensync)
   --help         show this help
 
 Stops gracefully on SIGINT / SIGTERM.`
@@ -40,7 +43,15 @@ export async function runCli(
   argv: readonly string[],
   io: CliIo = processIo,
 ): Promise<SyncServer | undefined> {
-  let values: { port?: string; host?: string; data?: string; memory?: boolean; help?: boolean }
+  let values: {
+    port?: string
+    host?: string
+    data?: string
+    memory?: boolean
+    redis?: string
+    'redis-prefix'?: string
+    help?: boolean
+  }
   try {
     values = parseArgs({
       args: [...argv],
@@ -49,6 +60,8 @@ export async function runCli(
         host: { type: 'string' },
         data: { type: 'string' },
         memory: { type: 'boolean' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -72,16 +85,28 @@ export async function runCli(
   }
   const host = values.host ?? (io.env.HOST || '127.0.0.1')
   const dataFile = values.data ?? DEFAULT_DATA_FILE
+  const { redis } = values
+  const prefix = values['redis-prefix']
+  if (redis !== undefined && (values.memory || values.data !== undefined)) {
+    io.err('lensync-server: --redis cannot be combined with --memory or --data')
+    process.exitCode = 2
+    return undefined
+  }
+  if (prefix !== undefined && redis === undefined) {
+    io.err('lensync-server: --redis-prefix needs --redis')
+    process.exitCode = 2
+    return undefined
+  }
   const server = await createSyncServer({
     port,
     host,
     dataFile,
     memory: values.memory === true,
+    ...(redis === undefined ? {} : { redis: { url: redis, ...(prefix === undefined ? {} : { prefix }) } }),
     logger: { error: console.error, warn: console.warn },
   })
-  io.out(
-    `lensync-server listening on ${server.url} (node ${server.node}, ${values.memory ? 'memory only' : `data ${dataFile}`})`,
-  )
+  const where = redis !== undefined ? `redis ${redis}` : values.memory ? 'memory only' : `data ${dataFile}`
+  io.out(`lensync-server listening on ${server.url} (node ${server.node}, ${where})`)
   return server
 }
 

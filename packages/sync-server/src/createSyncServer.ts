@@ -1,6 +1,7 @@
 import { createApp } from './createApp.ts'
 import type { SyncServer, SyncServerOptions } from './hub/syncTypes.ts'
 import { memoryStorage } from './storage/memoryStorage.ts'
+import { redisStorage } from './storage/redisStorage.ts'
 import type { Storage } from './storage/Storage.ts'
 import { DEFAULT_DATA_FILE, sqliteStorage } from './storage/sqliteStorage.ts'
 import { syncRoute } from './syncRoute.ts'
@@ -10,8 +11,10 @@ import { syncRoute } from './syncRoute.ts'
  * (`/sync`) and `GET /health` (`{ ok: true, node, connections }`), listening.
  *
  * Storage: `options.storage` when given (the caller closes it), else
- * `memoryStorage()` with `memory: true`, else SQLite at `dataFile`
- * (default `'./data/lensync.db'`; `':memory:'` keeps nothing on disk).
+ * Redis with `redis` (a URL or `redisStorage` options: several nodes on one
+ * Redis serve the same entities), else `memoryStorage()` with
+ * `memory: true`, else SQLite at `dataFile` (default `'./data/lensync.db'`;
+ * `':memory:'` keeps nothing on disk).
  *
  * @param options - `port` (8787; 0 picks a free one), `host` ('127.0.0.1'),
  *   `dataFile`, `memory`, `storage`, `path` ('/sync'), and every `createApp`
@@ -27,24 +30,31 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   if (typeof options !== 'object' || options === null)
     throw new TypeError('createSyncServer(options): options must be an object')
   const { port = 8787, host = '127.0.0.1', path = '/sync', memory = false, redis } = options
-  if (redis !== undefined) {
+  if (redis !== undefined && typeof redis !== 'string' && (typeof redis !== 'object' || redis === null))
     throw new TypeError(
-      'createSyncServer(options): redis is not supported yet; use dataFile (SQLite), memory or a storage of your own',
+      `createSyncServer(options): redis must be a URL such as 'redis://127.0.0.1:6379' or redisStorage options`,
     )
-  }
   if (typeof memory !== 'boolean') throw new TypeError('createSyncServer(options): memory must be a boolean')
   if (typeof path !== 'string' || !path.startsWith('/'))
     throw new TypeError(`createSyncServer(options): path must start with '/', such as '/sync'`)
 
   let storage: Storage | undefined = options.storage
   const owned = storage === undefined
-  if (!storage)
-    storage = memory ? memoryStorage() : sqliteStorage({ file: options.dataFile ?? DEFAULT_DATA_FILE })
+  if (!storage) {
+    if (redis !== undefined)
+      storage = redisStorage({
+        logger: options.logger ?? console,
+        ...(typeof redis === 'string' ? { url: redis } : redis),
+      })
+    else storage = memory ? memoryStorage() : sqliteStorage({ file: options.dataFile ?? DEFAULT_DATA_FILE })
+  }
   try {
     const app = createApp(options)
     const sync = syncRoute({ ...options, storage, logger: app.options.logger })
     app.webSocket(path, sync)
     app.get('/health', () => ({ ok: true, node: sync.hub.node, connections: sync.hub.connections }))
+    // Shared storage: follow its change feed before taking connections.
+    await sync.hub.ready
     const address = await app.listen({ port, host })
     let closing: Promise<void> | undefined
     const urlHost = address.host.includes(':') ? `[${address.host}]` : address.host

@@ -28,8 +28,12 @@ export { ClosedReceiveError, ServerError } from './ServerError.ts'
 export { ServerSession } from './ServerSession.ts'
 export { sendMany } from './sendMany.ts'
 export { memoryStorage } from './storage/memoryStorage.ts'
+export type { RedisStorageOptions } from './storage/redisStorage.ts'
+export { defaultRedisStorageOptions, redisStorage } from './storage/redisStorage.ts'
 export type {
+  ChangeListener,
   CommitResult,
+  CommittedChange,
   ListCursor,
   ListedEntity,
   ListOptions,

@@ -41,6 +41,8 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
       await session.close(new CloseReason(CloseReason.Codes.GOING_AWAY, 'Server shutting down'))
       return
     }
+    // Shared storage: serve only once this node follows the change feed.
+    await hub.ready
     if (allowedOrigins) {
       const origin = session.request.headers.origin
       if (origin === undefined || !allowedOrigins.has(origin)) {

@@ -2,6 +2,7 @@ import { PROTOCOL_NAME, type ServerMessage } from '@lensync/sync-client'
 import { createSyncServer, type Logger, type SyncServer, type SyncServerOptions } from '@lensync/sync-server'
 import { vi } from 'vitest'
 import WebSocket from 'ws'
+import { REDIS_URL, redisPrefix } from './support/redis.ts'
 
 /** A logger that records instead of printing. */
 export function quietLogger() {
@@ -12,10 +13,26 @@ export function quietLogger() {
 export function startServer(options: SyncServerOptions = {}): Promise<SyncServer> {
   return createSyncServer({
     port: 0,
-    memory: options.storage === undefined && !options.dataFile,
+    memory: options.storage === undefined && !options.dataFile && !options.redis,
     logger: quietLogger(),
     ...options,
   })
+}
+
+/**
+ * The storages hub tests run on: local (memory), and Redis, where answers
+ * and broadcasts come back through the change feed; a client must see no difference.
+ */
+export const STORAGE_KINDS = ['memory', 'redis'] as const
+
+/** {@link startServer} on one of the {@link STORAGE_KINDS} (Redis under a fresh key prefix). */
+export function startServerOn(
+  kind: (typeof STORAGE_KINDS)[number],
+  options: SyncServerOptions = {},
+): Promise<SyncServer> {
+  return startServer(
+    kind === 'redis' ? { ...options, redis: { url: REDIS_URL, prefix: redisPrefix() } } : options,
+  )
 }
 
 /** A raw protocol client over `ws`: sends envelopes, collects every envelope received (batches flattened). */

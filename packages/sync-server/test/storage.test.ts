@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { memoryStorage, type Storage, sqliteStorage } from '@lensync/sync-server'
+import { memoryStorage, redisStorage, type Storage, sqliteStorage } from '@lensync/sync-server'
 import { afterEach, describe, expect, it } from 'vitest'
+import { REDIS_URL, redisPrefix } from './support/redis.ts'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -19,6 +20,7 @@ const kinds: [string, () => Storage][] = [
   ['memoryStorage', () => memoryStorage()],
   ['sqliteStorage :memory:', () => sqliteStorage({ file: ':memory:' })],
   ['sqliteStorage file', () => sqliteStorage({ file: tmpFile() })],
+  ['redisStorage', () => redisStorage({ url: REDIS_URL, prefix: redisPrefix() })],
 ]
 
 describe.each(kinds)('%s', (_name, make) => {

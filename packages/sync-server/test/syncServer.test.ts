@@ -102,9 +102,10 @@ describe('createSyncServer', () => {
     expect(await b.next()).toEqual({ t: 'ack', op: 1, rev: 5 })
   })
 
-  it('refuses the redis option clearly (not implemented yet)', async () => {
-    await expect(createSyncServer({ port: 0, redis: 'redis://127.0.0.1:6379' })).rejects.toThrow(
-      /redis is not supported yet/,
+  it('names the redis option when it is neither a URL nor options', async () => {
+    await expect(createSyncServer({ port: 0, redis: 42 as never })).rejects.toThrow(/redis must be a URL/)
+    await expect(createSyncServer({ port: 0, redis: 'http://127.0.0.1' })).rejects.toThrow(
+      /url must be a redis:\/\/ or rediss:\/\/ URL/,
     )
   })
 })
@@ -138,7 +139,13 @@ describe('sync hub and storage', () => {
     w.receive(JSON.stringify({ t: 'put', op: 1, r: 'doc', id: 'x', value: enc({ v: 1 }) }))
     await commitCalled.promise
     expect(commits[0]?.writes).toEqual([
-      { resource: 'doc', id: 'x', value: '{"json":{"v":1}}', expectedRev: 0 },
+      {
+        resource: 'doc',
+        id: 'x',
+        value: '{"json":{"v":1}}',
+        expectedRev: 0,
+        change: ['{"t":"change","r":"doc","id":"x","rev":', ',"value":{"json":{"v":1}}}'],
+      },
     ])
     expect(writer.sent).toEqual([])
     expect(reader.sent).toHaveLength(1)

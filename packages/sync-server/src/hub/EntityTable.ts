@@ -51,6 +51,12 @@ export class _EntityEntry {
   generation = 0
   /** How many retried tasks were put in front of the queue while a task was running. */
   retryFront = 0
+  /**
+   * The revision storage got for this node's last committed write of the
+   * entity: what a write staged on top of that one expects to find. (With
+   * shared storage `committed` may already be newer: another node's write.)
+   */
+  chainRev = 0
 
   constructor(
     readonly key: string,
@@ -103,6 +109,22 @@ export class _EntityTable {
         this._entries.delete(key)
         if (--excess <= 0) return
       }
+    }
+  }
+
+  /**
+   * Forgets every cached state (the cache may be stale): idle entries are
+   * dropped, busy ones restart their running work on a fresh read.
+   */
+  invalidate(): void {
+    for (const [key, entry] of this._entries) {
+      if (!entry.busy) {
+        this._entries.delete(key)
+        continue
+      }
+      entry.generation++
+      entry.committed = undefined
+      entry.loading = undefined
     }
   }
 

@@ -10,7 +10,13 @@ import {
   type RejectCode,
   type StandardResult,
 } from '@lensync/sync-client'
-import type { CommitResult, Storage, StorageWrite, StoredEntity } from '../storage/Storage.ts'
+import type {
+  CommitResult,
+  CommittedChange,
+  Storage,
+  StorageWrite,
+  StoredEntity,
+} from '../storage/Storage.ts'
 import {
   type _Committed,
   type _EntityEntry,
@@ -32,20 +38,27 @@ export interface _WriterHost {
   _reject(task: _WriteTask, code: RejectCode, message: string, issues?: Issue[]): void
   _sendEntitySnap(client: HubClient, entry: _EntityEntry, task?: _WriteTask): void
   _reserve(client: HubClient, entity: _EntityEntry): _Slot
-  _broadcast(resource: string, id: string, sender: HubClient, text: string): void
+  _broadcast(resource: string, id: string, sender: HubClient | undefined, text: string): void
   _noteRevision(resource: string, rev: number): void
   _closeClient(client: HubClient, code: number, reason: string): void
   _scheduleFlush(): void
   _nextFlush(): Promise<void>
 }
 
+/** @internal The broadcast envelope of a write, split around its revision: `head + rev + tail`. */
+type _Change = readonly [head: string, tail: string]
+
 /** @internal A write accepted and waiting in the open batch for its commit. */
 interface _StagedWrite {
   readonly task: _WriteTask
   readonly entry: _EntityEntry
   readonly state: _EntityState
-  /** The broadcast envelope once the revision is known. */
-  readonly change: (rev: number) => string
+  readonly change: _Change
+  /**
+   * The committed revision the write was decided on; `undefined` when it was
+   * decided on a staged write (it expects that write's revision).
+   */
+  readonly baseRev: number | undefined
 }
 
 /**
@@ -56,17 +69,29 @@ interface _StagedWrite {
  * Accepted writes are staged (later writes build on them) and committed
  * together once per tick (group commit); acks and broadcasts follow the
  * commit. A storage conflict re-runs the entity's writes on the fresh state.
+ *
+ * With storage shared between nodes (`Storage.watch`), a committed write is
+ * acknowledged and broadcast when it comes back through the feed, in the
+ * feed's order, so acks and changes of one entity leave in revision order
+ * however the nodes' writes interleave; the feed also keeps cached states fresh.
  */
 export class _EntityWriter {
   private _batch: _StagedWrite[] = []
   private _committing: Promise<void> | undefined
+  /** Whether storage reports commits through a feed (shared storage). */
+  private readonly _feed: boolean
+  /** Committed (or committing) writes whose change has not come back through the feed yet. */
+  private readonly _awaiting = new Map<StorageWrite, _StagedWrite>()
+  private _awaitingDrained: (() => void)[] = []
 
   constructor(
     private readonly _host: _WriterHost,
     private readonly _storage: Storage,
     private readonly _table: _EntityTable,
     private readonly _options: _ResolvedSyncOptions,
-  ) {}
+  ) {
+    this._feed = typeof _storage.watch === 'function'
+  }
 
   /** Whether writes are staged or a commit is running. */
   get pending(): boolean {
@@ -76,6 +101,26 @@ export class _EntityWriter {
   /** The commit in flight (async storage), if any. */
   get committing(): Promise<void> | undefined {
     return this._committing
+  }
+
+  /**
+   * Resolves when every committed write came back through the feed (at once
+   * without a feed), or after `timeoutMs`.
+   */
+  feedDrained(timeoutMs: number): Promise<void> {
+    if (this._awaiting.size === 0) return Promise.resolve()
+    return new Promise(resolve => {
+      const timer = setTimeout(done, timeoutMs)
+      timer.unref?.()
+      const waiters = this._awaitingDrained
+      function done() {
+        clearTimeout(timer)
+        const i = waiters.indexOf(done)
+        if (i >= 0) waiters.splice(i, 1)
+        resolve()
+      }
+      waiters.push(done)
+    })
   }
 
   /**
@@ -115,11 +160,13 @@ export class _EntityWriter {
       entry.committed = committedFrom(found)
       return undefined
     }
+    const generation = entry.generation
     const loading = Promise.resolve(found).then(
       stored => {
         if (entry.loading === loading) entry.loading = undefined
-        // A commit that finished meanwhile knows better than this read.
-        if (!entry.committed) entry.committed = committedFrom(stored)
+        // A commit (or a change from the feed) that came meanwhile knows
+        // better than this read; a read from before an invalidation is stale.
+        if (!entry.committed && generation === entry.generation) entry.committed = committedFrom(stored)
       },
       error => {
         if (entry.loading === loading) entry.loading = undefined
@@ -150,33 +197,37 @@ export class _EntityWriter {
     const batch = this._batch
     this._batch = []
     const seen = new Set<_EntityEntry>()
-    const writes: StorageWrite[] = batch.map(({ entry, state }) => {
-      // Commits run one at a time, so the committed revision of an entity's
-      // first write in the batch is known; its later writes build on it.
+    const writes: StorageWrite[] = batch.map(staged => {
+      const { entry, state, change, baseRev } = staged
+      // Commits run one at a time, so the revision the entity's first write
+      // in the batch builds on is known; its later writes build on it.
       const first = !seen.has(entry)
       seen.add(entry)
-      return {
+      const write: StorageWrite = {
         resource: entry.resource,
         id: entry.id,
         value: state.text,
-        ...(first ? { expectedRev: (entry.committed as _Committed).rev } : {}),
+        change,
+        ...(first ? { expectedRev: baseRev ?? entry.chainRev } : {}),
       }
+      if (this._feed) this._awaiting.set(write, staged)
+      return write
     })
     let result: CommitResult[] | Promise<CommitResult[]>
     try {
       result = this._storage.commit(writes)
     } catch (error) {
-      this._failed(batch, error)
+      this._failed(batch, writes, error)
       return
     }
     if (!isThenable(result)) {
-      this._committed(batch, result)
+      this._committed(batch, writes, result)
       return
     }
     this._committing = Promise.resolve(result)
       .then(
-        results => this._committed(batch, results),
-        error => this._failed(batch, error),
+        results => this._committed(batch, writes, results),
+        error => this._failed(batch, writes, error),
       )
       .finally(() => {
         this._committing = undefined
@@ -229,10 +280,11 @@ export class _EntityWriter {
     if (generation !== entry.generation || !entry.committed) return this._restart(entry, task)
     const { client, msg } = task
     const base = entry.staged ?? entry.committed
+    const baseRev = entry.staged ? undefined : entry.committed.rev
     if (msg.t === 'del') {
       if (base.text !== null) {
-        const prefix = envelopePrefix('gone', msg.r, msg.id)
-        return this._stage(entry, task, { text: null, decoded: null, plain: true }, rev => `${prefix}${rev}}`)
+        const gone: _Change = [envelopePrefix('gone', msg.r, msg.id), '}']
+        return this._stage(entry, task, { text: null, decoded: null, plain: true }, gone, baseRev)
       }
       // Deleting what is absent is acknowledged with the entity's revision,
       // which a staged (uncommitted) delete does not know yet.
@@ -252,7 +304,7 @@ export class _EntityWriter {
       return undefined
     }
     let next: _EntityState
-    let change: (rev: number) => string
+    let change: _Change
     try {
       ;[next, change] = msg.t === 'put' ? this._put(msg) : this._patch(msg, base)
     } catch (error) {
@@ -268,31 +320,30 @@ export class _EntityWriter {
       return undefined
     }
     const schema = this._options.resources.get(msg.r)?.schema
-    if (!schema) return this._stage(entry, task, next, change)
+    if (!schema) return this._stage(entry, task, next, change, baseRev)
     let result: StandardResult<unknown> | Promise<StandardResult<unknown>>
     try {
       result = schema['~standard'].validate(this.decoded(next))
     } catch (error) {
       return this._schemaFailed(task, error)
     }
-    if (!isThenable(result)) return this._validated(entry, task, generation, next, change, result)
+    if (!isThenable(result)) return this._validated(entry, task, generation, next, change, baseRev, result)
     return Promise.resolve(result).then(
-      done => this._validated(entry, task, generation, next, change, done),
+      done => this._validated(entry, task, generation, next, change, baseRev, done),
       error => this._schemaFailed(task, error),
     )
   }
 
-  private _put(msg: PutMessage): [_EntityState, (rev: number) => string] {
+  private _put(msg: PutMessage): [_EntityState, _Change] {
     const text = JSON.stringify(msg.value)
     const plain = msg.value.meta === undefined
     // A value with meta is decoded now (from a copy: superjson rewrites its
     // input), so one that cannot be decoded never reaches storage.
     const decoded = plain ? msg.value.json : this._options.serializer.deserialize(JSON.parse(text) as Encoded)
-    const prefix = envelopePrefix('change', msg.r, msg.id)
-    return [{ text, decoded, plain }, rev => `${prefix}${rev},"value":${text}}`]
+    return [{ text, decoded, plain }, [envelopePrefix('change', msg.r, msg.id), `,"value":${text}}`]]
   }
 
-  private _patch(msg: PatchMessage, base: _EntityState): [_EntityState, (rev: number) => string] {
+  private _patch(msg: PatchMessage, base: _EntityState): [_EntityState, _Change] {
     // Serialized before decoding: decoding may rewrite the envelopes in place.
     const fields = `,"set":${JSON.stringify(msg.set)}${msg.unset ? `,"unset":${JSON.stringify(msg.unset)}` : ''}}`
     const current = this.decoded(base)
@@ -304,10 +355,9 @@ export class _EntityWriter {
     })
     const merged = applyFieldChanges(current, changes, msg.unset ?? [])
     const encoded: Encoded = plain ? { json: merged } : this._options.serializer.serialize(merged)
-    const prefix = envelopePrefix('change', msg.r, msg.id)
     return [
       { text: JSON.stringify(encoded), decoded: merged, plain: encoded.meta === undefined },
-      rev => `${prefix}${rev}${fields}`,
+      [envelopePrefix('change', msg.r, msg.id), fields],
     ]
   }
 
@@ -316,7 +366,8 @@ export class _EntityWriter {
     task: _WriteTask,
     generation: number,
     next: _EntityState,
-    change: (rev: number) => string,
+    change: _Change,
+    baseRev: number | undefined,
     result: StandardResult<unknown>,
   ): Promise<void> | undefined {
     if (result.issues) {
@@ -331,7 +382,7 @@ export class _EntityWriter {
     }
     // An async schema may have let the entity move on (a conflict): start over.
     if (generation !== entry.generation) return this._restart(entry, task)
-    return this._stage(entry, task, next, change)
+    return this._stage(entry, task, next, change, baseRev)
   }
 
   private _schemaFailed(task: _WriteTask, error: unknown): undefined {
@@ -344,11 +395,12 @@ export class _EntityWriter {
     entry: _EntityEntry,
     task: _WriteTask,
     state: _EntityState,
-    change: (rev: number) => string,
+    change: _Change,
+    baseRev: number | undefined,
   ): undefined {
     entry.staged = state
     task.slot ??= this._host._reserve(task.client, entry)
-    this._batch.push({ task, entry, state, change })
+    this._batch.push({ task, entry, state, change, baseRev })
     this._host._scheduleFlush()
     return undefined
   }
@@ -368,26 +420,75 @@ export class _EntityWriter {
     return undefined
   }
 
-  private _committed(batch: readonly _StagedWrite[], results: readonly CommitResult[]): void {
+  private _committed(
+    batch: readonly _StagedWrite[],
+    writes: readonly StorageWrite[],
+    results: readonly CommitResult[],
+  ): void {
     const conflicts = new Map<_EntityEntry, _StagedWrite[]>()
     batch.forEach((write, i) => {
       const result = results[i]
-      const { entry, state, task } = write
+      const { entry, state, task, change } = write
       if (!result || !('rev' in result)) {
+        this._stopAwaiting(writes[i])
         const list = conflicts.get(entry) ?? []
         list.push(write)
         conflicts.set(entry, list)
         return
       }
       const { rev } = result
-      entry.committed = { rev, text: state.text, decoded: state.decoded, plain: state.plain }
+      entry.chainRev = rev
+      this._freshen(entry, rev, state)
       if (entry.staged === state) entry.staged = undefined
       this._host._noteRevision(entry.resource, rev)
+      // With a feed the write is answered when its change comes back.
+      if (this._feed) return
       this._host._ack(task, rev)
-      this._host._broadcast(entry.resource, entry.id, task.client, write.change(rev))
+      this._host._broadcast(entry.resource, entry.id, task.client, `${change[0]}${rev}${change[1]}`)
     })
     for (const [entry, writes] of conflicts) this._retry(entry, writes)
     this._table.trim()
+  }
+
+  /**
+   * A committed write reported by the storage feed (shared storage), from
+   * this node or another, in commit order: answers this node's write, sends
+   * the change to the subscribers and freshens the cached state.
+   */
+  changed(change: CommittedChange): void {
+    const staged = change.write && this._awaiting.get(change.write)
+    const { resource, id, rev } = change
+    if (staged) {
+      this._stopAwaiting(change.write)
+      this._freshen(staged.entry, rev, staged.state)
+      this._host._ack(staged.task, rev)
+    } else {
+      const entry = this._table.peek(resource, id)
+      if (entry) this._freshen(entry, rev, { text: change.value, decoded: _NOT_DECODED, plain: false })
+    }
+    this._host._noteRevision(resource, rev)
+    this._host._broadcast(resource, id, staged?.task.client, change.change)
+  }
+
+  /** The storage feed lost changes: nothing cached can be trusted, and no lost write will be answered. */
+  reset(): void {
+    this._awaiting.clear()
+    this._drained()
+    this._table.invalidate()
+  }
+
+  /** Takes a newer committed state into the cache (an older one is ignored). */
+  private _freshen(entry: _EntityEntry, rev: number, state: _EntityState): void {
+    if (entry.committed && entry.committed.rev >= rev) return
+    entry.committed = { rev, text: state.text, decoded: state.decoded, plain: state.plain }
+  }
+
+  private _stopAwaiting(write: StorageWrite | undefined): void {
+    if (write && this._awaiting.delete(write) && this._awaiting.size === 0) this._drained()
+  }
+
+  private _drained(): void {
+    for (const done of [...this._awaitingDrained]) done()
   }
 
   /** Storage conflict: forget the entity's state and decide its writes again, in order, on a fresh read. */
@@ -411,8 +512,9 @@ export class _EntityWriter {
   }
 
   /** The commit threw: nothing of the batch is known to be stored; its writers reconnect and resend. */
-  private _failed(batch: readonly _StagedWrite[], error: unknown): void {
+  private _failed(batch: readonly _StagedWrite[], written: readonly StorageWrite[], error: unknown): void {
     this._options.logger.error('lensync hub: storage failed to commit a batch of writes', error)
+    for (const write of written) this._stopAwaiting(write)
     const entries = new Set(batch.map(write => write.entry))
     const writes = [...batch]
     for (const entry of entries) {

@@ -11,6 +11,9 @@ const BACKLOG_HIGH_WATER = 1024
 /** @internal What the hub does with one incoming envelope; may finish later. */
 export type _EnvelopeHandler = (client: HubClient, raw: unknown) => void | Promise<void>
 
+/** @internal Told about every envelope as it arrives, before it waits its turn (to start reads early). */
+export type _EnvelopeListener = (client: HubClient, raw: unknown) => void
+
 /**
  * One connection to a {@link SyncHub}, made by `hub.connect()`. Feed it the
  * connection's frames with {@link HubClient.receive}; call
@@ -43,6 +46,7 @@ export class HubClient {
   readonly _errors: _ErrorWindow
 
   private readonly _handle: _EnvelopeHandler
+  private readonly _arrived: _EnvelopeListener | undefined
   private readonly _logger: _ResolvedSyncOptions['logger']
   private readonly _onDisconnect: (client: HubClient) => void
   private _backlog: unknown[] = []
@@ -56,6 +60,7 @@ export class HubClient {
     options: _ResolvedSyncOptions,
     handle: _EnvelopeHandler,
     onDisconnect: (client: HubClient) => void,
+    arrived?: _EnvelopeListener,
   ) {
     this.connection = connection
     this.request = request
@@ -63,6 +68,7 @@ export class HubClient {
     this._bucket = options.rateLimit ? new _TokenBucket(options.rateLimit, options.now) : undefined
     this._errors = new _ErrorWindow(options.maxErrors, options.now)
     this._handle = handle
+    this._arrived = arrived
     this._logger = options.logger
     this._onDisconnect = onDisconnect
   }
@@ -79,7 +85,11 @@ export class HubClient {
     if (this.closed) return undefined
     const envelopes = _parseFrame(text)
     if (_isProblem(envelopes)) this._backlog.push(envelopes)
-    else for (const envelope of envelopes) this._backlog.push(envelope)
+    else
+      for (const envelope of envelopes) {
+        this._backlog.push(envelope)
+        this._arrived?.(this, envelope)
+      }
     return this._pump()
   }
 

@@ -45,6 +45,11 @@ export class _Outbox {
     return this._items.length === 0
   }
 
+  /** Whether an answer is still to come (a slot is open). */
+  get waiting(): boolean {
+    return this._items.some(item => typeof item !== 'string' && !(item instanceof SharedFrame) && item.open)
+  }
+
   /** Queues an envelope's JSON text, or a shared envelope. */
   push(item: string | SharedFrame): void {
     this._items.push(item)

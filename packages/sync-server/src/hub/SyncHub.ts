@@ -23,11 +23,27 @@ import type { AuthorizeRequest, HubConnection } from './syncTypes.ts'
 /** A snapshot page stops growing past this many bytes of values, whatever `snapshotPageSize` says. */
 const SNAPSHOT_PAGE_BYTES = 1 << 20
 
+/** How long `flush()` waits for this node's committed writes to come back through a storage feed. */
+const FEED_DRAIN_MS = 5_000
+
+/** How long a policy close waits for the answers to the client's accepted writes (async storage). */
+const CLOSE_AFTER_ANSWERS_MS = 2_000
+
+/** @internal A connection the hub is closing, at the next flush. */
+interface _Closing {
+  readonly code: number
+  readonly reason: string
+  /** Whether the close waits (bounded) until the client's accepted writes are answered. */
+  waitForAnswers: boolean
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
 /** Close codes the hub uses. */
 const CLOSE = {
   PROTOCOL_ERROR: 1002,
   POLICY: 1008,
   INTERNAL_ERROR: 1011,
+  SERVICE_RESTART: 1012,
   UNAUTHENTICATED: SyncCloseCodes.UNAUTHENTICATED,
 } as const
 
@@ -56,8 +72,10 @@ export class SyncHub {
   private readonly _dirty = new Set<HubClient>()
   private _flushScheduled = false
   private _flushWaiters: (() => void)[] = []
-  private readonly _closing = new Map<HubClient, { code: number; reason: string }>()
+  private readonly _closing = new Map<HubClient, _Closing>()
   private _closed: Promise<void> | undefined
+  private readonly _ready: Promise<void>
+  private _unwatch: (() => void) | undefined
 
   /** @internal Use `createSyncHub` or `syncRoute`. */
   constructor(storage: Storage, options: _ResolvedSyncOptions) {
@@ -66,6 +84,29 @@ export class SyncHub {
     this._options = options
     this._table = new _EntityTable(options.cacheSize)
     this._writer = new _EntityWriter(this, storage, this._table, options)
+    this._ready = storage.watch
+      ? storage
+          .watch({
+            change: change => this._writer.changed(change),
+            reset: reason => this._reset(reason),
+          })
+          .then(stop => {
+            if (this._closed) stop()
+            else this._unwatch = stop
+          })
+      : Promise.resolve()
+    // Whoever serves connections awaits `ready`; this only keeps an early
+    // failure from being reported as unhandled.
+    this._ready.catch(() => {})
+  }
+
+  /**
+   * Resolves when the hub can serve: at once, or — with storage shared
+   * between nodes — once it follows the storage's change feed. Rejects when
+   * the feed cannot be read (e.g. Redis is unreachable).
+   */
+  get ready(): Promise<void> {
+    return this._ready
   }
 
   /** How many connections are attached. */
@@ -92,6 +133,7 @@ export class SyncHub {
       this._options,
       (c, raw) => this._handle(c, raw),
       c => this._disconnect(c),
+      (c, raw) => this._prefetch(c, raw),
     )
     this._clients.add(client)
     return client
@@ -107,6 +149,8 @@ export class SyncHub {
       await this._writer.committing
       this._writer.commit()
     }
+    // Shared storage: the acks come with the changes through the feed.
+    await this._writer.feedDrained(FEED_DRAIN_MS)
     this._flush()
   }
 
@@ -117,11 +161,34 @@ export class SyncHub {
    * @returns Resolves when everything accepted is committed.
    */
   close(): Promise<void> {
-    this._closed ??= this.flush()
+    this._closed ??= this.flush().finally(() => {
+      this._unwatch?.()
+      this._unwatch = undefined
+    })
     return this._closed
   }
 
   // ——— envelopes ———
+
+  /**
+   * Starts reading the entity of a write or entity `sub` as soon as its frame
+   * arrives. Envelopes are handled one at a time, so with storage that
+   * answers asynchronously (Redis) a frame of writes to uncached entities
+   * would otherwise cost one round trip each; read together, they are
+   * decided and committed together. Reading is harmless: nothing is sent
+   * before the envelope's turn (and its authorization).
+   */
+  private _prefetch(client: HubClient, raw: unknown): void {
+    if (!client.authenticated || typeof raw !== 'object' || raw === null) return
+    const { t, r, id } = raw as { t?: unknown; r?: unknown; id?: unknown }
+    if (typeof r !== 'string' || typeof id !== 'string' || !this._knownResource(r)) return
+    if (t !== 'put' && t !== 'patch' && t !== 'del' && t !== 'sub') return
+    const entry = this._table.peek(r, id)
+    if (entry?.committed || entry?.loading) return
+    this._writer.load(this._table.entry(r, id))?.catch(() => {
+      // Read again (and reported) when the envelope's turn comes.
+    })
+  }
 
   private _handle(client: HubClient, raw: unknown): Promise<void> | undefined {
     const msg = _isProblem(raw) ? raw : _checkEnvelope(raw)
@@ -353,7 +420,7 @@ export class SyncHub {
     this._options.logger.warn?.(
       `lensync hub: connection ${client.connection.id} exceeded its rate limit; closing 1008`,
     )
-    this._closeClient(client, CLOSE.POLICY, 'Rate limit exceeded')
+    this._closeClient(client, CLOSE.POLICY, 'Rate limit exceeded', true)
   }
 
   private _problem(client: HubClient, problem: _Problem): void {
@@ -363,7 +430,7 @@ export class SyncHub {
       this._options.logger.warn?.(
         `lensync hub: connection ${client.connection.id} sent too many bad frames; closing 1008`,
       )
-      this._closeClient(client, CLOSE.POLICY, 'Too many bad frames')
+      this._closeClient(client, CLOSE.POLICY, 'Too many bad frames', true)
     }
   }
 
@@ -390,6 +457,7 @@ export class SyncHub {
     }
     client._subscriptions.clear()
     this._dirty.delete(client)
+    clearTimeout(this._closing.get(client)?.timer)
     this._closing.delete(client)
     this._clients.delete(client)
   }
@@ -429,8 +497,8 @@ export class SyncHub {
     return client.closed ? { texts: [], open: true, entity } : client._outbox.reserve(entity)
   }
 
-  /** @internal Sends one envelope to every subscriber of the entity but its writer. */
-  _broadcast(resource: string, id: string, sender: HubClient, text: string): void {
+  /** @internal Sends one envelope to every subscriber of the entity but its writer (if it is connected here). */
+  _broadcast(resource: string, id: string, sender: HubClient | undefined, text: string): void {
     let shared: SharedFrame | undefined
     this._subs.forEach(resource, id, client => {
       if (client === sender || client.closed) return
@@ -439,6 +507,20 @@ export class SyncHub {
       this._dirty.add(client)
     })
     if (shared) this._scheduleFlush()
+  }
+
+  /**
+   * The storage feed lost changes: what this node cached and what it told
+   * its clients may be stale. Every connection is closed with 1012 (clients
+   * reconnect, subscribe again and resend what is not acknowledged).
+   */
+  private _reset(reason: string): void {
+    this._options.logger.warn?.(
+      `lensync hub: the storage feed was reset (${reason}); reconnecting every client`,
+    )
+    this._writer.reset()
+    this._revisions.clear()
+    for (const client of this._clients) this._closeClient(client, CLOSE.SERVICE_RESTART, 'Service restart')
   }
 
   /** @internal */
@@ -450,11 +532,24 @@ export class SyncHub {
    * @internal
    * Stops handling the client's envelopes at once; at the next flush (after
    * the commit of its staged writes) sends what is queued and closes it.
+   *
+   * @param waitForAnswers - Wait until the writes it already got accepted are
+   *   answered (with storage that commits asynchronously that can take a
+   *   moment), at most `CLOSE_AFTER_ANSWERS_MS`: a client closed for its
+   *   behaviour still learns which of its writes are stored.
    */
-  _closeClient(client: HubClient, code: number, reason: string): void {
+  _closeClient(client: HubClient, code: number, reason: string, waitForAnswers = false): void {
     if (client.closed) return
     client.closed = true
-    this._closing.set(client, { code, reason })
+    const closing: _Closing = { code, reason, waitForAnswers, timer: undefined }
+    if (waitForAnswers) {
+      closing.timer = setTimeout(() => {
+        closing.waitForAnswers = false
+        this._scheduleFlush()
+      }, CLOSE_AFTER_ANSWERS_MS)
+      closing.timer.unref?.()
+    }
+    this._closing.set(client, closing)
     this._scheduleFlush()
   }
 
@@ -504,11 +599,13 @@ export class SyncHub {
     this._writer.commit()
     for (const client of this._dirty) this._sendNow(client)
     this._dirty.clear()
-    for (const [client, { code, reason }] of this._closing) {
+    for (const [client, closing] of this._closing) {
       this._sendNow(client)
-      client.connection.close(code, reason)
+      if (closing.waitForAnswers && client._outbox.waiting && !client._gone) continue
+      clearTimeout(closing.timer)
+      this._closing.delete(client)
+      client.connection.close(closing.code, closing.reason)
     }
-    this._closing.clear()
     const waiters = this._flushWaiters
     this._flushWaiters = []
     for (const resolve of waiters) resolve()

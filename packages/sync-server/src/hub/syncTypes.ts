@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { HelloMessage, Serializer, StandardSchemaV1 } from '@lensync/sync-client'
+import type { RedisStorageOptions } from '../storage/redisStorage.ts'
 import type { Storage } from '../storage/Storage.ts'
 import type { AppOptions, Logger, WebSocketHandler } from '../types.ts'
 import type { SharedFrame } from './Outbox.ts'
@@ -142,8 +143,12 @@ export interface SyncServerOptions extends AppOptions, Omit<SyncRouteOptions, 'l
   memory?: boolean
   /** The sync route's path. Default `'/sync'`. */
   path?: string
-  /** Reserved for the Redis adapter; not supported yet (throws). */
-  redis?: string
+  /**
+   * Keep entities in Redis and fan changes out between every server node on
+   * it: a URL (`'redis://127.0.0.1:6379'`) or `redisStorage` options.
+   * `dataFile` and `memory` are then unused. Default: none (SQLite).
+   */
+  redis?: string | RedisStorageOptions
 }
 
 /** A running sync server made by `createSyncServer`. */

@@ -63,6 +63,43 @@ export interface StorageWrite {
    * on the previous write of the same entity in this batch, and fails with it.
    */
   readonly expectedRev?: number
+  /**
+   * The envelope the other subscribers get for this write, split around its
+   * revision (`head + rev + tail`). Storage that is shared between server
+   * nodes ({@link Storage.watch}) hands it to every node with the change;
+   * other storage ignores it.
+   */
+  readonly change?: readonly [head: string, tail: string]
+}
+
+/** One committed write, as {@link Storage.watch} reports it to every server node. */
+export interface CommittedChange {
+  /** The resource name. */
+  readonly resource: string
+  /** The entity id. */
+  readonly id: string
+  /** The revision the write got. */
+  readonly rev: number
+  /** JSON text of the entity's new encoded value, or `null` (deleted). */
+  readonly value: string | null
+  /** The envelope to send to subscribers: the write's `change` with its revision filled in. */
+  readonly change: string
+  /**
+   * The {@link StorageWrite} object given to `commit()` of this same storage
+   * object when the write came from here; `undefined` for a write of another node.
+   */
+  readonly write: StorageWrite | undefined
+}
+
+/** What {@link Storage.watch} calls. */
+export interface ChangeListener {
+  /** A committed write, from this node or another one. Called in commit order. */
+  change(change: CommittedChange): void
+  /**
+   * Changes were lost (the feed fell behind, or the shared store lost data):
+   * whatever the listener derived from earlier changes may be stale.
+   */
+  reset(reason: string): void
 }
 
 /** The outcome of one {@link StorageWrite}: its new revision, or a conflict. */
@@ -119,6 +156,18 @@ export interface Storage {
    * @returns One result per write, in the same order.
    */
   commit(writes: readonly StorageWrite[]): MaybePromise<CommitResult[]>
+  /**
+   * Optional, for storage shared by several server nodes (Redis): reports
+   * every committed write of every node, in commit order, so each node can
+   * send its subscribers the changes made through other nodes. When present,
+   * the hub acknowledges and broadcasts a write when its change comes back
+   * through the feed (not when `commit` returns), so every connection gets
+   * one entity's acks and changes in revision order on every node.
+   *
+   * @param listener - Gets the changes and the resets.
+   * @returns Resolves, once the feed is read from the current end, with the disposer.
+   */
+  watch?(listener: ChangeListener): Promise<() => void>
   /**
    * Releases the storage (closes files and connections). Idempotent.
    */

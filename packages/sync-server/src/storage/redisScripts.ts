@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * @internal
+ * A Lua script run with EVALSHA (EVAL when Redis does not know it yet). A
+ * script runs atomically: no other client's command runs in between, which
+ * is what makes revision assignment, the compare-and-set and the feed entry
+ * one step on every node.
+ */
+export interface _RedisScript {
+  readonly lua: string
+  readonly sha: string
+}
+
+function script(lua: string): _RedisScript {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') }
+}
+
+/**
+ * @internal
+ * Commits a batch. KEYS: feed stream, feed sequence, resource revisions, then
+ * per write the entity hash, the live-order zset and the revision zset of its
+ * resource. ARGV: origin, feed length, then per write resource, id, expected
+ * revision (`''`: builds on the previous write of the entity in this batch),
+ * value (`''`: delete), change head, change tail, token.
+ *
+ * An entity is stored in its resource's hash as `<rev>|<value>` (`<rev>|`: a
+ * tombstone). Returns one revision per write, `-1` for a conflict. Every
+ * applied write takes the next revision of its resource and appends one
+ * entry to the feed, numbered by the feed sequence, so a node can tell when
+ * it missed one. Every check comes before the first write: a refused batch
+ * changes nothing.
+ */
+export const _COMMIT = script(`#!lua
+local origin = ARGV[1]
+local feedLength = ARGV[2]
+local count = (#KEYS - 3) / 3
+local results = {}
+local conflicted = {}
+for i = 0, count - 1 do
+  local hash = KEYS[4 + i * 3]
+  local a = 3 + i * 7
+  local id, expected = ARGV[a + 1], ARGV[a + 2]
+  local key = hash .. '\\0' .. id
+  if expected == '' then
+    if conflicted[key] then results[i + 1] = -1 end
+  else
+    local current = redis.call('HGET', hash, id)
+    local rev = 0
+    if current then rev = tonumber(string.match(current, '^(%d+)')) end
+    if rev ~= tonumber(expected) then
+      conflicted[key] = true
+      results[i + 1] = -1
+    end
+  end
+end
+for i = 0, count - 1 do
+  if results[i + 1] == nil then
+    local hash, order, byRev = KEYS[4 + i * 3], KEYS[5 + i * 3], KEYS[6 + i * 3]
+    local a = 3 + i * 7
+    local resource, id, value = ARGV[a], ARGV[a + 1], ARGV[a + 3]
+    local head, tail, token = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+    local rev = redis.call('HINCRBY', KEYS[3], resource, 1)
+    redis.call('HSET', hash, id, rev .. '|' .. value)
+    redis.call('ZADD', byRev, rev, id)
+    if value == '' then
+      redis.call('ZREM', order, id)
+    else
+      redis.call('ZADD', order, 'NX', rev, id)
+    end
+    local n = redis.call('INCR', KEYS[2])
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', feedLength, '*',
+      'n', n, 'r', resource, 'i', id, 'v', rev, 'x', value, 'c', head .. rev .. tail, 'o', origin, 'k', token)
+    results[i + 1] = rev
+  end
+end
+return results
+`)
+
+/**
+ * @internal
+ * One page of a listing. KEYS: the index zset (live order, or revisions for
+ * `since`), the entity hash. ARGV: the lowest score, exclusive (`'(n'`), or
+ * `'-inf'`; how many. Returns `[id, score, stored, id, score, stored, …]`,
+ * read in one step so each value matches its place.
+ */
+export const _LIST = script(`#!lua flags=no-writes
+local found = redis.call('ZRANGE', KEYS[1], ARGV[1], '+inf', 'BYSCORE', 'LIMIT', 0, ARGV[2], 'WITHSCORES')
+local out = {}
+for i = 1, #found, 2 do
+  local stored = redis.call('HGET', KEYS[2], found[i])
+  out[#out + 1] = found[i]
+  out[#out + 1] = found[i + 1]
+  out[#out + 1] = stored or ''
+end
+return out
+`)
+
+/**
+ * @internal
+ * Where the feed is now. KEYS: the feed stream, the feed sequence. Returns
+ * `[last entry id or '0-0', sequence]`, read together so reading from that
+ * id misses nothing and the next entry is numbered `sequence + 1`.
+ */
+export const _FEED_END = script(`#!lua flags=no-writes
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local seq = redis.call('GET', KEYS[2]) or '0'
+if #last == 0 then return { '0-0', seq } end
+return { last[1][1], seq }
+`)

@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto'
+import { Redis, type RedisOptions } from 'ioredis'
+import { _RedisFeed } from './RedisFeed.ts'
+import { _COMMIT, _LIST, type _RedisScript } from './redisScripts.ts'
+import type {
+  ChangeListener,
+  CommitResult,
+  ListedEntity,
+  ListOptions,
+  ListPage,
+  Storage,
+  StorageWrite,
+  StoredEntity,
+} from './Storage.ts'
+
+/** Options of {@link redisStorage}. */
+export interface RedisStorageOptions {
+  /** The server, as a `redis://` or `rediss://` URL. Default `'redis://127.0.0.1:6379'`. */
+  url?: string
+  /**
+   * The first part of every key. Keys look like `{lensync}:e:person`; the
+   * braces are a Redis Cluster hash tag, so all of one prefix's keys live in
+   * one slot (the scripts need that). Nodes that share data share a prefix.
+   * Default `'lensync'`.
+   */
+  prefix?: string
+  /**
+   * About how many changes the feed stream keeps (`XADD MAXLEN ~`). A node
+   * that falls further behind than this resets: its clients reconnect.
+   * Default `10_000`.
+   */
+  feedLength?: number
+  /** More ioredis options (TLS, password, timeouts …); `url` wins for host and port; the protocol is always RESP2. */
+  redisOptions?: RedisOptions
+  /** Where failed feed reads are reported. Default `console`. */
+  logger?: { warn?(message: string, ...details: unknown[]): void }
+}
+
+/** The defaults of {@link redisStorage}. */
+export const defaultRedisStorageOptions = Object.freeze({
+  url: 'redis://127.0.0.1:6379',
+  prefix: 'lensync',
+  feedLength: 10_000,
+})
+
+/**
+ * Keeps entities in Redis, shared by every server node that uses the same
+ * server and prefix. Each commit is one Lua script: it checks every
+ * write's expected revision, assigns the next revisions of the resources,
+ * stores the values and appends one entry per write to a feed stream, all
+ * atomically, so two nodes can never hand out the same revision or lose a
+ * field. Every node follows the feed ({@link Storage.watch}) to send its
+ * subscribers the changes made through other nodes, in revision order.
+ *
+ * Durability is Redis's: acknowledged writes survive a Redis restart only
+ * with persistence on (`appendonly yes`, ideally `appendfsync always`).
+ *
+ * @param options - `url`, `prefix`, `feedLength`, `redisOptions`.
+ * @returns The storage; `close()` closes its connections.
+ * @throws TypeError naming a bad option.
+ * @example
+ * const storage = redisStorage({ url: 'redis://127.0.0.1:6379' })
+ * app.webSocket('/sync', syncRoute({ storage }))
+ */
+export function redisStorage(options: RedisStorageOptions = {}): Storage {
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('redisStorage(options): options must be an object')
+  const { url, prefix, feedLength } = { ...defaultRedisStorageOptions, ...stripUndefined(options) }
+  if (typeof url !== 'string' || !/^rediss?:\/\//.test(url))
+    throw new TypeError(`redisStorage(options): url must be a redis:// or rediss:// URL, got ${String(url)}`)
+  if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix))
+    throw new TypeError(
+      `redisStorage(options): prefix must be a non-empty string without braces, got ${String(prefix)}`,
+    )
+  if (!Number.isSafeInteger(feedLength) || feedLength < 100)
+    throw new TypeError(
+      `redisStorage(options): feedLength must be an integer >= 100, got ${String(feedLength)}`,
+    )
+  return new RedisStorage(url, prefix, feedLength, options.redisOptions ?? {}, options.logger ?? console)
+}
+
+/** @internal The {@link redisStorage} implementation. */
+class RedisStorage implements Storage {
+  readonly redis: Redis
+  readonly feedKey: string
+  readonly seqKey: string
+  readonly origin = randomUUID()
+  private readonly _base: string
+  private readonly _revisionsKey: string
+  private readonly _feedLength: number
+  private readonly _feed: _RedisFeed
+  private readonly _logger: NonNullable<RedisStorageOptions['logger']>
+  /** This storage's writes whose feed entry has not come back yet, by token. */
+  private readonly _mine = new Map<string, StorageWrite>()
+  private _nextToken = 0
+  private _closed: Promise<void> | undefined
+
+  constructor(
+    url: string,
+    prefix: string,
+    feedLength: number,
+    redisOptions: RedisOptions,
+    logger: NonNullable<RedisStorageOptions['logger']>,
+  ) {
+    this._base = `{${prefix}}`
+    this.feedKey = `${this._base}:feed`
+    this.seqKey = `${this._base}:seq`
+    this._revisionsKey = `${this._base}:revs`
+    this._feedLength = feedLength
+    this._logger = logger
+    // A command fails after a few reconnect attempts instead of hanging: a
+    // failed commit closes its writers' connections, and they resend.
+    // RESP2: replies (XREAD, script results) have one shape whatever the client's default.
+    this.redis = new Redis(url, { maxRetriesPerRequest: 3, ...redisOptions, protocol: 2 })
+    this.redis.on('error', error => this.warn('lensync redisStorage: connection error', error))
+    this._feed = new _RedisFeed(this)
+  }
+
+  async get(resource: string, id: string): Promise<StoredEntity | undefined> {
+    const stored = await this.redis.hget(this._key('e', resource), id)
+    return stored === null ? undefined : { id, ...parseStored(stored) }
+  }
+
+  async revision(resource: string): Promise<number> {
+    return Number((await this.redis.hget(this._revisionsKey, resource)) ?? 0)
+  }
+
+  async list(resource: string, options: ListOptions): Promise<ListPage> {
+    // Live entities in creation order; with `since`, everything written
+    // after it in revision order (an entity rewritten while the listing
+    // runs moves behind the cursor and is listed again, never skipped).
+    const index = this._key(options.since === undefined ? 'o' : 'w', resource)
+    const after = typeof options.after === 'number' ? options.after : options.since
+    const found = (await this.run(
+      _LIST,
+      [index, this._key('e', resource)],
+      [after === undefined ? '-inf' : `(${after}`, options.limit + 1],
+    )) as string[]
+    const entities: ListedEntity[] = []
+    for (let i = 0; i + 2 < found.length; i += 3) {
+      const stored = found[i + 2] as string
+      if (stored === '') continue
+      entities.push({ id: found[i] as string, cursor: Number(found[i + 1]), ...parseStored(stored) })
+    }
+    const more = found.length / 3 > options.limit
+    if (more) entities.length = Math.min(entities.length, options.limit)
+    return { entities, more }
+  }
+
+  async commit(writes: readonly StorageWrite[]): Promise<CommitResult[]> {
+    if (writes.length === 0) return []
+    const keys = [this.feedKey, this.seqKey, this._revisionsKey]
+    const args: (string | number)[] = [this.origin, this._feedLength]
+    const tokens: string[] = []
+    for (const write of writes) {
+      const token = String(this._nextToken++)
+      tokens.push(token)
+      this._mine.set(token, write)
+      keys.push(
+        this._key('e', write.resource),
+        this._key('o', write.resource),
+        this._key('w', write.resource),
+      )
+      args.push(
+        write.resource,
+        write.id,
+        write.expectedRev === undefined ? '' : write.expectedRev,
+        write.value ?? '',
+        write.change?.[0] ?? '',
+        write.change?.[1] ?? '',
+        token,
+      )
+    }
+    let revs: number[]
+    try {
+      revs = (await this.run(_COMMIT, keys, args)) as number[]
+    } catch (error) {
+      for (const token of tokens) this._mine.delete(token)
+      throw error
+    }
+    return revs.map((rev, i) => {
+      if (rev >= 0) return { rev }
+      // A refused write leaves no feed entry.
+      this._mine.delete(tokens[i] as string)
+      return { conflict: true }
+    })
+  }
+
+  watch(listener: ChangeListener): Promise<() => void> {
+    if (this._closed) return Promise.reject(new Error('redisStorage: watch() after close()'))
+    return this._feed.watch(listener)
+  }
+
+  close(): Promise<void> {
+    this._closed ??= (async () => {
+      this._feed.stop()
+      this._mine.clear()
+      try {
+        await this.redis.quit()
+      } catch {
+        this.redis.disconnect()
+      }
+    })()
+    return this._closed
+  }
+
+  // ——— for the feed (internal) ———
+
+  takeWrite(token: string): StorageWrite | undefined {
+    const write = this._mine.get(token)
+    this._mine.delete(token)
+    return write
+  }
+
+  async run(
+    script: _RedisScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    try {
+      return await this.redis.evalsha(script.sha, keys.length, ...keys, ...args)
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
+      return this.redis.eval(script.lua, keys.length, ...keys, ...args)
+    }
+  }
+
+  warn(message: string, error: unknown): void {
+    this._logger.warn?.(message, error)
+  }
+
+  private _key(kind: 'e' | 'o' | 'w', resource: string): string {
+    return `${this._base}:${kind}:${resource}`
+  }
+}
+
+/** `<rev>|<value>` → rev and value (`null`: a tombstone). */
+function parseStored(stored: string): { rev: number; value: string | null } {
+  const bar = stored.indexOf('|')
+  const value = stored.slice(bar + 1)
+  return { rev: Number(stored.slice(0, bar)), value: value === '' ? null : value }
+}
+
+function stripUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>
+}

@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { afterAll } from 'vitest'
+
+/** The Redis server the scale-out tests use (`.ci/run` makes sure one runs there). */
+export const REDIS_URL = process.env.LENSYNC_TEST_REDIS ?? 'redis://127.0.0.1:6379'
+
+let admin: Redis | undefined
+const prefixes: string[] = []
+
+/** A direct connection for inspecting and tampering with what the adapter stored. */
+export function redisAdmin(): Redis {
+  admin ??= new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+  return admin
+}
+
+/**
+ * A key prefix no other test (or CI run on the same Redis) uses; its keys
+ * are deleted after the test file.
+ */
+export function redisPrefix(): string {
+  const prefix = `lensync-test-${randomUUID()}`
+  prefixes.push(prefix)
+  return prefix
+}
+
+afterAll(async () => {
+  if (!admin) return
+  for (const prefix of prefixes.splice(0)) {
+    let cursor = '0'
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await admin.del(...keys)
+    } while (cursor !== '0')
+  }
+  admin.disconnect()
+  admin = undefined
+})
