@@ -52,7 +52,8 @@ export abstract class _BaseStore<T> implements Store<T> {
         queue.report(error, this)
       }
     }
-    this.update = Object.assign(update, { store: this as Store<T> })
+    // A `Handler<void>` takes any argument (see HandlerArgs); at run time every handler takes one.
+    this.update = Object.assign(update, { store: this as Store<T> }) as Handler<T, T>
   }
 
   /** @internal Stores a new value for this store (through its lens for a sub-store). */
@@ -65,7 +66,7 @@ export abstract class _BaseStore<T> implements Store<T> {
     checkFunction(fn, 'store.handle(fn)')
     const handler = (action: A): void | Promise<void> =>
       this._queue.run(this, fn as _HandlerFn, action, undefined, _HANDLE)
-    return Object.assign(handler, { store: this as Store<T> })
+    return Object.assign(handler, { store: this as Store<T> }) as Handler<A, T>
   }
 
   handleAndEmit<A = void, E = unknown>(fn: EmittingHandlerFn<T, A, E>): EmittingHandler<A, E, T> {
@@ -87,7 +88,7 @@ export abstract class _BaseStore<T> implements Store<T> {
     const { stream, emit } = createStream<E>()
     const handler = (action: A): void | Promise<void> =>
       this._queue.run(this, fn, action, emit as (event: unknown) => void, mode)
-    return Object.assign(handler, { store: this as Store<T>, events: stream })
+    return Object.assign(handler, { store: this as Store<T>, events: stream }) as EmittingHandler<A, E, T>
   }
 
   map<C>(lens: LensLike<T, C>): SubStore<C> {

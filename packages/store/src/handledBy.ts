@@ -39,7 +39,9 @@ function isAsyncIterable(source: unknown): source is AsyncIterable<unknown> {
  */
 export function handledBy<T>(
   source: Source<T>,
-  handler: Handler<T> | ((value: T) => unknown),
+  // One function type, not `Handler<T> | …`: a union of call signatures would lose the
+  // contextual type of `n => …`, and every Handler<T> (a Handler<void> too) is such a function.
+  handler: (value: T) => unknown,
   options: HandledByOptions = {},
 ): () => void {
   if (typeof handler !== 'function')

@@ -17,6 +17,7 @@ export type {
   EmittingHandlerFn,
   ErrorHandler,
   Handler,
+  HandlerArgs,
   History,
   HistoryOptions,
   IdOf,

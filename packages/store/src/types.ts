@@ -95,21 +95,37 @@ export interface StoreOptions {
 }
 
 /**
+ * What a {@link Handler} is called with: its action, or for a handler without
+ * one (`Handler<void>`, `Handler<undefined>`) an optional argument of any type
+ * that the handler ignores, so that `button.addEventListener('click', birthday)`
+ * and `handledBy(clicks, birthday)` type-check.
+ */
+export type HandlerArgs<A> = [A] extends [void] ? [ignored?: unknown] : [action: A]
+
+/**
  * A handler: a plain function `(action) => void` with its store attached, so it
- * can be passed as an event listener. It returns `undefined` when it was applied
- * synchronously, and a `Promise<void>` when its function is async or it had to
- * wait behind an async handler of the same root store. That promise resolves once
- * the handler has been applied (or its error reported); it never rejects.
+ * can be passed as an event listener. A handler without an action
+ * (`Handler<void>`) accepts any argument (an event, a stream's value) and ignores
+ * it; a handler with one (`Handler<string>`) takes exactly its action.
+ *
+ * It returns `undefined` when it was applied synchronously, and a `Promise<void>`
+ * when its function is async or it had to wait behind an async handler of the
+ * same root store. That promise resolves once the handler has been applied (or
+ * its error reported); it never rejects.
+ *
+ * @example
+ * const birthday = person.handle(p => ({ ...p, age: p.age + 1 }))   // Handler<void>
+ * button.addEventListener('click', birthday)
  */
 // `any` so that a `Handler<A, Person>` is also a `Handler<A>`: a store is invariant in its value type.
 // biome-ignore lint/suspicious/noExplicitAny: see above
 export interface Handler<A, T = any> {
   /**
    * Runs the handler.
-   * @param action - The action (omit it for `Handler<void>`).
+   * @param args - The action; for `Handler<void>` nothing, or anything (ignored).
    * @returns `undefined`, or a promise when the handler is async or queued.
    */
-  (action: A): void | Promise<void>
+  (...args: HandlerArgs<A>): void | Promise<void>
   /** The store this handler updates. */
   readonly store: Store<T>
 }

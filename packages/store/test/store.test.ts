@@ -69,10 +69,15 @@ describe('RootStore', () => {
     const increment = counter.handle(n => n + 1)
     expect(increment.store).toBe(counter)
     expect(counter.update.store).toBe(counter)
+    // The handler itself is the listener: it gets the event and ignores it.
     const target = new EventTarget()
-    target.addEventListener('click', () => increment())
+    target.addEventListener('click', increment)
     target.dispatchEvent(new Event('click'))
-    expect(counter.current).toBe(1)
+    target.dispatchEvent(new Event('click'))
+    expect(counter.current).toBe(2)
+    target.removeEventListener('click', increment)
+    target.dispatchEvent(new Event('click'))
+    expect(counter.current).toBe(2)
   })
 
   it('keeps the value when a handler throws, reports it to onError and keeps working', () => {
