@@ -210,6 +210,87 @@ describe('handledBy', () => {
     expect(seen).toEqual([1])
   })
 
+  describe("reports a source's errors to the handler's store onError and stays connected", () => {
+    it('a Stream whose (store-attached) handler throws', () => {
+      const onError = errorSpy()
+      const counter = storeOf(0, { onError })
+      const { stream, emit } = createStream<number>({ onError: () => expect.fail('not the stream') })
+      // A handler written by hand, e.g. a wrapper that checks before it updates.
+      const checked = Object.assign(
+        (n: number) => {
+          if (n < 0) throw new Error('negative')
+          counter.update(n)
+        },
+        { store: counter },
+      )
+      handledBy(stream, checked)
+      emit(-1)
+      emit(2)
+      expect(counter.current).toBe(2)
+      expect(onError).toHaveBeenCalledTimes(1)
+      expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'negative' }), counter)
+    })
+
+    it('a signal source that throws', () => {
+      const onError = errorSpy()
+      const counter = storeOf(0, { onError })
+      const input = signal('1')
+      const parsed = computed(() => {
+        const n = Number(input.value)
+        if (Number.isNaN(n)) throw new Error(`not a number: ${input.value}`)
+        return n
+      })
+      const off = handledBy(parsed, counter.update)
+      // The writer of the source is not the one who hears about it.
+      expect(() => {
+        input.value = 'x'
+      }).not.toThrow()
+      expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'not a number: x' }), counter)
+      input.value = '7'
+      expect(counter.current).toBe(7)
+      off()
+      input.value = '8'
+      expect(counter.current).toBe(7)
+      expect(onError).toHaveBeenCalledTimes(1)
+    })
+
+    it('an async iterable that rejects, without an onError option', async () => {
+      const log = vi.spyOn(console, 'error').mockImplementation(() => {})
+      try {
+        const onError = errorSpy()
+        const list = storeOf<number[]>([], { onError })
+        async function* failing() {
+          yield 1
+          throw new Error('source failed')
+        }
+        handledBy(
+          failing(),
+          list.handle((items, n: number) => [...items, n]),
+        )
+        await vi.waitFor(() =>
+          expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'source failed' }), list),
+        )
+        expect(list.current).toEqual([1])
+        expect(log).not.toHaveBeenCalled()
+      } finally {
+        log.mockRestore()
+      }
+    })
+
+    it('the onError option still wins over the store', async () => {
+      const storeErrors = errorSpy()
+      const optionErrors = errorSpy()
+      const counter = storeOf(0, { onError: storeErrors })
+      async function* failing() {
+        yield 1
+        throw new Error('source failed')
+      }
+      handledBy(failing(), counter.update, { onError: optionErrors })
+      await vi.waitFor(() => expect(optionErrors).toHaveBeenCalledTimes(1))
+      expect(storeErrors).not.toHaveBeenCalled()
+    })
+  })
+
   it('refuses what it cannot connect', () => {
     expect(() => handledBy(42 as never, () => {})).toThrow(/must be a Stream, a signal or an AsyncIterable/)
     expect(() => handledBy(createStream().stream, 'x' as never)).toThrow(/handler must be a function/)
