@@ -45,7 +45,8 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
     await hub.ready
     if (allowedOrigins) {
       const origin = session.request.headers.origin
-      if (origin === undefined || !allowedOrigins.has(origin)) {
+      // Browsers always send Origin; other clients are not what this guards against.
+      if (origin !== undefined && !allowedOrigins.has(origin)) {
         await session.close(new CloseReason(SyncCloseCodes.FORBIDDEN, 'Origin not allowed'))
         return
       }

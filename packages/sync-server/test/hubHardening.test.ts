@@ -1,5 +1,5 @@
 import type { EntitySnapMessage, HelloMessage, StandardSchemaV1 } from '@lensync/sync-client'
-import type { SyncServer, SyncServerOptions } from '@lensync/sync-server'
+import { CloseReason, type SyncServer, type SyncServerOptions } from '@lensync/sync-server'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { enc, type RawClient, rawClient, STORAGE_KINDS, startServerOn } from './hubHelpers.ts'
 
@@ -191,18 +191,22 @@ describe.each(STORAGE_KINDS)('on %s storage', storage => {
   })
 
   describe('sync hub: authentication and authorization', () => {
-    const users: Record<string, { name: string }> = {
+    const users: Record<string, { name: string; suspended?: boolean }> = {
       'token-ann': { name: 'ann' },
       'token-bob': { name: 'bob' },
+      'token-eve': { name: 'eve', suspended: true },
     }
     const authOptions: SyncServerOptions = {
       authenticate: async (request, hello: HelloMessage) => {
         const header = request.headers.authorization?.replace(/^Bearer /, '')
-        return users[hello.token ?? header ?? ''] ?? null
+        const user = users[hello.token ?? header ?? '']
+        return user?.suspended ? new CloseReason(4403, 'Account suspended') : (user ?? null)
       },
       authorize: (principal, { op, resource, id }) => {
         const user = principal as { name: string }
         if (resource === 'secret') return user.name === 'ann'
+        // A drop box: everybody may create entries, only ann may read them.
+        if (resource === 'dropbox') return op === 'write' || user.name === 'ann'
         if (op === 'delete') return user.name === 'ann'
         return id !== 'ann-only' || user.name === 'ann'
       },
@@ -276,6 +280,54 @@ describe.each(STORAGE_KINDS)('on %s storage', storage => {
       expect(await ann.next({ t: 'snap' })).toMatchObject({ value: enc({ pin: 9999 }) })
     })
 
+    it('closes 4401 a connection that sends no hello within helloTimeout; one that did stays', async () => {
+      await start({ ...authOptions, helloTimeout: 100 })
+      const silent = await connect()
+      const ann = await connect()
+      ann.send(hello('token-ann'))
+      await ann.next({ t: 'welcome' })
+      expect(await silent.closed).toBe(4401)
+      ann.send({ t: 'sub', r: 'doc', id: '1' })
+      expect(await ann.next()).toMatchObject({ t: 'snap' })
+    })
+
+    it('answers a second hello on one connection with error BAD_FRAME, not another welcome', async () => {
+      await start(authOptions)
+      const ann = await connect()
+      ann.send([hello('token-ann'), hello('token-bob')])
+      await ann.next({ t: 'welcome' })
+      expect(await ann.next()).toMatchObject({ t: 'error', code: 'BAD_FRAME' })
+      expect(ann.received.filter(m => m.t === 'welcome')).toHaveLength(1)
+    })
+
+    it('refuses a known but unwelcome user with the CloseReason authenticate returns (4403)', async () => {
+      await start(authOptions)
+      const eve = await connect()
+      eve.send([hello('token-eve'), { t: 'sub', r: 'doc', id: '1' }])
+      expect(await eve.closed).toBe(4403)
+      expect(eve.received.filter(m => m.t === 'welcome' || m.t === 'snap')).toEqual([])
+    })
+
+    it('answers a create-only put that finds an entity the writer may not read with FORBIDDEN, not its value', async () => {
+      await start(authOptions)
+      const [ann, bob] = [await connect(), await connect()]
+      ann.send([
+        hello('token-ann'),
+        { t: 'put', op: 1, r: 'dropbox', id: 'd', value: enc({ note: 'private' }) },
+      ])
+      await ann.next({ t: 'ack' })
+      bob.send([
+        hello('token-bob'),
+        { t: 'put', op: 1, r: 'dropbox', id: 'd', value: enc({ note: 'mine' }), create: true },
+        { t: 'put', op: 2, r: 'dropbox', id: 'fresh', value: enc({ note: 'new' }), create: true },
+      ])
+      expect(await bob.next({ t: 'reject' })).toMatchObject({ op: 1, code: 'FORBIDDEN' })
+      expect(await bob.next({ t: 'ack' })).toMatchObject({ op: 2 })
+      expect(JSON.stringify(bob.received)).not.toContain('private')
+      ann.send({ t: 'sub', r: 'dropbox', id: 'd' })
+      expect(await ann.next({ t: 'snap' })).toMatchObject({ value: enc({ note: 'private' }) })
+    })
+
     it('refuses resources without configuration when allowUnknownResources is false', async () => {
       await start({ resources: { doc: {} }, allowUnknownResources: false })
       const a = await connect()
@@ -296,6 +348,10 @@ describe.each(STORAGE_KINDS)('on %s storage', storage => {
       const good = await connect({ origin: 'http://good.example' })
       good.send({ t: 'sub', r: 'doc', id: '1' })
       expect(await good.next()).toMatchObject({ t: 'snap' })
+      // No Origin at all: not a browser (browsers always send one), let through.
+      const service = await connect()
+      service.send({ t: 'sub', r: 'doc', id: '1' })
+      expect(await service.next()).toMatchObject({ t: 'snap' })
     })
   })
 

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { memoryStorage, redisStorage, type Storage, sqliteStorage } from '@lensync/sync-server'
+import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { REDIS_URL, redisPrefix } from './support/redis.ts'
 
@@ -97,6 +98,18 @@ describe('sqliteStorage', () => {
     expect(second.get('a', 'x')).toEqual({ id: 'x', rev: 1, value: '{"json":{"n":1}}' })
     expect(second.commit([{ resource: 'a', id: 'y', value: '2', expectedRev: 0 }])).toEqual([{ rev: 2 }])
     second.close()
+  })
+
+  it('keeps the database in WAL mode, so a commit is durable without rewriting the file', () => {
+    const file = tmpFile()
+    const storage = sqliteStorage({ file })
+    storage.commit([{ resource: 'a', id: 'x', value: '1', expectedRev: 0 }])
+    // journal_mode is stored in the file: another connection sees it.
+    const other = new Database(file, { readonly: true })
+    expect(other.pragma('journal_mode', { simple: true })).toBe('wal')
+    other.close()
+    expect(existsSync(`${file}-wal`)).toBe(true)
+    storage.close()
   })
 
   it('names the option when the file is not a path', () => {

@@ -23,6 +23,8 @@ export interface _Committed extends _EntityState {
 export interface _WriteTask {
   readonly client: HubClient
   readonly msg: PutMessage | PatchMessage | DelMessage
+  /** Whether the writer may read the entity (a create-only put that finds it answers with its value). */
+  readonly readable: boolean
   /** How many times it was retried after a storage conflict. */
   attempts: number
   /** Set while it sits in the queue again after a restart. */

@@ -128,11 +128,12 @@ export class _EntityWriter {
    *
    * @returns `undefined` when it was decided at once, else a promise for that.
    */
-  enqueue(client: HubClient, msg: _WriteTask['msg']): Promise<void> | undefined {
+  enqueue(client: HubClient, msg: _WriteTask['msg'], readable = true): Promise<void> | undefined {
     const entry = this._table.entry(msg.r, msg.id)
     const task: _WriteTask = {
       client,
       msg,
+      readable,
       attempts: 0,
       requeued: false,
       finished: false,
@@ -293,8 +294,13 @@ export class _EntityWriter {
       return undefined
     }
     if (msg.t === 'put' && msg.create === true && base.text !== null) {
-      // An offer for an existing entity: the sender gets the committed value.
+      // An offer for an existing entity: the sender gets the committed value —
+      // if it may read it (being allowed to create is not being allowed to read).
       if (entry.staged) return this._afterCommit(entry, task, generation)
+      if (!task.readable) {
+        this._host._reject(task, 'FORBIDDEN', `${msg.r} ${msg.id} exists and you may not read it`)
+        return undefined
+      }
       this._host._sendEntitySnap(client, entry, task)
       this._host._ack(task, entry.committed.rev, false)
       return undefined

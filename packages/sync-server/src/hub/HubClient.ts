@@ -44,6 +44,10 @@ export class HubClient {
   readonly _bucket: _TokenBucket | undefined
   /** @internal */
   readonly _errors: _ErrorWindow
+  /** @internal Whether a `hello` came (one per connection). */
+  _helloSeen = false
+  /** @internal Closes a connection that does not authenticate in time. */
+  _helloTimer: ReturnType<typeof setTimeout> | undefined
 
   private readonly _handle: _EnvelopeHandler
   private readonly _arrived: _EnvelopeListener | undefined

@@ -10,6 +10,7 @@ import {
   type SubMessage,
   SyncCloseCodes,
 } from '@lensync/sync-client'
+import { CloseReason } from '../CloseReason.ts'
 import type { ListCursor, Storage } from '../storage/Storage.ts'
 import { type _EntityEntry, _EntityTable, type _WriteTask } from './EntityTable.ts'
 import { _EntityWriter, isThenable } from './EntityWriter.ts'
@@ -136,6 +137,12 @@ export class SyncHub {
       (c, raw) => this._prefetch(c, raw),
     )
     this._clients.add(client)
+    if (this._options.authenticate) {
+      client._helloTimer = setTimeout(() => {
+        if (!client.authenticated) this._closeClient(client, CLOSE.UNAUTHENTICATED, 'No hello in time')
+      }, this._options.helloTimeout)
+      client._helloTimer.unref?.()
+    }
     return client
   }
 
@@ -215,6 +222,11 @@ export class SyncHub {
   }
 
   private _hello(client: HubClient, msg: HelloMessage): Promise<void> | undefined {
+    if (client._helloSeen) {
+      this._problem(client, { problem: true, code: 'BAD_FRAME', message: 'hello was already received' })
+      return undefined
+    }
+    client._helloSeen = true
     if (msg.v !== PROTOCOL_VERSION) {
       this._closeClient(
         client,
@@ -239,8 +251,14 @@ export class SyncHub {
         this._closeClient(client, CLOSE.UNAUTHENTICATED, 'Unauthenticated')
         return
       }
+      if (principal instanceof CloseReason) {
+        // Refused with a reason of its own, e.g. 4403: known, but not welcome.
+        this._closeClient(client, principal.code, principal.message)
+        return
+      }
       client.principal = principal
       client.authenticated = true
+      clearTimeout(client._helloTimer)
       welcome()
     }
     const failed = (error: unknown) => {
@@ -376,6 +394,11 @@ export class SyncHub {
         this._refuse(client, op, 'FORBIDDEN', `not allowed to ${what} ${r} ${id}`)
         return undefined
       }
+      // A create-only put that finds the entity answers with its value.
+      if (msg.t === 'put' && msg.create === true)
+        return this._authorized(client, { op: 'read', resource: r, id }, readable =>
+          this._writer.enqueue(client, msg, readable),
+        )
       return this._writer.enqueue(client, msg)
     })
   }
@@ -457,6 +480,7 @@ export class SyncHub {
     }
     client._subscriptions.clear()
     this._dirty.delete(client)
+    clearTimeout(client._helloTimer)
     clearTimeout(this._closing.get(client)?.timer)
     this._closing.delete(client)
     this._clients.delete(client)

@@ -25,6 +25,7 @@ export interface _ResolvedSyncOptions {
   readonly maxErrors: Required<ErrorLimitOptions>
   readonly allowedOrigins: ReadonlySet<string> | undefined
   readonly cacheSize: number
+  readonly helloTimeout: number
   readonly logger: Logger
   readonly now: () => number
 }
@@ -37,6 +38,7 @@ export const defaultSyncLimits = Object.freeze({
   rateLimit: Object.freeze({ perSecond: 200, burst: 1000, closeAfter: 100 }),
   maxErrors: Object.freeze({ count: 20, windowMs: 10_000 }),
   cacheSize: 10_000,
+  helloTimeout: 10_000,
 })
 
 /**
@@ -156,6 +158,13 @@ export function _resolveSyncOptions(options: SyncRouteOptions, where: string): _
     maxErrors,
     allowedOrigins,
     cacheSize: integer('cacheSize', options.cacheSize, defaultSyncLimits.cacheSize, 0, 'cached entities'),
+    helloTimeout: integer(
+      'helloTimeout',
+      options.helloTimeout,
+      defaultSyncLimits.helloTimeout,
+      1,
+      'milliseconds to wait for an accepted hello',
+    ),
     logger,
     now: fn<() => number>('now', options.now) ?? (() => performance.now()),
   })

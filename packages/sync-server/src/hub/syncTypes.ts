@@ -68,7 +68,11 @@ export interface ErrorLimitOptions {
 /**
  * Decides who a connection is. Gets the upgrade request (headers, cookies)
  * and the client's `hello` (with `token`). A principal (anything but `null`,
- * `false` or `undefined`) lets the connection in; otherwise it is closed with 4401.
+ * `false`, `undefined` or a `CloseReason`) lets the connection in; `null`,
+ * `false` or `undefined` close it with 4401 (unauthenticated); a
+ * `CloseReason` closes it with that code and message — e.g.
+ * `new CloseReason(4403, 'Account suspended')` for a known user who may not
+ * connect (clients do not retry 4401 and 4403).
  */
 export type Authenticate = (request: IncomingMessage, hello: HelloMessage) => unknown
 
@@ -106,11 +110,18 @@ export interface SyncRouteOptions {
   /**
    * Origins (`'https://app.example.com'`) allowed to connect. When set, a
    * connection whose `Origin` header is not listed is closed with 4403 right
-   * after the handshake. Default: any origin (and none).
+   * after the handshake. A connection without an `Origin` header is not a
+   * browser's (browsers always send one) and is let through: authenticate
+   * such clients. Default: any origin.
    */
   allowedOrigins?: readonly string[]
   /** Entities whose last state the hub keeps in memory. Default `10_000`. */
   cacheSize?: number
+  /**
+   * With `authenticate`: milliseconds a connection may stay without an
+   * accepted `hello`; then it is closed with 4401. Default `10_000`.
+   */
+  helloTimeout?: number
   /** Where storage failures and misbehaving clients are reported. Default `console`. */
   logger?: Logger
   /** The clock for rate limits, in milliseconds. Default `performance.now`. */
