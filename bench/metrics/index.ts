@@ -1,0 +1,24 @@
+import { p1EditLatency } from './p1EditLatency.ts'
+import { p2FanOut } from './p2FanOut.ts'
+import { p3Store } from './p3Store.ts'
+import { p4Codec } from './p4Codec.ts'
+import { p5EditBytes } from './p5EditBytes.ts'
+import { p6IdleMemory } from './p6IdleMemory.ts'
+import { p7CatchUp } from './p7CatchUp.ts'
+import type { Metric } from './types.ts'
+
+/**
+ * Every metric, in report order. A new one is a file exporting a `Metric`
+ * and a line here — e.g. the two-node fan-out through Redis (P2b) once
+ * `createSyncServer({ redis })` exists: two `syncServer` workers started with
+ * `{ redis }`, subscribers on one, the writer on the other (see docs/benchmarks.md).
+ */
+export const metrics: readonly Metric[] = [
+  p1EditLatency,
+  p2FanOut,
+  p3Store,
+  p4Codec,
+  p5EditBytes,
+  p6IdleMemory,
+  p7CatchUp,
+]

@@ -1,0 +1,70 @@
+import { interleave, pick } from '../lib/interleave.ts'
+import { makeRow, type Row } from '../lib/row.ts'
+import type { Metric } from './types.ts'
+
+/** The fan-outs measured: subscribers, and changes written per tick (1: no batching possible). */
+const CASES = [
+  { subscribers: 100, burst: 10 },
+  { subscribers: 1000, burst: 10 },
+  { subscribers: 100, burst: 1 },
+  { subscribers: 1000, burst: 1 },
+] as const
+
+/**
+ * P2: hub fan-out — one writer's changes to N subscribers of the entity —
+ * in deliveries per CPU-second of the server process (`process.cpuUsage()`
+ * inside it; the clients share the cores, so wall time would measure them
+ * too), against a raw `ws` server whose message handler loops over
+ * `wss.clients` and sends the received bytes to every other client.
+ */
+export const p2FanOut: Metric = {
+  id: 'P2',
+  title: 'hub fan-out to 100 and 1000 subscribers, deliveries per server CPU-second, vs raw ws send loop',
+  async run(context) {
+    const [server, relay, clients] = await Promise.all([
+      context.start('syncServer', 'server'),
+      context.start('rawServer', 'server'),
+      context.start('fanoutClients', 'client'),
+    ])
+    const [{ url: sync }, { url: raw }] = await Promise.all([server.call('start', {}), relay.call('start')])
+    const rows: Row[] = []
+    let connected = 0
+    for (const { subscribers, burst } of CASES) {
+      if (subscribers !== connected) {
+        context.log(`connecting ${subscribers} subscribers to each server`)
+        await clients.call('setup', 'lensync', sync, subscribers)
+        await clients.call('setup', 'raw', raw, subscribers)
+        connected = subscribers
+      }
+      const deliveries = (context.quick ? 10_000 : burst === 1 ? 30_000 : 60_000) / subscribers
+      const bursts = Math.max(1, Math.round(deliveries / burst))
+      context.log(`${subscribers} subscribers, ${bursts} bursts of ${burst}`)
+      const measure = (side: 'lensync' | 'raw', cpuMicros: () => Promise<number>) => async () => {
+        const before = await cpuMicros()
+        const round = await clients.call('round', side, bursts, burst)
+        const cpuSeconds = ((await cpuMicros()) - before) / 1e6
+        return round.deliveries / cpuSeconds
+      }
+      const rounds = await interleave(
+        { repeats: context.repeats },
+        measure('lensync', () => server.call('cpuMicros')),
+        measure('raw', () => relay.call('cpuMicros')),
+      )
+      rows.push(
+        makeRow({
+          id: `P2 ${subscribers}${burst === 1 ? ' ×1' : ''}`,
+          label: `fan-out to ${subscribers}, ${burst} change${burst === 1 ? '' : 's'} per tick`,
+          unit: 'deliveries/CPU-s',
+          better: 'higher',
+          baselineLabel: 'raw ws send loop',
+          ...pick(rounds, round => round),
+          ...(burst === 1
+            ? { note: 'one change per tick: nothing to batch (informational, no goal)' }
+            : { goal: { op: '>=', value: 1.2, on: 'ratio' } }),
+        }),
+      )
+    }
+    await clients.call('teardown')
+    return rows
+  },
+}

@@ -1,0 +1,64 @@
+import { interleave, pick } from '../lib/interleave.ts'
+import { makeRow } from '../lib/row.ts'
+import type { Metric } from './types.ts'
+
+/**
+ * P3: the store's own cost, in one pinned process. A depth-3 field update
+ * through a sub-store until an effect on that field has run, against a raw
+ * preact `signal` write → `computed` → `effect`; and an update with the value
+ * already there (root store, and the depth-3 sub-store), against writing a
+ * signal its own value.
+ */
+export const p3Store: Metric = {
+  id: 'P3',
+  title: 'store: depth-3 field update → effect, and no-op updates, vs raw preact signals',
+  async run(context) {
+    const micro = await context.start('storeMicro', 'client')
+    const scale = context.quick ? 0.1 : 1
+    const updates = Math.round(300_000 * scale)
+    const noops = Math.round(3_000_000 * scale)
+    const field = await interleave(
+      { repeats: context.repeats },
+      () => micro.call('fieldUpdate', 'lensync', updates),
+      () => micro.call('fieldUpdate', 'raw', updates),
+    )
+    const noopRoot = await interleave(
+      { repeats: context.repeats },
+      () => micro.call('noopRoot', 'lensync', noops),
+      () => micro.call('noopRoot', 'raw', noops),
+    )
+    const noopSub = await interleave(
+      { repeats: context.repeats },
+      () => micro.call('noopSub', 'lensync', noops),
+      () => micro.call('noopSub', 'raw', noops),
+    )
+    const common = { unit: 'ns/op', better: 'lower', showAdded: true } as const
+    const noopGoal = { op: '<=', value: 2, on: 'ratio' } as const
+    return [
+      makeRow({
+        ...common,
+        id: 'P3 field',
+        label: 'depth-3 field update via sub-store → effect',
+        baselineLabel: 'signal write → computed → effect',
+        ...pick(field, ns => ns),
+        goal: { op: '<=', value: 1.5, on: 'ratio' },
+      }),
+      makeRow({
+        ...common,
+        id: 'P3 noop root',
+        label: 'no-op update, root store',
+        baselineLabel: 'same-value signal write',
+        ...pick(noopRoot, ns => ns),
+        goal: noopGoal,
+      }),
+      makeRow({
+        ...common,
+        id: 'P3 noop sub',
+        label: 'no-op update, depth-3 sub-store',
+        baselineLabel: 'same-value signal write',
+        ...pick(noopSub, ns => ns),
+        goal: noopGoal,
+      }),
+    ]
+  },
+}
