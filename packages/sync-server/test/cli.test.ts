@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { enc, rawClient } from './hubHelpers.ts'
+import { REDIS_URL, redisPrefix } from './support/redis.ts'
 
 const bin = fileURLToPath(new URL('../bin/lensync-server.mjs', import.meta.url))
 const children: ChildProcess[] = []
@@ -91,6 +92,37 @@ describe('lensync-server command', () => {
     await again.close()
     second.child.kill('SIGTERM')
     expect(await second.exited).toBe(0)
+  }, 30_000)
+
+  it('shares entities between two --redis nodes on one --redis-prefix', async () => {
+    const args = ['--port', '0', '--redis', REDIS_URL, '--redis-prefix', redisPrefix()]
+    const one = run(args)
+    const two = run(args)
+    const [url1, url2] = await Promise.all([listening(one), listening(two)])
+    expect(one.output()).toContain(`redis ${REDIS_URL}`)
+    const reader = await rawClient(url2)
+    reader.send({ t: 'sub', r: 'doc', id: 'x' })
+    await reader.next({ t: 'snap' })
+    const writer = await rawClient(url1)
+    writer.send({ t: 'put', op: 1, r: 'doc', id: 'x', value: enc({ via: 'node 1' }) })
+    await writer.next({ t: 'ack' })
+    expect(await reader.next({ t: 'change' })).toMatchObject({ value: enc({ via: 'node 1' }) })
+    one.child.kill('SIGTERM')
+    two.child.kill('SIGTERM')
+    expect(await one.exited).toBe(0)
+    expect(await two.exited).toBe(0)
+  }, 30_000)
+
+  it('refuses --redis with --memory or --data, and --redis-prefix without --redis (exit 2)', async () => {
+    for (const args of [
+      ['--redis', REDIS_URL, '--memory'],
+      ['--redis', REDIS_URL, '--data', 'x.db'],
+      ['--redis-prefix', 'p'],
+    ]) {
+      const bad = run(args)
+      expect(await bad.exited).toBe(2)
+      expect(bad.output()).toMatch(/--redis/)
+    }
   }, 30_000)
 
   it('prints usage for --help (exit 0) and for an unknown flag (exit 2)', async () => {
