@@ -10,7 +10,9 @@ import type { CloseReason } from './CloseReason.ts'
  *   parameter name, or is registered twice;
  * - `ALREADY_LISTENING`: `listen()` on an app that is already listening;
  * - `APP_CLOSED`: `listen()` after `close()`;
- * - `HANDSHAKE_FAILED`: the test client could not open a WebSocket (e.g. HTTP 404).
+ * - `HANDSHAKE_FAILED`: the test client could not open a WebSocket (e.g. HTTP 404);
+ * - `STORAGE_UNAVAILABLE`: shared storage (Redis) could not be reached when the
+ *   server started (`cause` has the client's error).
  */
 export type ServerErrorCode =
   | 'RECEIVE_CLOSED'
@@ -20,6 +22,7 @@ export type ServerErrorCode =
   | 'ALREADY_LISTENING'
   | 'APP_CLOSED'
   | 'HANDSHAKE_FAILED'
+  | 'STORAGE_UNAVAILABLE'
 
 /** Details carried by a {@link ServerError}. */
 export interface ServerErrorDetails {

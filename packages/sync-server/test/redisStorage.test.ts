@@ -1,7 +1,9 @@
 import {
   type ChangeListener,
   type CommittedChange,
+  createSyncServer,
   redisStorage,
+  ServerError,
   type Storage,
   type StorageWrite,
 } from '@lensync/sync-server'
@@ -161,6 +163,20 @@ describe('redisStorage', () => {
     await Promise.all([storage.close(), storage.close()])
     expect(seen.changes).toEqual([])
     await expect(storage.watch?.(seen.listener)).rejects.toThrow(/after close/)
+  })
+
+  it('fails createSyncServer with STORAGE_UNAVAILABLE when Redis cannot be reached, without showing credentials', async () => {
+    const failure = createSyncServer({
+      port: 0,
+      redis: { url: 'redis://user:s3cret@127.0.0.1:1', redisOptions: { retryStrategy: () => null } },
+      logger: { error: vi.fn(), warn: vi.fn() },
+    })
+    await expect(failure).rejects.toBeInstanceOf(ServerError)
+    await expect(failure).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringContaining('redis://***@127.0.0.1:1'),
+    })
+    await expect(failure).rejects.not.toMatchObject({ message: expect.stringContaining('s3cret') })
   })
 
   it('names bad options', () => {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { ServerError } from '../ServerError.ts'
 import { _FEED_END, type _RedisScript } from './redisScripts.ts'
 import type { ChangeListener, CommittedChange, StorageWrite } from './Storage.ts'
 
@@ -14,6 +15,8 @@ const RETRY_MAX_MS = 2_000
 export interface _FeedHost {
   /** The storage's command connection (for the start point). */
   readonly redis: Redis
+  /** The server's URL, for messages. */
+  readonly url: string
   readonly feedKey: string
   readonly seqKey: string
   /** This storage object's id in feed entries: its own writes are recognized by it. */
@@ -73,6 +76,18 @@ export class _RedisFeed {
   }
 
   private async _start(): Promise<void> {
+    try {
+      await this._open()
+    } catch (cause) {
+      throw new ServerError(
+        'STORAGE_UNAVAILABLE',
+        `redisStorage: cannot read the change feed from Redis at ${this._host.url}: ${(cause as Error)?.message ?? cause}`,
+        { cause },
+      )
+    }
+  }
+
+  private async _open(): Promise<void> {
     const [lastId, seq] = (await this._host.run(_FEED_END, [this._host.feedKey, this._host.seqKey], [])) as [
       string,
       string,

@@ -82,6 +82,7 @@ export function redisStorage(options: RedisStorageOptions = {}): Storage {
 /** @internal The {@link redisStorage} implementation. */
 class RedisStorage implements Storage {
   readonly redis: Redis
+  readonly url: string
   readonly feedKey: string
   readonly seqKey: string
   readonly origin = randomUUID()
@@ -102,6 +103,7 @@ class RedisStorage implements Storage {
     redisOptions: RedisOptions,
     logger: NonNullable<RedisStorageOptions['logger']>,
   ) {
+    this.url = url.replace(/\/\/[^@/]*@/, '//***@')
     this._base = `{${prefix}}`
     this.feedKey = `${this._base}:feed`
     this.seqKey = `${this._base}:seq`
