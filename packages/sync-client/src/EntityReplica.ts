@@ -57,15 +57,18 @@ export class EntityReplica {
    * @param id - The entity id.
    * @param initial - The local value when the sync started: an offer, not an edit.
    * @param origin - `offer`: a local value (created on the server only if absent);
+   *   `added`: a local value added while the server's state is unknown — an offer
+   *   too, but counted as pending, since the user made it;
    *   `remote`: first heard of from the server (nothing to send).
    */
   constructor(
     readonly id: string,
     initial: unknown,
-    origin: 'offer' | 'remote' = 'offer',
+    readonly origin: 'offer' | 'added' | 'remote' = 'offer',
   ) {
     this.offer = initial
     if (origin === 'remote') this.exists = false
+    if (origin === 'added') this.needsPut = true
   }
 
   /** Number of local changes not yet acknowledged. */
@@ -207,12 +210,13 @@ export class EntityReplica {
       this.rev = rev
     }
     this.exists = true
-    this.offer = undefined
     if (this.needsPut && this.createOnly) {
       // The offer lost: the server's value wins, later edits stay pending.
       this.needsPut = false
       this.putOp = undefined
     }
+    // A whole-value replacement still to go keeps its value: the offer is what it sends.
+    if (!this.needsPut) this.offer = undefined
   }
 
   /**
@@ -233,7 +237,7 @@ export class EntityReplica {
         this.needsPut = false
         this.putOp = undefined
       }
-      this.offer = undefined
+      if (!this.needsPut) this.offer = undefined
     }
     return true
   }

@@ -82,10 +82,18 @@ class ListSync<T> extends SyncBase<T> {
       const previous = before.get(id)
       let replica = this.replicas.get(id)
       if (!replica || replica.deleted) {
-        // A new item (or one deleted and added again): a whole-value put.
-        const fresh = new EntityReplica(id, item)
-        if (this.subscribed.peek() || replica) fresh.applySnapshot(undefined, replica?.rev ?? 0, false)
-        fresh.localEdit(undefined, item)
+        let fresh: EntityReplica
+        if (this.subscribed.peek() || replica) {
+          // A new item the server is known not to have (or one deleted and added again): a whole-value put.
+          fresh = new EntityReplica(id, item)
+          fresh.applySnapshot(undefined, replica?.rev ?? 0, false)
+          fresh.localEdit(undefined, item)
+        } else {
+          // Added while the server's state is unknown (offline, or before the
+          // snapshot): a create-only put once the next snapshot shows the id
+          // free, so an entity made meanwhile by someone else is not overwritten.
+          fresh = new EntityReplica(id, item, 'added')
+        }
         this.replicas.set(id, fresh)
         replica = fresh
         changed = true
@@ -98,7 +106,11 @@ class ListSync<T> extends SyncBase<T> {
       this.shownItems.delete(id)
       const replica = this.replicas.get(id)
       if (!replica) continue
-      if (replica.exists === true || replica.exists === undefined) {
+      if (replica.exists === undefined && replica.origin === 'added') {
+        // Added and removed before anything was known or sent: nothing to
+        // undo, and an entity of that id made elsewhere was never seen here.
+        this.replicas.delete(id)
+      } else if (replica.exists === true || replica.exists === undefined) {
         replica.localDelete()
       } else {
         this.replicas.delete(id)
@@ -290,20 +302,23 @@ class ListSync<T> extends SyncBase<T> {
       for (const item of page.items) this.applyItem(item, present)
       for (const id of page.gone) {
         const replica = this.replicas.get(id)
-        if (replica && !replica.hasUnsent) {
+        // A replica whose existence is unknown was added here meanwhile: it is an offer (below), not gone.
+        if (replica && replica.exists !== undefined && !replica.hasUnsent) {
           this.replicas.delete(id)
           this.shownItems.delete(id)
         }
       }
     }
-    if (!incremental) {
-      // A full snapshot: local items the server does not have are offers
-      // (created only if still absent) — or were deleted remotely.
-      for (const replica of this.replicas.values()) {
-        if (present.has(replica.id)) continue
-        if (replica.exists === true && replica.pendingCount === 0) this.replicas.delete(replica.id)
-        else replica.applySnapshot(undefined, 0, false)
-      }
+    // After any snapshot the client knows the whole collection: a local item
+    // still of unknown existence (added offline or before the snapshot) that
+    // the server does not have is an offer, created only if still absent. A
+    // full snapshot also tells that items known to exist were deleted remotely.
+    for (const replica of this.replicas.values()) {
+      if (present.has(replica.id)) continue
+      if (replica.exists === undefined) replica.applySnapshot(undefined, 0, false)
+      else if (incremental) continue
+      else if (replica.exists === true && replica.pendingCount === 0) this.replicas.delete(replica.id)
+      else replica.applySnapshot(undefined, 0, false)
     }
     this.since = Math.max(this.since ?? 0, rev)
     this.subscribed.value = true

@@ -21,6 +21,34 @@ export function countingWebSocket() {
   return { WebSocket: CountingWebSocket as unknown as typeof WebSocket, sent }
 }
 
+/**
+ * A `ws` WebSocket that cuts one client off while the server stays up:
+ * `offline()` drops its connections and makes new attempts fail (connection
+ * refused) until `online()`.
+ */
+export function switchableWebSocket() {
+  let cut = false
+  const live = new Set<WebSocket>()
+  class SwitchableWebSocket extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      // Port 1 on the loopback refuses the connection.
+      super(cut ? 'ws://127.0.0.1:1/' : url, protocols)
+      live.add(this)
+      this.once('close', () => live.delete(this))
+    }
+  }
+  return {
+    WebSocket: SwitchableWebSocket as unknown as typeof WebSocket,
+    offline(): void {
+      cut = true
+      for (const ws of live) ws.terminate()
+    },
+    online(): void {
+      cut = false
+    },
+  }
+}
+
 /** Fast reconnects for tests: the logic is the same, the waits are short. */
 export const fastReconnect = { minDelay: 10, maxDelay: 100, factor: 2 }
 

@@ -1,17 +1,19 @@
+import { join } from 'node:path'
 import { storeOf } from '@lensync/store'
 import { resource, syncList, syncWith } from '@lensync/sync-client'
+import { createSyncServer } from '@lensync/sync-server'
 import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { syncFixtures, testSocket, until } from './helpers.ts'
+import { quietLogger, switchableWebSocket, syncFixtures, tempDir, testSocket, until } from './helpers.ts'
 import { startServer } from './sessionHelpers.ts'
 
 type Message = { id: string; from: string; text: string }
 const MessageResource = resource<Message>({ name: 'message', id: m => m.id })
 
-const { track, server } = syncFixtures()
-function listClient(url: string, initial: Message[] = []) {
+const { cleanups, track, server } = syncFixtures()
+function listClient(url: string, initial: Message[] = [], WebSocketImpl?: Parameters<typeof testSocket>[1]) {
   const store = storeOf<Message[]>(initial)
-  const sync = track(syncList(store, testSocket(url), MessageResource))
+  const sync = track(syncList(store, testSocket(url, WebSocketImpl), MessageResource))
   return { store, sync }
 }
 const texts = (list: Message[]) => list.map(m => m.text)
@@ -51,6 +53,132 @@ describe('syncList', () => {
     const late = listClient(url)
     await late.sync.flush()
     expect(texts(late.store.current)).toEqual(Array.from({ length: 30 }, (_, i) => `#${i}`))
+  })
+
+  it('sends an item added while the server was down, after it restarts on the same data file', async () => {
+    const tmp = tempDir()
+    cleanups.push(tmp.remove)
+    const dataFile = join(tmp.dir, 'lensync.db')
+    const start = (port: number) =>
+      createSyncServer({ port, host: '127.0.0.1', dataFile, pingPeriod: 0, logger: quietLogger })
+    let srv = await start(0)
+    cleanups.push(() => srv.close())
+    const a = listClient(srv.url)
+    const b = listClient(srv.url)
+    await Promise.all([a.sync.flush(), b.sync.flush()])
+    a.store.update([{ id: 'm1', from: 'a', text: 'online' }])
+    await until(b.store.data, l => l.length === 1, 'B to get m1')
+
+    await srv.close()
+    await until(a.sync.status, s => s === 'offline', 'A offline')
+    a.store.update([...a.store.current, { id: 'm2', from: 'a', text: 'added offline' }])
+    expect(a.sync.pending.value).toBe(1)
+
+    srv = await start(srv.port)
+    await until(b.store.data, l => l.length === 2, 'B to get the item added offline')
+    expect(texts(b.store.current)).toEqual(['online', 'added offline'])
+    await until(a.sync.status, s => s === 'synced', 'A synced')
+    await a.sync.flush()
+    expect(texts(a.store.current)).toEqual(['online', 'added offline'])
+    const late = listClient(srv.url)
+    await late.sync.flush()
+    expect(texts(late.store.current)).toEqual(['online', 'added offline'])
+  })
+
+  it('creates an item added offline only if its id is still free: an entity made meanwhile wins', async () => {
+    const { url } = await server()
+    const cut = switchableWebSocket()
+    const a = listClient(url, [], cut.WebSocket)
+    const b = listClient(url)
+    await Promise.all([a.sync.flush(), b.sync.flush()])
+
+    cut.offline()
+    await until(a.sync.status, s => s === 'offline', 'A offline')
+    b.store.update([{ id: 'taken', from: 'b', text: 'made by B' }])
+    await b.sync.flush()
+    a.store.update([
+      { id: 'taken', from: 'a', text: 'made by A offline' },
+      { id: 'free', from: 'a', text: 'new from A' },
+    ])
+    expect(a.sync.pending.value).toBe(2)
+
+    cut.online()
+    console.log('DBG', JSON.stringify(b.store.current), b.store.current)
+    await until(b.store.data, l => l.length === 2, 'B to get the free item')
+    await a.sync.flush()
+    expect(a.store.current).toEqual([
+      { id: 'taken', from: 'b', text: 'made by B' },
+      { id: 'free', from: 'a', text: 'new from A' },
+    ])
+    await b.sync.flush()
+    expect(b.store.current).toEqual(a.store.current)
+    const late = listClient(url)
+    await late.sync.flush()
+    expect(late.store.current).toEqual(a.store.current)
+  })
+
+  it('creates an item added offline whose id was made and deleted elsewhere meanwhile', async () => {
+    const { url } = await server()
+    const cut = switchableWebSocket()
+    const a = listClient(url, [], cut.WebSocket)
+    const b = listClient(url)
+    await Promise.all([a.sync.flush(), b.sync.flush()])
+
+    cut.offline()
+    await until(a.sync.status, s => s === 'offline', 'A offline')
+    b.store.update([{ id: 'x', from: 'b', text: 'short-lived' }])
+    await b.sync.flush()
+    b.store.update([])
+    await b.sync.flush()
+    a.store.update([{ id: 'x', from: 'a', text: 'added offline' }])
+
+    cut.online()
+    await until(b.store.data, l => l.length === 1, "B to get A's item")
+    await a.sync.flush()
+    expect(a.store.current).toEqual([{ id: 'x', from: 'a', text: 'added offline' }])
+    expect(b.store.current).toEqual(a.store.current)
+  })
+
+  it('sends nothing for an item added and removed again while offline', async () => {
+    const { url } = await server()
+    const cut = switchableWebSocket()
+    const a = listClient(url, [], cut.WebSocket)
+    await a.sync.flush()
+
+    cut.offline()
+    await until(a.sync.status, s => s === 'offline', 'A offline')
+    a.store.update([{ id: 'brief', from: 'a', text: 'gone soon' }])
+    a.store.update([])
+    expect(a.sync.pending.value).toBe(0)
+
+    cut.online()
+    await a.sync.flush()
+    const late = listClient(url)
+    await late.sync.flush()
+    expect(late.store.current).toEqual([])
+    expect(a.store.current).toEqual([])
+  })
+
+  it('sends an item removed and added again offline as its new value, even when it changed remotely meanwhile', async () => {
+    const { url } = await server()
+    const cut = switchableWebSocket()
+    const a = listClient(url, [{ id: 'x', from: 'a', text: 'first' }], cut.WebSocket)
+    await a.sync.flush()
+    const b = listClient(url)
+    await b.sync.flush()
+
+    cut.offline()
+    await until(a.sync.status, s => s === 'offline', 'A offline')
+    b.store.update([{ id: 'x', from: 'a', text: 'edited by B' }])
+    await b.sync.flush()
+    a.store.update([])
+    a.store.update([{ id: 'x', from: 'a', text: 'replaced by A' }])
+
+    cut.online()
+    await until(b.store.data, l => l[0]?.text === 'replaced by A', "B to get A's replacement")
+    await a.sync.flush()
+    expect(a.store.current).toEqual([{ id: 'x', from: 'a', text: 'replaced by A' }])
+    expect(b.store.current).toEqual(a.store.current)
   })
 
   it('shares one WebSocket between every sync made over one socket', async () => {
