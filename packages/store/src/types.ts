@@ -288,7 +288,12 @@ export interface History<T> {
 
 /** A validation message about the field at `path` (as in `store.path`: `''`, `'.address.street'`). */
 export interface Message {
+  /**
+   * The field the message is about, in the form of `store.path` (`''` for the whole
+   * value, `'.address.street'`); build it with `inspector.map(lens).path`.
+   */
   readonly path: string
+  /** What to show the user, e.g. `'Name is required'`. */
   readonly text: string
 }
 
