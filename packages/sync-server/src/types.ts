@@ -6,22 +6,41 @@ import type { ServerSession } from './ServerSession.ts'
 
 /** A complete text message. `fin` is `false` only for a fragment you send yourself. */
 export interface TextFrame {
+  /** Tells the frame kinds apart: `if (frame.type === 'text') frame.text`. */
   readonly type: 'text'
+  /** The message, decoded as UTF-8. */
   readonly text: string
+  /**
+   * Never set on a text frame. Declared so that `frame.data` can be read on any
+   * {@link Frame} (it is `undefined` here) without narrowing first.
+   */
+  readonly data?: undefined
+  /** Whether this is the last fragment of its message; `true` for every incoming frame. */
   readonly fin: boolean
 }
 
 /** A complete binary message. `fin` is `false` only for a fragment you send yourself. */
 export interface BinaryFrame {
+  /** Tells the frame kinds apart: `if (frame.type === 'binary') frame.data`. */
   readonly type: 'binary'
+  /** The message's bytes. */
   readonly data: Uint8Array
+  /**
+   * Never set on a binary frame. Declared so that `frame.text` can be read on any
+   * {@link Frame} (it is `undefined` here) without narrowing first, as in
+   * `expect((await incoming.receive()).text).toBe('YOU SAID: HELLO')`.
+   */
+  readonly text?: undefined
+  /** Whether this is the last fragment of its message; `true` for every incoming frame. */
   readonly fin: boolean
 }
 
 /**
  * A WebSocket data frame, as Ktor's `Frame.Text` / `Frame.Binary`. Incoming
  * frames are whole messages (fragments are reassembled, so `fin` is `true`);
- * pings, pongs and close frames are handled by the session.
+ * pings, pongs and close frames are handled by the session. `frame.text` and
+ * `frame.data` can be read without narrowing (`undefined` on the other kind);
+ * check `frame.type` to get them non-optional.
  */
 export type Frame = TextFrame | BinaryFrame
 
@@ -78,14 +97,23 @@ export interface AppOptions {
 
 /** {@link AppOptions} with every default filled in (see there for what each means); `app.options`. */
 export interface ResolvedAppOptions {
+  /** Milliseconds between server pings; `0` when the heartbeat is off. */
   readonly pingPeriod: number
+  /** Milliseconds a session waits for the pong before it closes with 1011. */
   readonly timeout: number
+  /** Largest (reassembled) incoming message in bytes; a larger one closes with 1009. */
   readonly maxFrameSize: number
+  /** Whether (and how) permessage-deflate is negotiated. */
   readonly perMessageDeflate: boolean | PerMessageDeflateOptions
+  /** Unsent bytes past which the next send closes the session with 1013. */
   readonly maxBufferedBytes: number
+  /** Milliseconds to wait for the peer's close frame (and, in `app.close()`, for handlers). */
   readonly closeTimeout: number
+  /** Where handler errors and notable events go. */
   readonly logger: Logger
+  /** The timer functions the heartbeat uses. */
   readonly timers: Timers
+  /** Makes session ids. */
   readonly createId: () => string
 }
 
@@ -137,7 +165,9 @@ export interface ListenOptions {
 
 /** Where the app is actually listening. */
 export interface ListenAddress {
+  /** The port bound: the one asked for, or the free one picked for `port: 0`. */
   readonly port: number
+  /** The address bound, as the OS reports it (e.g. `'127.0.0.1'`, `'::'`). */
   readonly host: string
 }
 
@@ -171,7 +201,9 @@ export interface TestOutgoing {
 
 /** One client WebSocket conversation, as Ktor's `DefaultClientWebSocketSession`. */
 export interface TestConversation {
+  /** What the server sends: `receive()`, `for await`, and the server's `closeReason`. */
   readonly incoming: TestIncoming
+  /** What the client sends: `send()` and `close()`. */
   readonly outgoing: TestOutgoing
   /** The subprotocol the server chose (`''` for none). */
   readonly protocol: string
