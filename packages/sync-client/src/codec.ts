@@ -1,5 +1,6 @@
 import superjson from 'superjson'
 import { type Encoded, FORBIDDEN_KEYS } from './protocol.ts'
+import { decodeRich, encodeRich } from './richCodec.ts'
 
 /**
  * Turns entity values into wire envelopes and back. Any implementation must
@@ -42,16 +43,22 @@ function isPlainJson(value: unknown, depth: number): boolean {
 }
 
 /**
- * The default serializer: superjson's format, with a fast path for plain JSON
- * data that produces exactly what superjson would (`{ json }`, no `meta`).
+ * The default serializer: superjson's format, with two fast paths that
+ * produce exactly what superjson would: plain JSON data (`{ json }`, no
+ * `meta`), and values whose rich parts are only Date, Set, Map, BigInt,
+ * `undefined`, NaN, ±Infinity and -0 (see `richCodec.ts`). superjson itself
+ * runs only for the rest (class instances, RegExp, Error, URL, shared
+ * references …).
  */
 export const defaultSerializer: Serializer = {
   serialize(value) {
     if (isPlainJson(value, 0)) return { json: value }
-    return superjson.serialize(value) as Encoded
+    return encodeRich(value) ?? (superjson.serialize(value) as Encoded)
   },
   deserialize(encoded) {
     if (encoded.meta === undefined || encoded.meta === null) return encoded.json
+    const fast = decodeRich(encoded)
+    if (fast) return fast.value
     return superjson.deserialize(encoded as Parameters<typeof superjson.deserialize>[0])
   },
 }
