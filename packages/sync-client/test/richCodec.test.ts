@@ -60,6 +60,7 @@ const fallback: Record<string, unknown> = {
   'equal BigInts (superjson records them as one)': { a: 1n, b: 1n },
   'two NaNs (superjson records them as one)': { a: Number.NaN, b: [Number.NaN] },
   'a cycle': cyclic,
+  // biome-ignore lint/suspicious/noSparseArray: the hole is the point of this case
   'a sparse array': { list: [1, , 3], at: new Date(0) },
   'an invalid Date': { at: new Date(Number.NaN) },
   'a class instance': { p: new Point(1, 2), at: new Date(0) },
