@@ -1,6 +1,8 @@
 // Role: P4's codec micro-benchmark: an entity's value → wire text → value, with lensync's
 // default serializer and with JSON plus a hand-written codec for the entity's Date and Set.
+// Timed in CPU time (cpuNanos).
 import { deepEqual, defaultSerializer, type Encoded } from '@lensync/sync-client'
+import { cpuNanos } from '../lib/cpuClock.ts'
 import { type RichTask, richTask, task } from '../lib/fixtures.ts'
 
 /** The hand codec a developer would write for {@link RichTask}: Date as ISO text, Set as an array. */
@@ -36,22 +38,22 @@ export const methods = {
     const value = entity === 'plain' ? task('c-1') : richTask('c-1')
     if (side === 'lensync') {
       if (!deepEqual(lensyncRoundTrip(value), value)) throw new Error('codec: lensync changed the value')
-      const start = process.hrtime.bigint()
+      const start = cpuNanos()
       for (let i = 0; i < iterations; i++) kept = lensyncRoundTrip(value)
-      return Number(process.hrtime.bigint() - start) / iterations
+      return (cpuNanos() - start) / iterations
     }
     if (entity === 'plain') {
       if (!deepEqual(JSON.parse(JSON.stringify(value)), value))
         throw new Error('codec: JSON changed the value')
-      const start = process.hrtime.bigint()
+      const start = cpuNanos()
       for (let i = 0; i < iterations; i++) kept = JSON.parse(JSON.stringify(value))
-      return Number(process.hrtime.bigint() - start) / iterations
+      return (cpuNanos() - start) / iterations
     }
     const rich = value as RichTask
     if (!deepEqual(handCodec.decode(handCodec.encode(rich)), rich))
       throw new Error('codec: the hand codec changed the value')
-    const start = process.hrtime.bigint()
+    const start = cpuNanos()
     for (let i = 0; i < iterations; i++) kept = handCodec.decode(handCodec.encode(rich))
-    return Number(process.hrtime.bigint() - start) / iterations
+    return (cpuNanos() - start) / iterations
   },
 }

@@ -1,13 +1,15 @@
-// Role: P3's store micro-benchmarks, in their own pinned process. Each case is its own loop:
+// Role: P3's store micro-benchmarks, in their own pinned process, timed in CPU time (cpuNanos).
+// Each case is its own loop:
 // a shared timing helper calling closures would add the same megamorphic call to both sides
 // and flatten the ratios.
 import { computed, effect, lenses, signal, storeOf } from '@lensync/store'
+import { cpuNanos } from '../lib/cpuClock.ts'
 import { type Deep, deep } from '../lib/fixtures.ts'
 
 const L = lenses<Deep>()
 
-function nsPerOp(start: bigint, iterations: number): number {
-  return Number(process.hrtime.bigint() - start) / iterations
+function nsPerOp(start: number, iterations: number): number {
+  return (cpuNanos() - start) / iterations
 }
 
 function check(fired: number, expected: number, what: string): void {
@@ -29,7 +31,7 @@ export const methods = {
         field.data.value
         fired++
       })
-      const start = process.hrtime.bigint()
+      const start = cpuNanos()
       for (let i = 1; i <= iterations; i++) field.update(i)
       const ns = nsPerOp(start, iterations)
       stop()
@@ -42,7 +44,7 @@ export const methods = {
       derived.value
       fired++
     })
-    const start = process.hrtime.bigint()
+    const start = cpuNanos()
     for (let i = 1; i <= iterations; i++) source.value = i
     const ns = nsPerOp(start, iterations)
     stop()
@@ -64,7 +66,7 @@ export const methods = {
         fired++
       })
       const same = root.current
-      const start = process.hrtime.bigint()
+      const start = cpuNanos()
       for (let i = 0; i < iterations; i++) root.update(same)
       const ns = nsPerOp(start, iterations)
       stop()
@@ -84,7 +86,7 @@ export const methods = {
         fired++
       })
       const same = field.current
-      const start = process.hrtime.bigint()
+      const start = cpuNanos()
       for (let i = 0; i < iterations; i++) field.update(same)
       const ns = nsPerOp(start, iterations)
       stop()
@@ -103,7 +105,7 @@ function sameValueSignalWrite(iterations: number): number {
     fired++
   })
   const same = source.peek()
-  const start = process.hrtime.bigint()
+  const start = cpuNanos()
   for (let i = 0; i < iterations; i++) source.value = same
   const ns = nsPerOp(start, iterations)
   stop()
