@@ -78,6 +78,68 @@ describe('ServerSession', () => {
     })
   })
 
+  it('terminate() drops the connection at once: the client sees 1006 and the handler loop ends', async () => {
+    const app = createApp({ logger: recordingLogger() })
+    const seen = deferred<ServerSession>()
+    const ended = deferred<{ reason: CloseReason | null; sendError: unknown }>()
+    app.webSocket('/drop', async session => {
+      seen.resolve(session)
+      for await (const _ of session.incoming) {
+        // until the connection is gone
+      }
+      ended.resolve({ reason: await session.closeReason, sendError: await session.send('x').catch(e => e) })
+    })
+    await testApplication(app, async client => {
+      await client.webSocket('/drop', async ({ incoming, outgoing }) => {
+        await outgoing.send('hello')
+        const session = await seen.promise
+        session.terminate()
+        expect(session.isOpen).toBe(false)
+        expect((await incoming.closeReason)?.code).toBe(1006)
+        const { reason, sendError } = await ended.promise
+        expect(reason?.code).toBe(1006)
+        expect(sendError).toMatchObject({ name: 'ServerError', code: 'SESSION_CLOSED' })
+        session.terminate()
+      })
+    })
+  })
+
+  it('flush() resolves only once a backlog is written to the socket (bufferedAmount 0)', async () => {
+    const app = createApp({ logger: recordingLogger(), maxBufferedBytes: 64 << 20 })
+    const seen = deferred<ServerSession>()
+    app.webSocket('/bulk', async session => {
+      seen.resolve(session)
+      for await (const _ of session.incoming) {
+        // the test sends from outside
+      }
+    })
+    await testApplication(app, async client => {
+      await client.webSocket('/bulk', async ({ socket, incoming }) => {
+        const session = await seen.promise
+        // The client stops reading, so what the kernel cannot take stays queued in the session.
+        socket.pause()
+        const size = 32 << 20
+        const sent = session.send(pattern(size))
+        expect(session.bufferedAmount).toBeGreaterThan(0)
+        let bufferedWhenFlushed: number | undefined
+        const flushed = session.flush().then(() => {
+          bufferedWhenFlushed = session.bufferedAmount
+        })
+        // A turn of the event loop: a flush that resolved at once would have run by now.
+        await new Promise(resolve => setImmediate(resolve))
+        expect(bufferedWhenFlushed).toBeUndefined()
+        expect(session.bufferedAmount).toBeGreaterThan(0)
+        socket.resume()
+        await flushed
+        expect(bufferedWhenFlushed).toBe(0)
+        await sent
+        const frame = await incoming.receive()
+        expect(frame.type === 'binary' && frame.data.byteLength).toBe(size)
+        await expect(session.flush()).resolves.toBeUndefined()
+      })
+    })
+  })
+
   it('closeReason is null for a close frame without a code', async () => {
     const app = createApp({ logger: recordingLogger() })
     const reason = deferred<CloseReason | null>()

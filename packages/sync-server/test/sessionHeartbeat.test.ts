@@ -1,4 +1,10 @@
-import { CloseReason, createApp, type Timers, testApplication } from '@lensync/sync-server'
+import {
+  CloseReason,
+  createApp,
+  type ServerSession,
+  type Timers,
+  testApplication,
+} from '@lensync/sync-server'
 import { describe, expect, it } from 'vitest'
 import { deferred, recordingLogger } from './appHelpers.ts'
 
@@ -55,8 +61,41 @@ describe('heartbeat (Ktor pingPeriod / timeout)', () => {
         },
         { autoPong: false },
       )
-      // It cannot close before one period plus one timeout.
-      expect(Date.now() - started).toBeGreaterThanOrEqual(290)
+      // It cannot close before one period plus one timeout, and must not take much longer.
+      const elapsed = Date.now() - started
+      expect(elapsed).toBeGreaterThanOrEqual(290)
+      expect(elapsed).toBeLessThan(6 * 150)
+    })
+  })
+
+  it('drops a completely silent peer after the ping timeout plus closeTimeout: closeReason is 1006', async () => {
+    const logger = recordingLogger()
+    const [pingPeriod, timeout, closeTimeout] = [200, 200, 400]
+    const app = createApp({ logger, pingPeriod, timeout, closeTimeout })
+    const seen = deferred<ServerSession>()
+    const loopEnded = deferred<void>()
+    app.webSocket('/idle', async session => {
+      seen.resolve(session)
+      for await (const _ of session.incoming) {
+        // idle: only the heartbeat talks
+      }
+      loopEnded.resolve()
+    })
+    await testApplication(app, async client => {
+      const started = performance.now()
+      const { socket } = await client.webSocketSession('/idle', { autoPong: false })
+      // Reads nothing from now on: no pong, and no answer to the server's close frame.
+      socket.pause()
+      const session = await seen.promise
+      const reason = await session.closeReason
+      const elapsed = performance.now() - started
+      expect(reason?.code).toBe(1006)
+      await loopEnded.promise
+      expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('no pong'))
+      // Ping after pingPeriod, give up after timeout, close 1011, wait closeTimeout for the echo, drop.
+      const expected = pingPeriod + timeout + closeTimeout
+      expect(elapsed).toBeGreaterThanOrEqual(expected - 5)
+      expect(elapsed).toBeLessThan(expected + 3 * pingPeriod)
     })
   })
 
