@@ -179,6 +179,13 @@ export class EntityReplica {
     return { kind: 'patch', set, unset }
   }
 
+  /** Whether `op` is a write of this replica still waiting for its answer. */
+  owns(op: OpId): boolean {
+    if (this.putOp === op || this.delOp === op) return true
+    for (const edit of this.pending.values()) if (edit.op === op) return true
+    return false
+  }
+
   /** Forgets in-flight ops (the connection dropped): everything pending is unsent again. */
   resetInFlight(): void {
     this.putOp = undefined
@@ -284,7 +291,10 @@ export class EntityReplica {
         for (const [key, edit] of this.pending) if (edit.op === op) this.pending.delete(key)
       } else {
         // A create found the entity: the snap before this ack holds the
-        // server's value; edits carried by the put must go again as a patch.
+        // server's value (a sync no longer subscribed to the id gets none);
+        // edits carried by the put must go again as a patch.
+        this.exists = true
+        this.offer = undefined
         for (const edit of this.pending.values()) if (edit.op === op) edit.op = undefined
       }
       this.createOnly = false

@@ -43,11 +43,13 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
 
   protected readonly _pending: Signal<number> = signal(0)
   protected readonly subscribed: Signal<boolean> = signal(false)
-  protected readonly refused: Signal<boolean> = signal(false)
   protected readonly stopped: Signal<boolean> = signal(false)
   private readonly emitError: (error: SyncError) => void
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: SyncError) => void }>()
-  private refusal: SyncError | undefined
+  /** A 4401/4403 close: the connection does not come back. */
+  private readonly connectionRefusal: Signal<SyncError | undefined> = signal(undefined)
+  /** A refused subscription (`reject` without op); it ends when the sync moves on to another id. */
+  private readonly subscriptionRefusal: Signal<SyncError | undefined> = signal(undefined)
   private pushScheduled = false
   /** While set, writes wait: the server refused one with `RATE_LIMITED`. */
   private retryTimer: unknown = undefined
@@ -62,7 +64,8 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
     this.emitError = emit
     this.pending = this._pending
     this.status = computed<SyncStatus>(() => {
-      if (this.stopped.value || this.refused.value) return 'offline'
+      if (this.stopped.value || this.connectionRefusal.value || this.subscriptionRefusal.value)
+        return 'offline'
       const state = this.connection.state.value
       if (state === 'connecting') return 'connecting'
       if (state !== 'ready') return 'offline'
@@ -77,7 +80,8 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
 
   flush(): Promise<void> {
     if (this.stopped.peek()) return Promise.reject(new SyncError('STOPPED', 'flush(): the sync was stopped'))
-    if (this.refusal) return Promise.reject(this.refusal)
+    const refusal = this.connectionRefusal.peek() ?? this.subscriptionRefusal.peek()
+    if (refusal) return Promise.reject(refusal)
     if (this.status.peek() === 'synced') return Promise.resolve()
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject }
@@ -214,8 +218,7 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
     this.subscribed.value = false
     this.onConnectionLost()
     if (refusal) {
-      this.refusal = refusal
-      this.refused.value = true
+      this.connectionRefusal.value = refusal
       this.report(refusal)
       this.rejectWaiters(refusal)
     }
@@ -236,10 +239,14 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
   /** A refused subscription: this sync gets no data; it shows `offline`. */
   protected subscriptionRefused(code: SyncError['code'], message: string, id: string | undefined): void {
     const error = new SyncError(code, message, { resource: this.resource, id })
-    this.refusal = error
-    this.refused.value = true
+    this.subscriptionRefusal.value = error
     this.report(error)
     this.rejectWaiters(error)
+  }
+
+  /** The sync moved on to another entity: a refused subscription of the old one no longer holds. */
+  protected subscriptionRestarted(): void {
+    this.subscriptionRefusal.value = undefined
   }
 
   /**

@@ -119,16 +119,19 @@ export class SyncConnection {
   /**
    * Removes a sync; the server subscription ends when no other sync shares it.
    * @param entityId - The id the channel was attached with (it may have changed since).
-   * @param keepAlive - Do not close the connection even if this was the last sync (the caller re-attaches).
+   * @param keepAlive - The caller re-attaches at once: keep the connection open, and keep
+   *   routing the answers to its writes in flight (they may be of the old id).
    */
   detach(channel: SyncChannel, entityId = channel.entityId, keepAlive = false): void {
     const key = keyOf(channel.resource, entityId)
     const set = this.channels.get(key)
     if (!set?.delete(channel)) return
-    for (const [op, owner] of this.ops) {
-      if (owner !== channel) continue
-      this.ops.delete(op)
-      this.writes.delete(op)
+    if (!keepAlive) {
+      for (const [op, owner] of this.ops) {
+        if (owner !== channel) continue
+        this.ops.delete(op)
+        this.writes.delete(op)
+      }
     }
     if (set.size === 0) {
       this.channels.delete(key)

@@ -20,8 +20,9 @@ export interface Sync {
   readonly errors: Stream<SyncError>
   /**
    * Resolves once subscribed (snapshot applied) and every local change made so
-   * far is acknowledged; rejects with a {@link SyncError} after `stop()` or a
-   * 4401/4403 refusal. While offline it waits for the connection to return.
+   * far is acknowledged; rejects with a {@link SyncError} after `stop()`, a
+   * 4401/4403 refusal or a refused subscription (for `syncWith`, until the id
+   * changes). While offline it waits for the connection to return.
    */
   flush(): Promise<void>
   /** Ends the sync: unsubscribes, stops watching the store; the shared connection closes when no sync uses it. */

@@ -1,16 +1,24 @@
 import type { Store } from '@lensync/store'
 import { EntityReplica } from './EntityReplica.ts'
 import { diffFields } from './paths.ts'
-import type { ServerMessage } from './protocol.ts'
+import type { OpId, ServerMessage } from './protocol.ts'
 import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
+import { SyncError } from './SyncError.ts'
 import type { Sync } from './syncTypes.ts'
 import type { Session, Socket } from './types.ts'
 
 class EntitySync<T> extends SyncBase<T> {
   entityId: string
   private replica: EntityReplica
+  /**
+   * Replicas of ids the store moved away from while they had edits not yet
+   * acknowledged: their edits are still sent (not subscribed, not shown) and
+   * they are dropped once acknowledged, or taken up again when the store
+   * comes back to their id.
+   */
+  private readonly draining = new Map<string, EntityReplica>()
   /** The value the store holds as far as this sync knows (what it wrote or last saw). */
   private shown: T
   private readonly unwatch: () => void
@@ -43,18 +51,18 @@ class EntitySync<T> extends SyncBase<T> {
     let id: string
     try {
       id = this.idOf(value)
-    } catch {
+    } catch (cause) {
+      this.report(
+        new SyncError(
+          'BAD_MESSAGE',
+          "syncWith(): the store's value has no valid id; it is not synced until it has one",
+          { resource: this.resource, cause },
+        ),
+      )
       return
     }
     if (id !== this.entityId) {
-      // Another entity: the old subscription ends and the value is an offer for the new id.
-      const old = this.entityId
-      this.entityId = id
-      this.replica = new EntityReplica(id, value)
-      this.subscribed.value = false
-      this.connection.detach(this, old, true)
-      this.connection.attach(this)
-      this.updatePending()
+      this.switchTo(id, value)
       return
     }
     if (this.replica.localEdit(before, value)) {
@@ -63,9 +71,47 @@ class EntitySync<T> extends SyncBase<T> {
     }
   }
 
+  /**
+   * Another entity: the old subscription ends and the value is an offer for
+   * the new id. The old id's edits not yet acknowledged are still sent.
+   */
+  private switchTo(id: string, value: T): void {
+    const old = this.entityId
+    const previous = this.replica
+    if (previous.pendingCount > 0) {
+      // Never subscribed far enough to know whether it exists: the create-only
+      // put finds out (an existing entity gets the edits as a patch).
+      if (previous.exists === undefined) previous.applySnapshot(undefined, previous.rev, false)
+      this.draining.set(old, previous)
+    }
+    this.entityId = id
+    // Edits still waiting for this id are shown on top of the server's value once subscribed.
+    this.replica = this.draining.get(id) ?? new EntityReplica(id, value)
+    this.draining.delete(id)
+    this.subscribed.value = false
+    this.subscriptionRestarted()
+    this.connection.detach(this, old, true)
+    this.connection.attach(this)
+    this.updatePending()
+  }
+
   protected push(): void {
     if (this.stopped.peek() || this.holding || this.connection.state.peek() !== 'ready') return
     this.sendFrom(this.replica)
+    for (const replica of this.draining.values()) this.sendFrom(replica)
+  }
+
+  /** The replica whose write `op` is: the current one or one still draining. */
+  private ownerOf(op: OpId): EntityReplica | undefined {
+    if (this.replica.owns(op)) return this.replica
+    for (const replica of this.draining.values()) if (replica.owns(op)) return replica
+    return undefined
+  }
+
+  /** After an answer to a draining replica's write: forget it once nothing of it waits. */
+  private drained(replica: EntityReplica): void {
+    if (replica !== this.replica && replica.pendingCount === 0) this.draining.delete(replica.id)
+    this.updatePending()
   }
 
   private render(): void {
@@ -78,9 +124,13 @@ class EntitySync<T> extends SyncBase<T> {
   }
 
   private updatePending(): void {
-    this._pending.value = this.replica.pendingCount
+    let count = this.replica.pendingCount
+    for (const replica of this.draining.values()) count += replica.pendingCount
+    this._pending.value = count
   }
 
+  // Draining replicas are not reset here: connectionLost() did that for a
+  // reopen, and after an id change their writes in flight are still answered.
   connectionReady(): void {
     this.replica.resetInFlight()
     this.connection.write({ t: 'sub', r: this.resource, id: this.entityId })
@@ -89,6 +139,7 @@ class EntitySync<T> extends SyncBase<T> {
 
   protected onConnectionLost(): void {
     this.replica.resetInFlight()
+    for (const replica of this.draining.values()) replica.resetInFlight()
   }
 
   handle(message: ServerMessage): void {
@@ -120,13 +171,15 @@ class EntitySync<T> extends SyncBase<T> {
       case 'gone':
         if (message.id === this.entityId && replica.applyGone(message.rev)) this.render()
         return
-      case 'ack':
+      case 'ack': {
         this.accepted()
-        if (replica.applyAck(message.op, message.rev, message.applied !== false)) {
-          this.render()
-          this.push()
-        }
+        const owner = this.ownerOf(message.op)
+        if (!owner?.applyAck(message.op, message.rev, message.applied !== false)) return
+        if (owner === replica) this.render()
+        else this.drained(owner)
+        this.push()
         return
+      }
       case 'reject': {
         if (message.op === undefined) {
           if (message.id === this.entityId) {
@@ -138,17 +191,20 @@ class EntitySync<T> extends SyncBase<T> {
           }
           return
         }
-        if (message.code === 'NOT_FOUND' && replica.markMissing(message.op)) {
+        const owner = this.ownerOf(message.op)
+        if (!owner) return
+        if (message.code === 'NOT_FOUND' && owner.markMissing(message.op)) {
           this.push()
           return
         }
         if (message.code === 'RATE_LIMITED') {
-          if (replica.unsend(message.op)) this.retryLater(message, this.entityId)
+          if (owner.unsend(message.op)) this.retryLater(message, owner.id)
           return
         }
-        if (replica.applyReject(message.op)) {
-          this.render()
-          this.reportReject(message, this.entityId)
+        if (owner.applyReject(message.op)) {
+          if (owner === replica) this.render()
+          else this.drained(owner)
+          this.reportReject(message, owner.id)
           this.push()
         }
         return
@@ -170,7 +226,8 @@ class EntitySync<T> extends SyncBase<T> {
  * an offer (created on the server only if the entity does not exist there);
  * later changes are sent as field patches; remote changes are applied and
  * never sent back; edits made offline are sent after reconnecting; a changed
- * entity id starts the sync over for the new id.
+ * entity id starts the sync over for the new id (the old id's edits not yet
+ * acknowledged are still sent).
  *
  * All syncs over one `Socket` share one reconnecting WebSocket.
  *

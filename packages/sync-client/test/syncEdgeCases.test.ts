@@ -10,7 +10,7 @@ import {
 } from '@lensync/sync-client'
 import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { fastReconnect, syncFixtures, testSocket, until } from './helpers.ts'
+import { fastReconnect, switchableWebSocket, syncFixtures, testSocket, until } from './helpers.ts'
 
 type Person = { _id: string; name: string; age: number }
 const person = (name = 'Ada', age = 36): Person => ({ _id: 'p1', name, age })
@@ -179,6 +179,136 @@ describe('syncWith edge cases', () => {
     expect(one.current.text).toBe('one')
     one.update({ ...one.current, text: 'back' })
     await until(list.data, l => l.length === 1 && l[0]?.text === 'back', 'the list to see the entity again')
+  })
+})
+
+describe('syncWith when the id in the store changes', () => {
+  function client(url: string, initial: Person, WebSocketImpl?: Parameters<typeof testSocket>[1]) {
+    const store = storeOf<Person>(initial)
+    const sync = track(syncWith(store, testSocket(url, WebSocketImpl), PersonResource))
+    return { store, sync, errors: collect(sync) }
+  }
+  const p2 = (name = 'Second', age = 2): Person => ({ _id: 'p2', name, age })
+
+  it('syncs the new id after the old one was refused (FORBIDDEN): status synced, flush resolves', async () => {
+    const { url } = await server({ authorize: (_principal, { id }) => id !== 'secret' })
+    await client(url, p2()).sync.flush()
+    const a = client(url, { _id: 'secret', name: 'x', age: 1 })
+    await expect(a.sync.flush()).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    expect(a.sync.status.value).toBe('offline')
+
+    a.store.update({ _id: 'p2', name: 'x', age: 1 })
+    await a.sync.flush()
+    expect(a.sync.status.value).toBe('synced')
+    expect(a.store.current).toEqual(p2())
+    expect(a.errors.map(e => e.code)).toEqual(['FORBIDDEN'])
+  })
+
+  it('reports a value without a valid id on errors and syncs again once the id is back', async () => {
+    const { url } = await server()
+    const a = client(url, person())
+    await a.sync.flush()
+    a.store.update({ ...a.store.current, _id: '' })
+    expect(a.errors).toHaveLength(1)
+    expect(a.errors[0]).toMatchObject({ name: 'SyncError', code: 'BAD_MESSAGE', resource: 'person' })
+    expect(a.errors[0]?.message).toMatch(/id/)
+
+    a.store.update(person('back'))
+    await a.sync.flush()
+    const late = client(url, person('default', 0))
+    await late.sync.flush()
+    expect(late.store.current).toEqual(person('back'))
+    expect(a.errors).toHaveLength(1)
+  })
+
+  it('still sends the edits of the old id made offline, after reconnecting', async () => {
+    const { url } = await server()
+    await client(url, p2()).sync.flush()
+    const cut = switchableWebSocket()
+    const a = client(url, person(), cut.WebSocket)
+    await a.sync.flush()
+
+    cut.offline()
+    await until(a.sync.status, s => s === 'offline', 'A offline')
+    a.store.update({ ...a.store.current, name: 'Edited offline' })
+    a.store.update(p2('', 0))
+    expect(a.sync.pending.value).toBe(1)
+
+    cut.online()
+    await a.sync.flush()
+    expect(a.sync.pending.value).toBe(0)
+    expect(a.store.current).toEqual(p2())
+    const late = client(url, person('default', 0))
+    await late.sync.flush()
+    expect(late.store.current).toEqual(person('Edited offline'))
+  })
+
+  it('settles an edit of the old id that was in flight when the id changed', async () => {
+    const { url } = await server()
+    await client(url, p2()).sync.flush()
+    let onPatch: (() => void) | undefined
+    class SwitchOnPatch extends WebSocket {
+      override send(data: unknown, ...rest: unknown[]): void {
+        // biome-ignore lint/suspicious/noExplicitAny: forwarding ws's overloads
+        ;(super.send as any)(data, ...rest)
+        if (String(data).includes('"t":"patch"')) {
+          const hook = onPatch
+          onPatch = undefined
+          hook?.()
+        }
+      }
+    }
+    const a = client(url, person(), SwitchOnPatch as unknown as typeof WebSocket)
+    await a.sync.flush()
+
+    // The id changes while the patch is on the wire, before its ack.
+    onPatch = () => a.store.update(p2('', 0))
+    a.store.update({ ...a.store.current, name: 'In flight' })
+    await a.sync.flush()
+    expect(a.sync.pending.value).toBe(0)
+    expect(a.store.current).toEqual(p2())
+    const late = client(url, person('default', 0))
+    await late.sync.flush()
+    expect(late.store.current).toEqual(person('In flight'))
+  })
+
+  it('shows the edits still waiting for an id when the store comes back to it', async () => {
+    const { url } = await server()
+    await client(url, p2()).sync.flush()
+    const cut = switchableWebSocket()
+    const a = client(url, person(), cut.WebSocket)
+    await a.sync.flush()
+
+    cut.offline()
+    await until(a.sync.status, s => s === 'offline', 'A offline')
+    a.store.update({ ...a.store.current, name: 'Edited offline' })
+    a.store.update(p2('', 0))
+    a.store.update(person('stale', 0))
+
+    cut.online()
+    await a.sync.flush()
+    expect(a.store.current).toEqual(person('Edited offline'))
+    const late = client(url, person('default', 0))
+    await late.sync.flush()
+    expect(late.store.current).toEqual(person('Edited offline'))
+  })
+
+  it('sends edits made before the first snapshot of the old id as edits, not over the server value', async () => {
+    const { url } = await server()
+    await client(url, person('On the server', 50)).sync.flush()
+    const cut = switchableWebSocket()
+    cut.offline()
+    const a = client(url, person('local default', 0), cut.WebSocket)
+    await until(a.sync.status, s => s === 'offline', 'A offline from the start')
+    a.store.update({ ...a.store.current, name: 'Edited before the snapshot' })
+    a.store.update(p2('', 0))
+
+    cut.online()
+    await a.sync.flush()
+    const late = client(url, person('default', 0))
+    await late.sync.flush()
+    // The edited field reaches the server; the rest of the offer does not overwrite it.
+    expect(late.store.current).toEqual(person('Edited before the snapshot', 50))
   })
 })
 
