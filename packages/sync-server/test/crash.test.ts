@@ -1,54 +1,20 @@
-import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { storeOf } from '@lensync/store'
-import { resource, type Sync, syncWith, websocket } from '@lensync/sync-client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { WebSocket } from 'ws'
 import { startChildServer } from './support/childServer.ts'
-import { ProtocolClient, type SentWrite } from './support/protocolClient.ts'
+import { killFixtures } from './support/killFixtures.ts'
+import type { SentWrite } from './support/protocolClient.ts'
 
 // kill -9 of the server process in the middle of a stream of writes: every
 // write that was acknowledged must be there after a restart on the same file
 // (acks go out only after the SQLite commit, WAL + synchronous=FULL).
 
-const children: ChildProcess[] = []
-const raws: ProtocolClient[] = []
-const syncs: Sync[] = []
+const { track, noteClient, openRaw, stopSyncs } = killFixtures()
 const dirs: string[] = []
-
-afterEach(async () => {
-  for (const sync of syncs.splice(0)) sync.stop()
-  await Promise.all(raws.splice(0).map(c => c.terminate()))
-  await Promise.all(
-    children.splice(0).map(child => {
-      if (child.exitCode !== null || child.signalCode !== null) return undefined
-      const exited = new Promise(resolve => child.once('exit', resolve))
-      child.kill('SIGKILL')
-      return exited
-    }),
-  )
+afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
-
-type Note = { _id: string; a: number; b: number }
-const NoteResource = resource<Note>({ name: 'note', id: n => n._id })
-
-/** A real client with the fast reconnects the brief asks for. */
-function noteClient(url: string, initial: Note) {
-  const socket = websocket(url, { WebSocket: WebSocket as never, reconnect: { minDelay: 10, maxDelay: 100 } })
-  const store = storeOf<Note>(initial)
-  const sync = syncWith(store, socket, NoteResource)
-  syncs.push(sync)
-  return { store, sync }
-}
-
-async function openRaw(url: string, name: string): Promise<ProtocolClient> {
-  const client = await ProtocolClient.open(url, name)
-  raws.push(client)
-  return client
-}
 
 const KILL_AFTER_ACKS = 400
 const WINDOW = 32
@@ -58,10 +24,10 @@ describe('crash safety (kill -9)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lensync-crash-'))
     dirs.push(dir)
     const data = join(dir, 'lensync.db')
-    const first = await startChildServer(['--port', '0', '--data', data], c => children.push(c))
+    const first = await startChildServer(['--port', '0', '--data', data], track)
 
-    const a = noteClient(first.url, { _id: 'shared', a: 0, b: 0 })
-    const b = noteClient(first.url, { _id: 'shared', a: 0, b: 0 })
+    const a = noteClient(first.url)
+    const b = noteClient(first.url)
     await Promise.all([a.sync.flush(), b.sync.flush()])
 
     // Stream puts with up to WINDOW in flight; kill -9 once KILL_AFTER_ACKS came back.
@@ -99,9 +65,7 @@ describe('crash safety (kill -9)', () => {
     a.store.update({ ...a.store.current, a: -1 })
     b.store.update({ ...b.store.current, b: -2 })
 
-    const second = await startChildServer(['--port', String(first.port), '--data', data], c =>
-      children.push(c),
-    )
+    const second = await startChildServer(['--port', String(first.port), '--data', data], track)
     expect(second.url).toBe(first.url)
 
     // Every acknowledged write is there, with the revision its ack gave.
@@ -128,7 +92,7 @@ describe('crash safety (kill -9)', () => {
     const expected = { _id: 'shared', a: -1, b: -2 }
     await expect.poll(() => a.store.current, { timeout: 10_000 }).toEqual(expected)
     await expect.poll(() => b.store.current, { timeout: 10_000 }).toEqual(expected)
-    const late = noteClient(second.url, { _id: 'shared', a: 0, b: 0 })
+    const late = noteClient(second.url)
     await late.sync.flush()
     expect(late.store.current).toEqual(expected)
 
@@ -137,7 +101,7 @@ describe('crash safety (kill -9)', () => {
         `${unacked} of them committed anyway); all ${acked.length} present after restart`,
     )
     await reader.close()
-    for (const sync of syncs.splice(0)) sync.stop()
+    stopSyncs()
     expect(await second.stop('SIGTERM')).toBe(0)
   }, 60_000)
 })

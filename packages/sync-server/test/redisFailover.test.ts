@@ -1,52 +1,14 @@
-import type { ChildProcess } from 'node:child_process'
-import { storeOf } from '@lensync/store'
-import { resource, type Sync, syncWith, websocket } from '@lensync/sync-client'
-import { afterEach, describe, expect, it } from 'vitest'
-import { WebSocket } from 'ws'
+import { describe, expect, it } from 'vitest'
 import { startChildServer } from './support/childServer.ts'
-import { ProtocolClient, type SentWrite } from './support/protocolClient.ts'
+import { killFixtures } from './support/killFixtures.ts'
+import type { SentWrite } from './support/protocolClient.ts'
 import { REDIS_URL, redisPrefix } from './support/redis.ts'
 
 // kill -9 of one of two server nodes on one Redis, in the middle of a stream
 // of writes: nothing acknowledged is lost, and its clients move to the other
 // node by themselves and catch up.
 
-const children: ChildProcess[] = []
-const raws: ProtocolClient[] = []
-const syncs: Sync[] = []
-
-afterEach(async () => {
-  for (const sync of syncs.splice(0)) sync.stop()
-  await Promise.all(raws.splice(0).map(c => c.terminate()))
-  await Promise.all(
-    children.splice(0).map(child => {
-      if (child.exitCode !== null || child.signalCode !== null) return undefined
-      const exited = new Promise(resolve => child.once('exit', resolve))
-      child.kill('SIGKILL')
-      return exited
-    }),
-  )
-})
-
-type Note = { _id: string; a: number; b: number }
-const NoteResource = resource<Note>({ name: 'note', id: n => n._id })
-
-function noteClient(urls: string[]) {
-  const socket = websocket(urls, {
-    WebSocket: WebSocket as never,
-    reconnect: { minDelay: 10, maxDelay: 100 },
-  })
-  const store = storeOf<Note>({ _id: 'shared', a: 0, b: 0 })
-  const sync = syncWith(store, socket, NoteResource)
-  syncs.push(sync)
-  return { store, sync }
-}
-
-async function openRaw(url: string, name: string): Promise<ProtocolClient> {
-  const client = await ProtocolClient.open(url, name)
-  raws.push(client)
-  return client
-}
+const { track, noteClient, openRaw, stopSyncs } = killFixtures()
 
 const KILL_AFTER_ACKS = 300
 const WINDOW = 32
@@ -55,10 +17,7 @@ describe('scale-out failover (kill -9 of a node)', () => {
   it('loses no acknowledged write when a node dies; its clients move to the other node and converge', async () => {
     const prefix = redisPrefix()
     const args = ['--port', '0', '--redis', REDIS_URL, '--redis-prefix', prefix]
-    const [one, two] = await Promise.all([
-      startChildServer(args, c => children.push(c)),
-      startChildServer(args, c => children.push(c)),
-    ])
+    const [one, two] = await Promise.all([startChildServer(args, track), startChildServer(args, track)])
 
     // A knows both nodes and is on node 1; B is on node 2.
     const a = noteClient([one.url, two.url])
@@ -105,7 +64,7 @@ describe('scale-out failover (kill -9 of a node)', () => {
     console.info(
       `[failover] ${acked.length} writes acknowledged by node 1 before SIGKILL; all present on node 2`,
     )
-    for (const sync of syncs.splice(0)) sync.stop()
+    stopSyncs()
     expect(await two.stop('SIGTERM')).toBe(0)
   }, 60_000)
 })
