@@ -8,17 +8,40 @@ import { createSyncServer } from '@lensync/sync-server'
 import { afterEach } from 'vitest'
 import { WebSocket } from 'ws'
 
-/** A `ws` WebSocket that counts the frames it sends (to prove what a client did not send). */
+/**
+ * A `ws` WebSocket that records the frames it sends and receives (to prove
+ * what a client did and did not send).
+ */
 export function countingWebSocket() {
   const sent: string[] = []
+  const received: string[] = []
+  /** Both directions in the order they happened. */
+  const log: Array<{ sent: boolean; frame: string }> = []
   class CountingWebSocket extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args)
+      this.on('message', data => {
+        received.push(String(data))
+        log.push({ sent: false, frame: String(data) })
+      })
+    }
     override send(data: unknown, ...rest: unknown[]): void {
-      sent.push(typeof data === 'string' ? data : String(data))
+      const frame = typeof data === 'string' ? data : String(data)
+      sent.push(frame)
+      log.push({ sent: true, frame })
       // biome-ignore lint/suspicious/noExplicitAny: forwarding ws's overloads
       ;(super.send as any)(data, ...rest)
     }
   }
-  return { WebSocket: CountingWebSocket as unknown as typeof WebSocket, sent }
+  return { WebSocket: CountingWebSocket as unknown as typeof WebSocket, sent, received, log }
+}
+
+/** The protocol messages in text frames (a frame holds one envelope or an array of them). */
+export function envelopes(frames: readonly string[]): Array<{ t: string } & Record<string, unknown>> {
+  return frames.flatMap(frame => {
+    const parsed = JSON.parse(frame) as ({ t: string } & Record<string, unknown>) | []
+    return Array.isArray(parsed) ? parsed : [parsed]
+  })
 }
 
 /**

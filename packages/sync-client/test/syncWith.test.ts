@@ -1,14 +1,24 @@
 import { storeOf } from '@lensync/store'
-import { resource, syncWith } from '@lensync/sync-client'
-import { createSyncServer } from '@lensync/sync-server'
+import { defaultSerializer, resource, syncWith } from '@lensync/sync-client'
+import { createSyncServer, memoryStorage } from '@lensync/sync-server'
 import { describe, expect, it } from 'vitest'
-import { countingWebSocket, quietLogger, syncFixtures, tempDir, testSocket, until } from './helpers.ts'
+import {
+  countingWebSocket,
+  envelopes,
+  quietLogger,
+  syncFixtures,
+  tempDir,
+  testSocket,
+  until,
+} from './helpers.ts'
 
 type Person = { _id: string; name: string; age: number; born?: Date; tags?: Set<string> }
 const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
 const person = (name = 'Ada', age = 36): Person => ({ _id: 'p1', name, age })
 
 const { cleanups, track, server } = syncFixtures()
+/** Lets the current tick end, so the next edit leaves in a write of its own. */
+const nextTick = () => new Promise<void>(resolve => setImmediate(resolve))
 function client(url: string, initial: Person = person(), WebSocketImpl?: Parameters<typeof testSocket>[1]) {
   const store = storeOf<Person>(initial)
   const sync = track(syncWith(store, testSocket(url, WebSocketImpl), PersonResource))
@@ -40,12 +50,19 @@ describe('syncWith', () => {
     const b = client(url, person(), counting.WebSocket)
     await b.sync.flush()
     const sentBefore = counting.sent.length
+    const receivedBefore = counting.received.length
 
-    for (let i = 1; i <= 5; i++) a.store.update({ ...a.store.current, age: 36 + i })
-    await a.sync.flush()
-    await until(b.store.data, p => p.age === 41, 'B to see all five changes')
-    await b.sync.flush()
-    expect(counting.sent.length).toBe(sentBefore)
+    // Five separate edits, each seen by B before the next: five changes reach B.
+    for (let i = 1; i <= 5; i++) {
+      a.store.update({ ...a.store.current, age: 36 + i })
+      await until(b.store.data, p => p.age === 36 + i, `B to see change ${i}`)
+    }
+    await Promise.all([a.sync.flush(), b.sync.flush()])
+    const changes = envelopes(counting.received.slice(receivedBefore)).filter(m => m.t === 'change')
+    expect(changes).toHaveLength(5)
+    const sent = envelopes(counting.sent.slice(sentBefore))
+    expect(sent.filter(m => m.t === 'put' || m.t === 'patch' || m.t === 'del')).toEqual([])
+    expect(sent).toEqual([])
   })
 
   it('sends an edit reverted to the last received value (L → Z → L)', async () => {
@@ -78,21 +95,42 @@ describe('syncWith', () => {
   })
 
   it('converges when three clients race 20 edits each on one field', async () => {
-    const { url } = await server()
-    const clients = [client(url), client(url), client(url)]
+    const storage = memoryStorage()
+    cleanups.push(() => storage.close())
+    const { url } = await server({ storage })
+    const counting = [countingWebSocket(), countingWebSocket(), countingWebSocket()]
+    const clients = counting.map(c => client(url, person(), c.WebSocket))
     await Promise.all(clients.map(c => c.sync.flush()))
+    // One edit per client per tick: each leaves as its own write while the
+    // others' writes, acks and changes are still on their way.
     for (let i = 0; i < 20; i++) {
       clients.forEach((c, n) => {
         c.store.update({ ...c.store.current, name: `client${n}-edit${i}` })
       })
+      await nextTick()
     }
     await Promise.all(clients.map(c => c.sync.flush()))
-    const check = client(url, person('check'))
-    await check.sync.flush()
-    const final = check.store.current.name
+    // The edits really raced: every client sent 20 writes, and others' changes
+    // reached it while it still had writes to send.
+    for (const c of counting) {
+      expect(envelopes(c.sent).filter(m => m.t === 'patch')).toHaveLength(20)
+      const kinds = c.log.map(({ sent, frame }) =>
+        envelopes([frame]).map(m => (sent ? 'sent ' : 'got ') + m.t),
+      )
+      const flat = kinds.flat()
+      const lastPatch = flat.lastIndexOf('sent patch')
+      expect(flat.slice(flat.indexOf('sent patch'), lastPatch)).toContain('got change')
+    }
+
+    const stored = await storage.get('person', 'p1')
+    const onServer = defaultSerializer.deserialize(JSON.parse(stored?.value ?? 'null')) as Person
+    expect(onServer.name).toMatch(/^client\d-edit19$/)
     for (const c of clients)
-      await until(c.store.data, p => p.name === final, `every client to converge on ${final}`)
-    expect(final).toMatch(/^client\d-edit19$/)
+      await until(c.store.data, p => p.name === onServer.name, `every client to converge on ${onServer.name}`)
+    const late = client(url, person('late'))
+    await late.sync.flush()
+    expect(late.store.current).toEqual(onServer)
+    for (const c of clients) expect(c.store.current).toEqual(onServer)
   })
 
   it('gives a late joiner the current value instead of its own default', async () => {
