@@ -111,6 +111,42 @@ describe('createSyncServer', () => {
 })
 
 describe('sync hub and storage', () => {
+  it('gives a collection snapshot the revision from before its pages were read (a safe next since)', async () => {
+    const inner = memoryStorage()
+    const listing = deferred<void>()
+    const listCalled = deferred<void>()
+    const storage: Storage = {
+      get: (r, id) => inner.get(r, id),
+      revision: r => inner.revision(r),
+      async list(r, o) {
+        listCalled.resolve()
+        await listing.promise
+        return inner.list(r, o)
+      },
+      commit: writes => inner.commit(writes),
+      close: () => inner.close(),
+    }
+    const hub = createSyncHub(storage, { logger: quietLogger() })
+    const reader = fakeConnection('reader')
+    const writer = fakeConnection('writer')
+    const r = hub.connect(reader.connection, request)
+    const w = hub.connect(writer.connection, request)
+    r.receive(JSON.stringify({ t: 'sub', r: 'doc' }))
+    await listCalled.promise
+    // A write commits while the page is being read: its change is on its way
+    // to the reader, so the snapshot must not claim its revision.
+    w.receive(JSON.stringify({ t: 'put', op: 1, r: 'doc', id: 'x', value: enc({ v: 1 }) }))
+    await vi.waitFor(() => expect(writer.sent).toEqual(['{"t":"ack","op":1,"rev":1}']))
+    listing.resolve()
+    await vi.waitFor(() => expect(reader.sent.some(text => text.includes('"snap"'))).toBe(true))
+    const envelopes = reader.sent.flatMap(text => [JSON.parse(text)].flat())
+    expect(envelopes.find(m => m.t === 'snap')).toMatchObject({ rev: 0 })
+    expect(envelopes.find(m => m.t === 'change')).toMatchObject({ id: 'x', rev: 1 })
+    r.disconnect()
+    w.disconnect()
+    await hub.close()
+  })
+
   it('acknowledges and broadcasts only after the commit resolved (async storage)', async () => {
     const inner = memoryStorage()
     const commits: { writes: readonly StorageWrite[]; done: ReturnType<typeof deferred<void>> }[] = []

@@ -338,6 +338,13 @@ export class SyncHub {
     this._subscribe(client, r, undefined)
     const key = subKey(r, undefined)
     const limit = this._options.snapshotPageSize
+    // The snapshot's revision (the client's next `since`) is read before the
+    // first page: every write after it is in a page or arrives as a change,
+    // and one that has not arrived when the client drops is fetched again.
+    // (Read after the pages, it could name a write whose change was still on
+    // its way, and a reconnect with that `since` would skip it.)
+    const known = this._revisions.get(r) ?? 0
+    const rev = Math.max(await this.storage.revision(r), known)
     let after: ListCursor | undefined
     for (;;) {
       if (client.closed || !client._subscriptions.has(key)) return
@@ -365,7 +372,6 @@ export class SyncHub {
         bytes += value.length
         items += `${items ? ',' : ''}{"id":${JSON.stringify(listed.id)},"rev":${rev},"value":${value}}`
       }
-      const rev = Math.max(await this.storage.revision(r), this._revisions.get(r) ?? 0)
       if (client.closed) return
       this._send(
         client,
