@@ -11,6 +11,7 @@ import {
 import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { fastReconnect, switchableWebSocket, syncFixtures, testSocket, until } from './helpers.ts'
+import { startServer } from './sessionHelpers.ts'
 
 type Person = { _id: string; name: string; age: number }
 const person = (name = 'Ada', age = 36): Person => ({ _id: 'p1', name, age })
@@ -179,6 +180,91 @@ describe('syncWith edge cases', () => {
     expect(one.current.text).toBe('one')
     one.update({ ...one.current, text: 'back' })
     await until(list.data, l => l.length === 1 && l[0]?.text === 'back', 'the list to see the entity again')
+  })
+})
+
+describe('refusals and bad frames', () => {
+  /** Timers that run as usual and tell how many are still waiting. */
+  function trackedTimers() {
+    const waiting = new Set<unknown>()
+    return {
+      waiting,
+      setTimeout(callback: () => void, ms: number): unknown {
+        const handle = setTimeout(() => {
+          waiting.delete(handle)
+          callback()
+        }, ms)
+        waiting.add(handle)
+        return handle
+      },
+      clearTimeout(handle: unknown): void {
+        waiting.delete(handle)
+        clearTimeout(handle as ReturnType<typeof setTimeout>)
+      },
+    }
+  }
+  /** A `ws` WebSocket sending `origin` as its Origin header, counting its connections. */
+  function fromOrigin(origin: string) {
+    const made = { count: 0 }
+    class WithOrigin extends WebSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols, { origin })
+        made.count++
+      }
+    }
+    return { WebSocket: WithOrigin as unknown as typeof WebSocket, made }
+  }
+
+  it('goes offline without reconnecting when the server refuses the origin (4403)', async () => {
+    const { url } = await server({ allowedOrigins: ['https://app.example'] })
+    const timers = trackedTimers()
+    const evil = fromOrigin('https://evil.example')
+    const socket = websocket(url, { WebSocket: evil.WebSocket, reconnect: fastReconnect, timers })
+    const store = storeOf(person())
+    const sync = track(syncWith(store, socket, PersonResource))
+    const errors = collect(sync)
+
+    await expect(sync.flush()).rejects.toMatchObject({ name: 'SyncError', code: 'CONNECTION_FORBIDDEN' })
+    expect(sync.status.value).toBe('offline')
+    expect(errors.map(e => e.code)).toEqual(['CONNECTION_FORBIDDEN'])
+    // No retry is scheduled and no other connection was tried.
+    expect(timers.waiting.size).toBe(0)
+    expect(evil.made.count).toBe(1)
+    await expect(sync.flush()).rejects.toMatchObject({ code: 'CONNECTION_FORBIDDEN' })
+
+    const app = fromOrigin('https://app.example')
+    const allowed = track(
+      syncWith(storeOf(person()), websocket(url, { WebSocket: app.WebSocket }), PersonResource),
+    )
+    await allowed.flush()
+    expect(allowed.status.value).toBe('synced')
+  })
+
+  it('reports an unparseable frame as BAD_MESSAGE and goes on to synced', async () => {
+    const script = await startServer(ws => {
+      ws.on('message', data => {
+        const parsed = JSON.parse(String(data)) as { t: string } | { t: string }[]
+        for (const msg of Array.isArray(parsed) ? parsed : [parsed]) {
+          if (msg.t === 'hello') {
+            ws.send('not json')
+            ws.send(JSON.stringify({ t: 'welcome', v: 1, client: 'c', node: 'n' }))
+          }
+          if (msg.t === 'sub') {
+            const value = { json: person('From the server', 40) }
+            ws.send(JSON.stringify({ t: 'snap', r: 'person', id: 'p1', rev: 1, value }))
+          }
+        }
+      })
+    })
+    cleanups.push(() => script.close())
+    const store = storeOf(person('local', 0))
+    const sync = track(syncWith(store, testSocket(script.url), PersonResource))
+    const errors = collect(sync)
+
+    await sync.flush()
+    expect(sync.status.value).toBe('synced')
+    expect(store.current).toEqual(person('From the server', 40))
+    expect(errors.map(e => e.code)).toEqual(['BAD_MESSAGE'])
   })
 })
 
