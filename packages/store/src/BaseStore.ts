@@ -1,4 +1,4 @@
-import type { ReadonlySignal, Signal } from '@preact/signals-core'
+import type { ReadonlySignal } from '@preact/signals-core'
 import { lensForElement, lensForIndex, lensForKey } from './collectionLenses.ts'
 import { _HANDLE, type _HandlerFn, type _HandlerQueue, _ONLY_EMIT, _UPDATE } from './HandlerQueue.ts'
 import { _toLens } from './Lens.ts'
@@ -23,6 +23,21 @@ function checkFunction(fn: unknown, where: string): void {
 }
 
 /**
+ * What sub-stores need from their root store: its value, read without
+ * `peek()`, and the one place that writes it.
+ *
+ * @internal
+ */
+export interface _RootCell {
+  /** The root's current value (kept beside the signal, see `RootStore._write`). */
+  readonly _value: unknown
+  /** Counts the root's writes, so a sub-store knows when a slice it read is still current. */
+  readonly _version: number
+  /** Stores a new root value and notifies. */
+  _write(value: unknown): void
+}
+
+/**
  * What root stores and sub-stores share: handlers, the queue, and making sub-stores.
  *
  * @internal
@@ -33,8 +48,8 @@ export abstract class _BaseStore<T> implements Store<T> {
   abstract readonly data: ReadonlySignal<T>
   abstract readonly current: T
   readonly update: Handler<T, T>
-  /** @internal The root store's signal: every write of the tree lands there. */
-  abstract readonly _rootState: Signal<unknown>
+  /** @internal The root store: every write of the tree lands there. */
+  abstract readonly _root: _RootCell
   /** @internal The lens from the root value to this store's value; `null` for the root. */
   abstract readonly _rootLens: Lens<unknown, T> | null
   /** @internal The root store's handler queue. */

@@ -36,9 +36,17 @@ export class RootStore<T> extends _BaseStore<T> {
   /** The value as a signal; `update(x)` stores exactly `x` and notifies only when `x !== current`. */
   readonly data: ReadonlySignal<T>
   /** @internal */
-  readonly _rootState: Signal<unknown>
+  readonly _root: this = this
   /** @internal */
   readonly _rootLens = null
+  /**
+   * @internal The value, kept beside the signal: `current` and every
+   * sub-store read it from here, because `signal.peek()` costs a closure and
+   * a try/finally per call in signals-core 1.x (bench P3).
+   */
+  _value: T
+  /** @internal */
+  _version = 0
   private readonly _state: Signal<T>
 
   /**
@@ -49,19 +57,29 @@ export class RootStore<T> extends _BaseStore<T> {
     const { id, onError } = resolveOptions(options)
     super(new _HandlerQueue(onError))
     this.id = id
+    this._value = initial
     this._state = signal(initial)
     this.data = this._state
-    this._rootState = this._state as Signal<unknown>
   }
 
   /** The current value, read without tracking. */
   get current(): T {
-    return this._state.peek()
+    return this._value
   }
 
   /** @internal */
   _write(value: T): void {
-    this._state.value = value
+    if (value === this._value) return
+    this._value = value
+    this._version++
+    try {
+      this._state.value = value
+    } catch (error) {
+      // The signal refused the value (a cycle) or an effect threw while reacting:
+      // keep `current` equal to what the signal holds either way.
+      this._value = this._state.peek()
+      throw error
+    }
   }
 
   protected _child<C>(lens: Lens<T, C>): SubStore<C> {

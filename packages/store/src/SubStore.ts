@@ -1,5 +1,5 @@
-import { computed, type ReadonlySignal, type Signal } from '@preact/signals-core'
-import { _BaseStore } from './BaseStore.ts'
+import { computed, type ReadonlySignal } from '@preact/signals-core'
+import { _BaseStore, type _RootCell } from './BaseStore.ts'
 import { _compose, _joinIds, _PathLens } from './Lens.ts'
 import type { Lens } from './types.ts'
 
@@ -21,7 +21,7 @@ export class SubStore<T> extends _BaseStore<T> {
   readonly id: string
   readonly path: string
   /** @internal */
-  readonly _rootState: Signal<unknown>
+  readonly _root: _RootCell
   /** @internal */
   readonly _rootLens: Lens<unknown, T>
   /** @internal The store `data` is computed from: the nearest ancestor reached by field paths only. */
@@ -29,6 +29,10 @@ export class SubStore<T> extends _BaseStore<T> {
   /** @internal From the anchor's value to this store's. */
   readonly _anchorLens: Lens<unknown, T>
   private _data: ReadonlySignal<T> | undefined
+  /** The root `_version` at which `_seenSlice` was read (-1: never). */
+  private _seenVersion = -1
+  /** This store's part of the root value at `_seenVersion`: repeated reads and no-op writes skip the walk. */
+  private _seenSlice: T | undefined = undefined
 
   /**
    * Prefer `parent.map(lens)`, which also reuses the sub-store of a lens.
@@ -48,7 +52,7 @@ export class SubStore<T> extends _BaseStore<T> {
       this._anchor = parent
       this._anchorLens = lens
     }
-    this._rootState = parent._rootState
+    this._root = parent._root
     this._rootLens = parent._rootLens === null ? lens : _compose(parent._rootLens, lens)
     this.id = _joinIds(parent.id, lens.id)
     this.path = lens.id === '' ? parent.path : `${parent.path}.${lens.id}`
@@ -67,17 +71,29 @@ export class SubStore<T> extends _BaseStore<T> {
 
   /** This part of the root's current value, read without tracking (throws the lens's error if it cannot be reached). */
   get current(): T {
-    return this._rootLens.get(this._rootState.peek())
+    return this._slice()
   }
 
   /** @internal */
   _write(value: T): void {
-    // When `data` exists it is almost always up to date (whoever created it reads it), so
-    // this cheap check skips walking and copying for a value that is already there.
-    const data = this._data
-    if (data !== undefined && data.peek() === value) return
-    const state = this._rootState
-    state.value = this._rootLens.set(state.peek(), value)
+    if (this._slice() === value) return
+    const root = this._root
+    const lens = this._rootLens
+    root._write(lens.set(root._value, value))
+    // A field path reads back exactly what it wrote (other lenses, e.g. a format lens, may not).
+    if (lens instanceof _PathLens) {
+      this._seenVersion = root._version
+      this._seenSlice = value
+    }
+  }
+
+  private _slice(): T {
+    const root = this._root
+    if (root._version === this._seenVersion) return this._seenSlice as T
+    const slice = this._rootLens.get(root._value)
+    this._seenVersion = root._version
+    this._seenSlice = slice
+    return slice
   }
 
   protected _child<C>(lens: Lens<T, C>): SubStore<C> {
