@@ -5,7 +5,8 @@ import type { Metric } from './types.ts'
 /**
  * P3: the store's own cost, in one pinned process. A depth-3 field update
  * through a sub-store until an effect on that field has run, against a raw
- * preact `signal` write → `computed` → `effect`; and an update with the value
+ * preact `signal` write → `computed` → `effect` (and, for context, against
+ * the same immutable update written by hand on raw signals); and an update with the value
  * already there (root store, and the depth-3 sub-store), against writing a
  * signal its own value.
  */
@@ -22,6 +23,11 @@ export const p3Store: Metric = {
       { repeats: context.repeats },
       () => micro.call('fieldUpdate', 'lensync', updates),
       () => micro.call('fieldUpdate', 'raw', updates),
+    )
+    const byHand = await interleave(
+      { repeats: context.repeats },
+      () => micro.call('fieldUpdate', 'lensync', updates),
+      () => micro.call('fieldUpdateByHand', updates),
     )
     const noopRoot = await interleave(
       { repeats: context.repeats },
@@ -43,6 +49,14 @@ export const p3Store: Metric = {
         baselineLabel: 'signal write → computed → effect',
         ...pick(field, ns => ns),
         goal: { op: '<=', value: 1.5, on: 'ratio' },
+      }),
+      makeRow({
+        ...common,
+        id: 'P3 field/hand',
+        label: 'the same update, vs written by hand on raw signals',
+        baselineLabel: 'object signal + computed + effect, immutable spreads by hand',
+        ...pick(byHand, ns => ns),
+        note: 'context for P3 field (no goal): the cost of immutable object updates without a store',
       }),
       makeRow({
         ...common,
