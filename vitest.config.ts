@@ -10,6 +10,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: [source, ...defaultServerConditions], externalConditions: [source] } },
   test: {
     include: ['packages/*/test/**/*.test.ts'],
+    // The scale-out tests' Redis: the local one, or a throwaway redis-server.
+    globalSetup: ['packages/sync-server/test/support/globalRedis.ts'],
     typecheck: { enabled: true, include: ['packages/*/test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     testTimeout: 20_000,
     hookTimeout: 20_000,

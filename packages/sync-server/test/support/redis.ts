@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { afterAll } from 'vitest'
+import { afterAll, inject } from 'vitest'
 
-/** The Redis server the scale-out tests use (`.ci/run` makes sure one runs there). */
-export const REDIS_URL = process.env.LENSYNC_TEST_REDIS ?? 'redis://127.0.0.1:6379'
+/**
+ * The Redis server the scale-out tests use: the one on 127.0.0.1:6379 (or
+ * `LENSYNC_TEST_REDIS`), else one the global setup started for this run.
+ */
+export const REDIS_URL = inject('redisUrl') ?? 'redis://redis-unavailable.invalid:6379'
 
 let admin: Redis | undefined
 const prefixes: string[] = []
@@ -19,6 +22,8 @@ export function redisAdmin(): Redis {
  * are deleted after the test file.
  */
 export function redisPrefix(): string {
+  const problem = inject('redisProblem')
+  if (problem) throw new Error(`this test needs Redis: ${problem}`)
   const prefix = `lensync-test-${randomUUID()}`
   prefixes.push(prefix)
   return prefix
