@@ -1,3 +1,4 @@
+import { formatNumber } from '../lib/format.ts'
 import { interleave, pick } from '../lib/interleave.ts'
 import { makeRow } from '../lib/row.ts'
 import type { Metric } from './types.ts'
@@ -26,7 +27,12 @@ export const p1EditLatency: Metric = {
       () => clients.call('round', 'lensync', samples),
       () => clients.call('round', 'raw', samples),
     )
+    const parts = await clients.call('breakdown', samples)
     await clients.call('teardown')
+    const where =
+      `where lensync's p50 goes (a tapped round): client A ${formatNumber(parts.clientA)} µs (update → socket send), ` +
+      `${formatNumber(parts.wireAndServer)} µs socket send → B's socket receive (loopback + server), ` +
+      `client B ${formatNumber(parts.clientB)} µs (socket receive → store notified)`
     const common = {
       unit: 'µs',
       better: 'lower',
@@ -40,6 +46,7 @@ export const p1EditLatency: Metric = {
         label: 'edit latency p50',
         ...pick(rounds, round => round.p50),
         goal: { op: '<=', value: 1.25, on: 'ratio' },
+        note: where,
       }),
       makeRow({
         ...common,

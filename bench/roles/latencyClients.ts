@@ -6,6 +6,7 @@ import { resource, type Sync, syncWith, websocket } from '@lensync/sync-client'
 import { WebSocket } from 'ws'
 import { type Task, task } from '../lib/fixtures.ts'
 import { percentile } from '../lib/stats.ts'
+import { Tap } from '../lib/tapWebSocket.ts'
 import { until } from '../lib/until.ts'
 
 const TaskResource = resource<Task>({ name: 'task', id: t => t._id })
@@ -26,7 +27,18 @@ interface LensyncPair {
   readonly syncB: Sync
 }
 
+/** Where one edit's time goes, p50 over a round, in microseconds. */
+export interface LatencyBreakdown {
+  /** A's `update` until A's socket is handed the frame (client A: diff, patch, encode). */
+  readonly clientA: number
+  /** A's socket send until B's socket receives (loopback, server, and the two kernels). */
+  readonly wireAndServer: number
+  /** B's socket receive until B's store has notified (client B: parse, apply, store). */
+  readonly clientB: number
+}
+
 let lensync: LensyncPair | undefined
+let tapped: { pair: LensyncPair; tapA: Tap; tapB: Tap } | undefined
 let raw: { a: WebSocket; b: WebSocket } | undefined
 let seq = 0
 
@@ -43,7 +55,21 @@ function summarize(micros: Float64Array): LatencyRound {
   return { p50: percentile(micros, 50), p99: percentile(micros, 99), samples: micros.length }
 }
 
-async function lensyncRound(pair: LensyncPair, samples: number): Promise<LatencyRound> {
+async function syncedPair(url: string, id: string, tapA?: Tap, tapB?: Tap): Promise<LensyncPair> {
+  const storeA = storeOf(task(id))
+  const storeB = storeOf(task(id))
+  const syncA = syncWith(storeA, websocket(url, { WebSocket: tapA?.WebSocket ?? WebSocket }), TaskResource)
+  await syncA.flush()
+  const syncB = syncWith(storeB, websocket(url, { WebSocket: tapB?.WebSocket ?? WebSocket }), TaskResource)
+  await syncB.flush()
+  return { storeA, storeB, syncA, syncB }
+}
+
+async function lensyncRound(
+  pair: LensyncPair,
+  samples: number,
+  onSample?: (start: number, end: number) => void,
+): Promise<LatencyRound> {
   const title = pair.storeA.map(L.title)
   const micros = new Float64Array(samples)
   let expected = ''
@@ -64,6 +90,7 @@ async function lensyncRound(pair: LensyncPair, samples: number): Promise<Latency
       title.update(expected)
       await notified
       micros[i] = (notifiedAt - start) * 1000
+      onSample?.(start, notifiedAt)
       // The next edit starts from a quiet connection: A's ack is in.
       if (pair.syncA.pending.peek() > 0) await until(pair.syncA.pending, n => n === 0)
     }
@@ -109,14 +136,45 @@ async function rawRound(pair: { a: WebSocket; b: WebSocket }, samples: number): 
 export const methods = {
   /** Connects A and B to the sync server (synced) and to the raw relay. */
   async setup(urls: { sync: string; raw: string }): Promise<void> {
-    const storeA = storeOf(task(ENTITY))
-    const storeB = storeOf(task(ENTITY))
-    const syncA = syncWith(storeA, websocket(urls.sync, { WebSocket }), TaskResource)
-    await syncA.flush()
-    const syncB = syncWith(storeB, websocket(urls.sync, { WebSocket }), TaskResource)
-    await syncB.flush()
-    lensync = { storeA, storeB, syncA, syncB }
+    lensync = await syncedPair(urls.sync, ENTITY)
     raw = { a: await openRaw(urls.raw), b: await openRaw(urls.raw) }
+    const tapA = new Tap()
+    const tapB = new Tap()
+    tapped = { pair: await syncedPair(urls.sync, `${ENTITY}-tapped`, tapA, tapB), tapA, tapB }
+  },
+
+  /**
+   * A lensync round over tapped sockets (a separate pair of clients; the
+   * taps add a little, so these samples are not the measured ones), split
+   * at A's socket send and B's socket receive. p50 of each part.
+   */
+  async breakdown(samples: number): Promise<LatencyBreakdown> {
+    if (!tapped) throw new Error('latencyClients: setup() first')
+    const { pair, tapA, tapB } = tapped
+    const parts = {
+      clientA: new Float64Array(samples),
+      wireAndServer: new Float64Array(samples),
+      clientB: new Float64Array(samples),
+    }
+    let i = 0
+    tapA.clear()
+    tapB.clear()
+    await lensyncRound(pair, samples, (start, end) => {
+      const sent = tapA.events.find(event => event.kind === 'send')?.at ?? start
+      const received = tapB.events.find(event => event.kind === 'recv')?.at ?? end
+      parts.clientA[i] = (sent - start) * 1000
+      parts.wireAndServer[i] = (received - sent) * 1000
+      parts.clientB[i] = (end - received) * 1000
+      i++
+      tapA.clear()
+      tapB.clear()
+    })
+    const p50 = (values: Float64Array) => percentile(values.sort(), 50)
+    return {
+      clientA: p50(parts.clientA),
+      wireAndServer: p50(parts.wireAndServer),
+      clientB: p50(parts.clientB),
+    }
   },
 
   /** Runs `samples` edits one after the other on one side and returns the percentiles. */
@@ -127,11 +185,14 @@ export const methods = {
 
   /** Stops the syncs and closes the raw sockets. */
   teardown(): void {
-    lensync?.syncA.stop()
-    lensync?.syncB.stop()
+    for (const pair of [lensync, tapped?.pair]) {
+      pair?.syncA.stop()
+      pair?.syncB.stop()
+    }
     raw?.a.close()
     raw?.b.close()
     lensync = undefined
+    tapped = undefined
     raw = undefined
   },
 }
