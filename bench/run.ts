@@ -1,6 +1,7 @@
 // `npm run bench`: measures lensync against the raw layers beneath it, each metric with its
 // baseline in the same run, prints the table and writes bench/results.json. See docs/benchmarks.md.
 import { parseBenchArgs } from './lib/args.ts'
+import { buildPackages } from './lib/build.ts'
 import { describeMachine, loadAverage } from './lib/machine.ts'
 import { resolvePinning } from './lib/pinning.ts'
 import { writeResults } from './lib/results.ts'
@@ -28,6 +29,8 @@ log(
   `${machine.cpu}, ${machine.cpus} CPUs, Node ${machine.node}; ${pinning.describe()}; ${args.repeats} repeats`,
 )
 if (args.quick) log('--quick: small workloads, figures are not for publishing')
+if (args.source) log('--source: lensync runs from its TypeScript sources through tsx (figures include tsx)')
+else log(`built packages/*/dist in ${buildPackages()} s`)
 
 const rows: Row[] = []
 const failures: { metric: string; error: string }[] = []
@@ -37,8 +40,9 @@ for (const metric of selected) {
     repeats: args.repeats,
     quick: args.quick,
     pinning,
+    source: args.source,
     async start(role, kind, nodeFlags) {
-      const worker = await startWorker(role, { pinning, kind, nodeFlags })
+      const worker = await startWorker(role, { pinning, kind, source: args.source, nodeFlags })
       workers.push(worker)
       return worker
     },
@@ -63,6 +67,7 @@ writeResults(args.out, {
   pinning: pinning.describe(),
   repeats: args.repeats,
   quick: args.quick,
+  code: args.source ? 'source' : 'dist',
   load: { before: loadBefore, after: loadAverage() },
   seconds,
   rows,

@@ -10,11 +10,13 @@ export interface BenchArgs {
   /** Smaller workloads, for checking that everything runs. */
   readonly quick: boolean
   readonly pin: PinMode
+  /** Run lensync from its TypeScript sources through tsx instead of the compiled build (quicker to iterate, slower figures). */
+  readonly source: boolean
   /** Where to write the results. */
   readonly out: string
 }
 
-const USAGE = `usage: npm run bench -- [--only P1,P3] [--repeats 5] [--quick] [--pin same|split|off] [--out bench/results.json]`
+const USAGE = `usage: npm run bench -- [--only P1,P3] [--repeats 5] [--quick] [--pin same|split|off] [--source] [--out bench/results.json]`
 
 /**
  * Reads the command line.
@@ -30,6 +32,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       only: { type: 'string', default: '' },
       repeats: { type: 'string', default: '5' },
       quick: { type: 'boolean', default: false },
+      source: { type: 'boolean', default: false },
       pin: { type: 'string', default: 'same' },
       out: { type: 'string', default: 'bench/results.json' },
       help: { type: 'boolean', default: false },
@@ -49,5 +52,5 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     .split(',')
     .map(id => id.trim().toUpperCase())
     .filter(id => id !== '')
-  return { only, repeats, quick: values.quick, pin, out: values.out }
+  return { only, repeats, quick: values.quick, pin, source: values.source, out: values.out }
 }

@@ -13,6 +13,8 @@ export interface Results {
   /** Measured repeats of each side. */
   readonly repeats: number
   readonly quick: boolean
+  /** `dist`: the compiled packages (what npm users run); `source`: TypeScript sources through tsx. */
+  readonly code: 'dist' | 'source'
   /** 1-minute load average before and after the run (other work on the machine). */
   readonly load: { readonly before: number; readonly after: number }
   readonly seconds: number

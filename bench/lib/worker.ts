@@ -34,6 +34,8 @@ export interface WorkerOptions {
   readonly pinning: Pinning
   /** A server (what a metric is about) or a client (load). */
   readonly kind: ProcessKind
+  /** Resolve `@lensync/*` to the TypeScript sources (`@lensync/source` condition) instead of `dist/`. */
+  readonly source: boolean
   /** Extra `node` flags, e.g. `['--expose-gc']`. */
   readonly nodeFlags?: readonly string[]
   /** Longest a call may take before it fails, in ms. Default 60 000. */
@@ -42,8 +44,9 @@ export interface WorkerOptions {
 
 /**
  * Starts `bench/worker.ts <role>` as a child process (pinned with `taskset`
- * when the pinning says so), running TypeScript sources through tsx with the
- * `@lensync/source` condition, and resolves once the role is loaded.
+ * when the pinning says so). The role's own TypeScript runs through tsx;
+ * `@lensync/*` resolves to the compiled `dist/` (or, with `source`, to the
+ * sources through the `@lensync/source` condition). Resolves once the role is loaded.
  *
  * @param role - Which role (see `bench/roles/index.ts`).
  * @param options - Pinning, process kind, node flags.
@@ -61,7 +64,7 @@ export async function startWorker<R extends RoleName>(
   const command = [
     ...options.pinning.prefix(cpu),
     process.execPath,
-    '--conditions=@lensync/source',
+    ...(options.source ? ['--conditions=@lensync/source'] : []),
     '--import',
     'tsx',
     ...profiling,

@@ -11,6 +11,8 @@ export interface BenchContext {
   readonly quick: boolean
   /** How processes are pinned. */
   readonly pinning: Pinning
+  /** Whether lensync runs from its TypeScript sources (tsx) rather than the compiled build. */
+  readonly source: boolean
   /**
    * Starts a worker process running `role`; the runner stops it after the metric.
    *
