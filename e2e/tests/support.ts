@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Browser, expect, type Page } from '@playwright/test'
 
@@ -19,6 +22,36 @@ export async function expectStatus(page: Page, status: 'synced' | 'offline' | 's
   await expect(page.getByTestId('status')).toHaveText(status)
 }
 
+/** Posts a chat message from `page` through the compose form. */
+export async function postChat(page: Page, text: string) {
+  await page.getByTestId('chat-input').fill(text)
+  await page.getByTestId('chat-send').click()
+}
+
+/** The chat user name of the tab (`guest-…`, one per browser context). */
+export async function chatUser(page: Page): Promise<string> {
+  const name = await page.getByTestId('me').textContent()
+  if (!name) throw new Error('chatUser: the page shows no user name')
+  return name
+}
+
+/**
+ * Runs `use` with a sync server of the test's own on `port` (a fresh database
+ * in a temporary directory), started and ready; stops it and removes the
+ * directory afterwards, whether `use` passed or failed.
+ */
+export async function withOwnServer(port: number, use: (server: SyncServerProcess) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'lensync-e2e-own-'))
+  const server = new SyncServerProcess(port, join(dir, 'lensync.db'))
+  try {
+    await server.start()
+    await use(server)
+  } finally {
+    await server.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 /** A sync server process of this test's own (to stop and restart it). */
 export class SyncServerProcess {
   private child: ChildProcess | undefined
@@ -30,6 +63,11 @@ export class SyncServerProcess {
 
   get url(): string {
     return `ws://127.0.0.1:${this.port}/sync`
+  }
+
+  /** The demo page query that points a tab at this server (for `openTab`). */
+  get query(): string {
+    return `?server=${encodeURIComponent(this.url)}`
   }
 
   /** Starts it and waits until `/health` answers (a readiness check, polled). */

@@ -27,7 +27,6 @@ export function mountPerson(root: HTMLElement): Sync {
     { id: 'person' },
   )
   const sync = syncWith(person, socket, PersonResource)
-  const undo = history(person, { capacity: 50 })
 
   const checks = validate(person, (p, i) => {
     const messages: { path: string; text: string }[] = []
@@ -49,6 +48,7 @@ export function mountPerson(root: HTMLElement): Sync {
   })
   const chips = h('div', { class: 'chips', 'data-testid': 'tags' })
   const undoButton = h('button', { class: 'secondary', 'data-testid': 'undo', type: 'button' }, 'Undo')
+  undoButton.disabled = true
 
   const field = (label: string, id: string, input: HTMLElement, extra?: HTMLElement) => {
     const error = h('div', { class: 'error', 'data-testid': `${id}-error` })
@@ -104,9 +104,19 @@ export function mountPerson(root: HTMLElement): Sync {
     if (tag && !tagsStore.current.includes(tag)) tagsStore.update([...tagsStore.current, tag])
   })
 
-  undo.available.subscribe(available => {
-    undoButton.disabled = !available
-  })
-  undoButton.addEventListener('click', () => person.update(undo.back()))
+  // The history starts once the server's record is in: started earlier, its
+  // first entry would be the blank default, and one Undo would write that
+  // blank record to every tab. If the sync is stopped or refused first, Undo
+  // stays disabled (the indicator already shows offline).
+  void sync.flush().then(
+    () => {
+      const undo = history(person, { capacity: 50 })
+      undo.available.subscribe(available => {
+        undoButton.disabled = !available
+      })
+      undoButton.addEventListener('click', () => person.update(undo.back()))
+    },
+    () => {},
+  )
   return sync
 }
