@@ -19,7 +19,7 @@ interface Profile {
 /** Which part of the stack a script belongs to, for the per-package totals. */
 function areaOf(url: string, name: string): string {
   if (url === '') return name === '(garbage collector)' ? 'gc' : name.startsWith('(') ? name : 'native'
-  const pkg = /packages\/([^/]+)\/src/.exec(url)
+  const pkg = /packages\/([^/]+)\/(?:src|dist)\//.exec(url)
   if (pkg) return `@lensync/${pkg[1]}`
   const module = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
   if (module) return module[1] as string

@@ -1,9 +1,10 @@
-import { interleave, pick } from '../lib/interleave.ts'
+import { pick } from '../lib/interleave.ts'
 import { makeRow } from '../lib/row.ts'
+import { isolatedPair } from './isolatedPair.ts'
 import type { Metric } from './types.ts'
 
 /**
- * P3: the store's own cost, in one pinned process. A depth-3 field update
+ * P3: the store's own cost, each side of each row in a fresh pinned process. A depth-3 field update
  * through a sub-store until an effect on that field has run, against a raw
  * preact `signal` write → `computed` → `effect` (and, for context, against
  * the same immutable update written by hand on raw signals); and an update with the value
@@ -14,30 +15,32 @@ export const p3Store: Metric = {
   id: 'P3',
   title: 'store: depth-3 field update → effect, and no-op updates, vs raw preact signals',
   async run(context) {
-    // GC on the main thread: the CPU-time clock then measures the loop and its garbage, nothing in parallel.
-    const micro = await context.start('storeMicro', 'client', ['--single-threaded-gc'])
     const scale = context.quick ? 0.1 : 1
     const updates = Math.round(300_000 * scale)
     const noops = Math.round(3_000_000 * scale)
-    const field = await interleave(
-      { repeats: context.repeats },
-      () => micro.call('fieldUpdate', 'lensync', updates),
-      () => micro.call('fieldUpdate', 'raw', updates),
+    const field = await isolatedPair(
+      context,
+      'storeMicro',
+      w => w.call('fieldUpdate', 'lensync', updates),
+      w => w.call('fieldUpdate', 'raw', updates),
     )
-    const byHand = await interleave(
-      { repeats: context.repeats },
-      () => micro.call('fieldUpdate', 'lensync', updates),
-      () => micro.call('fieldUpdateByHand', updates),
+    const byHand = await isolatedPair(
+      context,
+      'storeMicro',
+      w => w.call('fieldUpdate', 'lensync', updates),
+      w => w.call('fieldUpdateByHand', updates),
     )
-    const noopRoot = await interleave(
-      { repeats: context.repeats },
-      () => micro.call('noopRoot', 'lensync', noops),
-      () => micro.call('noopRoot', 'raw', noops),
+    const noopRoot = await isolatedPair(
+      context,
+      'storeMicro',
+      w => w.call('noopRoot', 'lensync', noops),
+      w => w.call('noopRoot', 'raw', noops),
     )
-    const noopSub = await interleave(
-      { repeats: context.repeats },
-      () => micro.call('noopSub', 'lensync', noops),
-      () => micro.call('noopSub', 'raw', noops),
+    const noopSub = await isolatedPair(
+      context,
+      'storeMicro',
+      w => w.call('noopSub', 'lensync', noops),
+      w => w.call('noopSub', 'raw', noops),
     )
     const common = { unit: 'ns/op', better: 'lower', showAdded: true } as const
     const noopGoal = { op: '<=', value: 2, on: 'ratio' } as const

@@ -1,5 +1,6 @@
-import { interleave, pick } from '../lib/interleave.ts'
+import { pick } from '../lib/interleave.ts'
 import { makeRow } from '../lib/row.ts'
+import { isolatedPair } from './isolatedPair.ts'
 import type { Metric } from './types.ts'
 
 /**
@@ -13,16 +14,15 @@ export const p4Codec: Metric = {
   id: 'P4',
   title: 'codec: serialize + parse of a typical entity, vs JSON with a hand codec',
   async run(context) {
-    // GC on the main thread: the CPU-time clock then measures the loop and its garbage, nothing in parallel.
-    const micro = await context.start('codecMicro', 'client', ['--single-threaded-gc'])
     const rows = []
     for (const entity of ['plain', 'rich'] as const) {
       // About 0.2 s per round on each side here.
       const iterations = Math.round((entity === 'plain' ? 50_000 : 30_000) * (context.quick ? 0.1 : 1))
-      const rounds = await interleave(
-        { repeats: context.repeats },
-        () => micro.call('roundTrip', 'lensync', entity, iterations),
-        () => micro.call('roundTrip', 'baseline', entity, iterations),
+      const rounds = await isolatedPair(
+        context,
+        'codecMicro',
+        w => w.call('roundTrip', 'lensync', entity, iterations),
+        w => w.call('roundTrip', 'baseline', entity, iterations),
       )
       rows.push(
         makeRow({
