@@ -3,12 +3,15 @@ import type { Worker } from '../lib/worker.ts'
 import type { RoleMethods } from '../roles/index.ts'
 import type { BenchContext } from './types.ts'
 
+/** Measured repeats of each side of a micro-benchmark row, at least. */
+const MIN_REPEATS = 9
+
 /** The micro-benchmark roles. */
 type MicroRole = 'storeMicro' | 'codecMicro'
 
 /**
  * Runs one micro-benchmark row with each side in a fresh process of its
- * own, interleaved A B A B. Sharing a process would let one side's values
+ * own, interleaved A B A B (at least 9 repeats each). Sharing a process would let one side's values
  * shape the other's JIT feedback (e.g. signals-core's setter seeing numbers
  * and objects becomes polymorphic for both), which moved P3 by ±40 %.
  * GC runs on the main thread, so the CPU-time clock of the roles measures
@@ -33,7 +36,8 @@ export async function isolatedPair<R extends MicroRole>(
   ])
   try {
     return await interleave(
-      { repeats: context.repeats },
+      // Rounds are short (~0.2 s) and single figures swing with other load on the machine: more pairs.
+      { repeats: Math.max(context.repeats, MIN_REPEATS) },
       () => lensync(a),
       () => baseline(b),
     )
