@@ -12,12 +12,14 @@ import { metrics } from './metrics/index.ts'
 import type { BenchContext } from './metrics/types.ts'
 
 const args = parseBenchArgs(process.argv.slice(2))
-const unknown = args.only.filter(id => !metrics.some(metric => metric.id === id))
+// Metric ids are matched without regard to case (`--only p2b`).
+const wanted = (id: string) => args.only.some(only => only.toUpperCase() === id.toUpperCase())
+const unknown = args.only.filter(id => !metrics.some(metric => metric.id.toUpperCase() === id.toUpperCase()))
 if (unknown.length > 0) {
   console.error(`unknown metric ${unknown.join(', ')}; known: ${metrics.map(m => m.id).join(', ')}`)
   process.exit(2)
 }
-const selected = args.only.length === 0 ? metrics : metrics.filter(metric => args.only.includes(metric.id))
+const selected = args.only.length === 0 ? metrics : metrics.filter(metric => wanted(metric.id))
 const pinning = resolvePinning(args.pin)
 const machine = describeMachine()
 const started = Date.now()

@@ -50,7 +50,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     throw new Error(`--pin must be same, split or off\n${USAGE}`)
   const only = values.only
     .split(',')
-    .map(id => id.trim().toUpperCase())
+    .map(id => id.trim())
     .filter(id => id !== '')
   return { only, repeats, quick: values.quick, pin, source: values.source, out: values.out }
 }

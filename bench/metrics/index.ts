@@ -1,4 +1,5 @@
 import { p1EditLatency } from './p1EditLatency.ts'
+import { p2bTwoNodes } from './p2bTwoNodes.ts'
 import { p2FanOut } from './p2FanOut.ts'
 import { p3Store } from './p3Store.ts'
 import { p4Codec } from './p4Codec.ts'
@@ -7,15 +8,11 @@ import { p6IdleMemory } from './p6IdleMemory.ts'
 import { p7CatchUp } from './p7CatchUp.ts'
 import type { Metric } from './types.ts'
 
-/**
- * Every metric, in report order. A new one is a file exporting a `Metric`
- * and a line here — e.g. the two-node fan-out through Redis (P2b) once
- * `createSyncServer({ redis })` exists: two `syncServer` workers started with
- * `{ redis }`, subscribers on one, the writer on the other (see docs/benchmarks.md).
- */
+/** Every metric, in report order. A new one is a file exporting a `Metric` and a line here. */
 export const metrics: readonly Metric[] = [
   p1EditLatency,
   p2FanOut,
+  p2bTwoNodes,
   p3Store,
   p4Codec,
   p5EditBytes,

@@ -24,7 +24,9 @@ interface Audience {
 
 const RESOURCE = 'doc'
 const ENTITY = 'p2-doc'
-const audiences = new Map<'lensync' | 'raw', Audience>()
+/** `lensync` and `raw`: P2's two servers; `nodes`: P2b's writer and subscribers on different nodes. */
+type Side = 'lensync' | 'raw' | 'nodes'
+const audiences = new Map<Side, Audience>()
 let seq = 0
 
 function patchFrame(): string {
@@ -32,8 +34,8 @@ function patchFrame(): string {
   return JSON.stringify({ t: 'patch', op: n, r: RESOURCE, id: ENTITY, set: [[['n'], { json: n }]] })
 }
 
-async function lensyncAudience(url: string, count: number): Promise<Audience> {
-  const writer = await ProtocolClient.open(url)
+async function lensyncAudience(url: string, count: number, writerUrl = url): Promise<Audience> {
+  const writer = await ProtocolClient.open(writerUrl)
   await writer.writeAll([{ t: 'put', op: writer.op(), r: RESOURCE, id: ENTITY, value: { json: { n: 0 } } }])
   const audience: Audience = {
     subscribers: count,
@@ -100,17 +102,25 @@ async function sendBurst(audience: Audience, burst: number): Promise<void> {
 }
 
 export const methods = {
-  /** Connects a writer and `subscribers` subscribers of one entity to `url`. */
-  async setup(side: 'lensync' | 'raw', url: string, subscribers: number): Promise<void> {
+  /**
+   * Connects `subscribers` subscribers of one entity to `url`, and its writer
+   * to `writerUrl` (default `url`; another node of the same Redis for P2b).
+   */
+  async setup(side: Side, url: string, subscribers: number, writerUrl = url): Promise<void> {
     await audiences.get(side)?.close()
-    audiences.set(side, await (side === 'lensync' ? lensyncAudience : rawAudience)(url, subscribers))
+    audiences.set(
+      side,
+      side === 'raw'
+        ? await rawAudience(url, subscribers)
+        : await lensyncAudience(url, subscribers, writerUrl),
+    )
   },
 
   /**
    * Sends `bursts` bursts of `burst` patch frames (one burst written in one
    * tick; the next once the last was delivered everywhere).
    */
-  async round(side: 'lensync' | 'raw', bursts: number, burst: number): Promise<FanoutRound> {
+  async round(side: Side, bursts: number, burst: number): Promise<FanoutRound> {
     const audience = audiences.get(side)
     if (!audience) throw new Error(`fanoutClients: setup(${side}) first`)
     const before = audience.delivered

@@ -1,6 +1,6 @@
 import { SyncCloseCodes } from '@lensync/sync-client'
 import { CloseReason } from './CloseReason.ts'
-import { type PreparedMessage, prepareMessage } from './frame.ts'
+import { _toWire, type _Wire, prepareMessage } from './frame.ts'
 import { checkStorage } from './hub/createSyncHub.ts'
 import { SyncHub } from './hub/SyncHub.ts'
 import { _resolveSyncOptions } from './hub/syncOptions.ts'
@@ -54,11 +54,12 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
     const client = hub.connect(
       {
         id: session.id,
-        send: text => void session.send(text),
+        // Without a promise per frame (as sendMany): the hub never waits for a write.
+        send: text => void session._sendQuietly(_toWire(text)),
         // The broadcast's bytes are encoded once and reused for every receiver.
         sendShared: frame => {
-          frame.cache ??= prepareMessage(frame.text)
-          void session.send(frame.cache as PreparedMessage)
+          frame.cache ??= _toWire(prepareMessage(frame.text))
+          session._sendQuietly(frame.cache as _Wire)
         },
         close: (code, reason) => void session.close(new CloseReason(code, reason)),
       },

@@ -449,8 +449,10 @@ export class _EntityWriter {
       this._host._noteRevision(entry.resource, rev)
       // With a feed the write is answered when its change comes back.
       if (this._feed) return
-      this._host._ack(task, rev)
+      // The others first: the writer already shows its edit, so their frames
+      // leave (and are on the wire) before its ack.
       this._host._broadcast(entry.resource, entry.id, task.client, `${change[0]}${rev}${change[1]}`)
+      this._host._ack(task, rev)
     })
     for (const [entry, writes] of conflicts) this._retry(entry, writes)
     this._table.trim()
@@ -467,13 +469,14 @@ export class _EntityWriter {
     if (staged) {
       this._stopAwaiting(change.write)
       this._freshen(staged.entry, rev, staged.state)
-      this._host._ack(staged.task, rev)
     } else {
       const entry = this._table.peek(resource, id)
       if (entry) this._freshen(entry, rev, { text: change.value, decoded: _NOT_DECODED, plain: false })
     }
     this._host._noteRevision(resource, rev)
+    // The others first, as in a local commit.
     this._host._broadcast(resource, id, staged?.task.client, change.change)
+    if (staged) this._host._ack(staged.task, rev)
   }
 
   /** The storage feed lost changes: nothing cached can be trusted, and no lost write will be answered. */
