@@ -14,8 +14,24 @@ export interface FieldDiff {
 // faster than `{ ...o }` for objects that were themselves made by a spread.
 function copyObject(source: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const key in source) out[key] = source[key]
+  for (const key in source) {
+    if (key === '__proto__') assign(out, key, source[key])
+    else out[key] = source[key]
+  }
   return out
+}
+
+// `out[key] = v` with key `__proto__` would swap the object's prototype
+// instead of making a field; an own data property is what a path means.
+function assign(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true })
+  } else target[key] = value
+}
+
+// The own field `key` of a plain object: never an inherited one (`constructor`).
+function ownField(source: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(source, key) ? source[key] : undefined
 }
 
 /**
@@ -39,7 +55,7 @@ export function setIn(value: unknown, path: FieldPath, next: unknown, from = 0):
   if (from >= path.length) return next
   const key = path[from] as string
   const base = isPlainObject(value) ? copyObject(value) : {}
-  base[key] = setIn(base[key], path, next, from + 1)
+  assign(base, key, setIn(ownField(base, key), path, next, from + 1))
   return base
 }
 
@@ -50,20 +66,82 @@ export function unsetIn(value: unknown, path: FieldPath, from = 0): unknown {
   if (!Object.hasOwn(value, key)) return value
   const base = copyObject(value)
   if (from === path.length - 1) delete base[key]
-  else base[key] = unsetIn(base[key], path, from + 1)
+  else assign(base, key, unsetIn(base[key], path, from + 1))
   return base
 }
 
-/** Applies decoded field changes (sets, then unsets) to `value` immutably. */
+/**
+ * Applies decoded field changes (sets in order, then unsets) to `value`
+ * immutably, with the semantics of `setIn`/`unsetIn` applied one by one:
+ * missing or non-object steps become `{}`, an empty path replaces the whole
+ * value, untouched objects keep their identity.
+ *
+ * It runs in time linear in the total length of the paths: each object along
+ * the paths is copied at most once per call, and later entries write into
+ * that copy (one by one, 40,000 sets on one object would copy it 40,000 times).
+ *
+ * @param value - The current value (not modified).
+ * @param set - Field assignments, applied in order.
+ * @param unset - Fields to remove, after the sets.
+ * @returns The new value.
+ */
 export function applyFieldChanges(
   value: unknown,
   set: readonly FieldChange[],
   unset: readonly FieldPath[] = [],
 ): unknown {
+  // Objects made by this call: the only ones it may write into.
+  const fresh = new Set<object>()
+  const writable = (source: unknown): Record<string, unknown> => {
+    if (typeof source === 'object' && source !== null && fresh.has(source))
+      return source as Record<string, unknown>
+    const copy = isPlainObject(source) ? copyObject(source) : {}
+    fresh.add(copy)
+    return copy
+  }
   let out = value
-  for (const [path, next] of set) out = setIn(out, path, next)
-  for (const path of unset) out = unsetIn(out, path)
+  for (const [path, next] of set) {
+    if (path.length === 0) {
+      out = next
+      continue
+    }
+    const root = writable(out)
+    let node = root
+    const last = path.length - 1
+    for (let i = 0; i < last; i++) {
+      const key = path[i] as string
+      const child = writable(ownField(node, key))
+      assign(node, key, child)
+      node = child
+    }
+    assign(node, path[last] as string, next)
+    out = root
+  }
+  for (const path of unset) {
+    if (path.length === 0 || !hasPath(out, path)) continue
+    const root = writable(out)
+    let node = root
+    const last = path.length - 1
+    for (let i = 0; i < last; i++) {
+      const key = path[i] as string
+      const child = writable(node[key])
+      assign(node, key, child)
+      node = child
+    }
+    delete node[path[last] as string]
+    out = root
+  }
   return out
+}
+
+// Whether every step of `path` is an own field of a plain object.
+function hasPath(value: unknown, path: FieldPath): boolean {
+  let current = value
+  for (const key of path) {
+    if (!isPlainObject(current) || !Object.hasOwn(current, key)) return false
+    current = current[key]
+  }
+  return true
 }
 
 /**
