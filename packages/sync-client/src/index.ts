@@ -31,7 +31,14 @@ export type {
   UnsubMessage,
   WelcomeMessage,
 } from './protocol.ts'
-export { FORBIDDEN_KEYS, PROTOCOL_NAME, PROTOCOL_VERSION, SyncCloseCodes } from './protocol.ts'
+export {
+  FORBIDDEN_KEYS,
+  MAX_PATH_DEPTH,
+  MAX_VALUE_DEPTH,
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+  SyncCloseCodes,
+} from './protocol.ts'
 export type { Resource, ResourceOptions } from './resource.ts'
 export { resource } from './resource.ts'
 export { Session } from './Session.ts'
@@ -58,3 +65,5 @@ export type {
   WebSocketLike,
   WebSocketOptions,
 } from './types.ts'
+export type { ValueProblem } from './valueShape.ts'
+export { findValueProblem } from './valueShape.ts'

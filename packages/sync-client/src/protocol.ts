@@ -190,3 +190,14 @@ export const SyncCloseCodes = {
 
 /** Keys that are never accepted in a path or a value: they could reach an object's prototype. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+/**
+ * The deepest nesting a value may have: objects, arrays, Maps and Sets
+ * inside one another, counting the outermost (`{}` is 1 deep, `{ a: [] }` 2).
+ * Deeper values are refused by the server (`BAD_FIELD`) and skipped by the
+ * client (`BAD_MESSAGE`), so no recursive walk over a value can exhaust the stack.
+ */
+export const MAX_VALUE_DEPTH = 100
+
+/** The most steps a field path may have (in `patch`, `change` and `unset`). */
+export const MAX_PATH_DEPTH = 64
