@@ -12,7 +12,12 @@ import type { CloseReason } from './CloseReason.ts'
  * - `APP_CLOSED`: `listen()` after `close()`;
  * - `HANDSHAKE_FAILED`: the test client could not open a WebSocket (e.g. HTTP 404);
  * - `STORAGE_UNAVAILABLE`: shared storage (Redis) could not be reached when the
- *   server started (`cause` has the client's error).
+ *   server started (`cause` has the client's error);
+ * - `STORAGE_LOCKED`: the SQLite file is in use by another server (another
+ *   process, or another storage in this one); the message names the file;
+ * - `MODULE_MISSING`: a storage backend's package is not installed (`ioredis`
+ *   for Redis), or `better-sqlite3`'s native addon was not built; the message
+ *   says what to install.
  */
 export type ServerErrorCode =
   | 'RECEIVE_CLOSED'
@@ -23,6 +28,8 @@ export type ServerErrorCode =
   | 'APP_CLOSED'
   | 'HANDSHAKE_FAILED'
   | 'STORAGE_UNAVAILABLE'
+  | 'STORAGE_LOCKED'
+  | 'MODULE_MISSING'
 
 /** Details carried by a {@link ServerError}. */
 export interface ServerErrorDetails {

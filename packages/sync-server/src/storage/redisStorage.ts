@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { Redis, type RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 import { _RedisFeed } from './RedisFeed.ts'
 import { _COMMIT, _LIST, type _RedisScript } from './redisScripts.ts'
+import { _requireOptional } from './requireOptional.ts'
 import type {
   ChangeListener,
   CommitResult,
@@ -113,7 +114,9 @@ class RedisStorage implements Storage {
     // A command fails after a few reconnect attempts instead of hanging: a
     // failed commit closes its writers' connections, and they resend.
     // RESP2: replies (XREAD, script results) have one shape whatever the client's default.
-    this.redis = new Redis(url, { maxRetriesPerRequest: 3, ...redisOptions, protocol: 2 })
+    // ioredis is an optional peer dependency, loaded by the first Redis storage.
+    const ioredis = _requireOptional<typeof import('ioredis')>('ioredis', 'redisStorage')
+    this.redis = new ioredis.Redis(url, { maxRetriesPerRequest: 3, ...redisOptions, protocol: 2 })
     this.redis.on('error', error => this.warn('lensync redisStorage: connection error', error))
     this._feed = new _RedisFeed(this)
   }

@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
+import { ServerError } from '../ServerError.ts'
+import { _requireOptional } from './requireOptional.ts'
 import type {
   CommitResult,
   ListedEntity,
@@ -54,9 +56,21 @@ CREATE TABLE IF NOT EXISTS lensync_resources (
  * so a batch is on disk when {@link Storage.commit} returns; each batch is one
  * transaction. Every method answers synchronously.
  *
+ * One storage at a time per file: it holds an exclusive lock on `<file>.lock`
+ * while open, so a second server on the same file fails to start instead of
+ * handing out the same revisions. The lock is the operating system's, so it
+ * ends with the process however the process ends (a `kill -9` leaves no stale
+ * lock behind); other programs can still read the database.
+ *
+ * better-sqlite3 is loaded on the first call, so servers that keep their data
+ * elsewhere run without its native addon.
+ *
  * @param options - `file` (default `'./data/lensync.db'`, `':memory:'` for tests).
- * @returns The storage; `close()` closes the database.
- * @throws The SQLite error when the file cannot be opened (e.g. not a database).
+ * @returns The storage; `close()` closes the database and releases the lock.
+ * @throws ServerError `STORAGE_LOCKED` when another storage has the file open
+ *   (in this process or another); `MODULE_MISSING` when better-sqlite3's
+ *   native addon cannot be loaded; the SQLite error when the file cannot be
+ *   opened (e.g. not a database).
  * @example
  * const storage = sqliteStorage({ file: './data/lensync.db' })
  */
@@ -70,9 +84,54 @@ export function sqliteStorage(options: SqliteStorageOptions = {}): Storage {
   return new SqliteStorage(file)
 }
 
+let betterSqlite3: typeof Database | undefined
+
+/** Loads better-sqlite3 and its native addon once, on the first SQLite storage. */
+function loadBetterSqlite3(): typeof Database {
+  if (betterSqlite3) return betterSqlite3
+  const Constructor = _requireOptional<typeof Database>('better-sqlite3', 'sqliteStorage')
+  try {
+    // The addon loads on the first open; find out here, with a message that says what to do.
+    new Constructor(':memory:').close()
+  } catch (error) {
+    throw new ServerError(
+      'MODULE_MISSING',
+      `sqliteStorage needs better-sqlite3's native addon, which could not be loaded (installed with --ignore-scripts? run \`npm rebuild better-sqlite3\`), or keep the data elsewhere (memory: true, redis): ${(error as Error).message}`,
+      { cause: error },
+    )
+  }
+  betterSqlite3 = Constructor
+  return Constructor
+}
+
+/**
+ * Takes the exclusive lock of `file`: an exclusive transaction on the
+ * database `<file>.lock`, held open until the returned connection closes.
+ * SQLite locks with fcntl, which the kernel drops when the process ends,
+ * and it tracks locks per file across connections in one process too.
+ */
+function lockFile(Sqlite: typeof Database, file: string): Database.Database {
+  const lockPath = `${file}.lock`
+  const lock = new Sqlite(lockPath, { timeout: 0 })
+  try {
+    lock.exec('BEGIN EXCLUSIVE')
+  } catch (error) {
+    lock.close()
+    if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error
+    throw new ServerError(
+      'STORAGE_LOCKED',
+      `The SQLite file ${file} is in use by another lensync server (it holds ${lockPath}); stop it or give this one another file`,
+      { cause: error },
+    )
+  }
+  return lock
+}
+
 /** @internal The {@link sqliteStorage} implementation. */
 class SqliteStorage implements Storage {
   private readonly _db: Database.Database
+  /** Holds the file's exclusive lock; `undefined` for `':memory:'`. */
+  private readonly _lock: Database.Database | undefined
   private readonly _get: Database.Statement<[string, string], EntityRow>
   private readonly _revision: Database.Statement<[string], { rev: number }>
   private readonly _listLive: Database.Statement<[string, number, number], EntityRow>
@@ -82,19 +141,24 @@ class SqliteStorage implements Storage {
   private readonly _commit: (writes: readonly StorageWrite[]) => CommitResult[]
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
-    const db = new Database(file)
-    this._db = db
+    const Sqlite = loadBetterSqlite3()
+    const inMemory = file === ':memory:'
+    if (!inMemory) mkdirSync(dirname(file), { recursive: true })
+    this._lock = inMemory ? undefined : lockFile(Sqlite, file)
+    let db: Database.Database | undefined
     try {
+      db = new Sqlite(file)
       db.pragma('journal_mode = WAL')
       // FULL: a commit is on disk (WAL fsynced) before it returns, so an ack
       // never promises a write a power cut could take back.
       db.pragma('synchronous = FULL')
       db.exec(SCHEMA)
     } catch (error) {
-      db.close()
+      db?.close()
+      this._lock?.close()
       throw error
     }
+    this._db = db
     this._get = db.prepare('SELECT seq, id, rev, value FROM lensync_entities WHERE resource = ? AND id = ?')
     this._revision = db.prepare('SELECT rev FROM lensync_resources WHERE resource = ?')
     this._listLive = db.prepare(
@@ -150,6 +214,8 @@ class SqliteStorage implements Storage {
 
   close(): void {
     if (this._db.open) this._db.close()
+    // After the database: the next server may open the file once the lock is gone.
+    if (this._lock?.open) this._lock.close()
   }
 
   /** Runs inside the transaction. */
