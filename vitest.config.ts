@@ -10,8 +10,12 @@ export default defineConfig({
   ssr: { resolve: { conditions: [source, ...defaultServerConditions], externalConditions: [source] } },
   test: {
     include: ['packages/*/test/**/*.test.{ts,tsx}'],
-    // The scale-out tests' Redis: the local one, or a throwaway redis-server.
-    globalSetup: ['packages/sync-server/test/support/globalRedis.ts'],
+    // The scale-out tests' Redis: the local one, or a throwaway redis-server;
+    // their PostgreSQL: the local one, with its test role and database created.
+    globalSetup: [
+      'packages/sync-server/test/support/globalRedis.ts',
+      'packages/sync-server/test/support/globalPostgres.ts',
+    ],
     typecheck: { enabled: true, include: ['packages/*/test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -28,6 +28,8 @@ export { ClosedReceiveError, ServerError } from './ServerError.ts'
 export { ServerSession } from './ServerSession.ts'
 export { sendMany } from './sendMany.ts'
 export { memoryStorage } from './storage/memoryStorage.ts'
+export type { PostgresStorageOptions } from './storage/postgresStorage.ts'
+export { defaultPostgresStorageOptions, postgresStorage } from './storage/postgresStorage.ts'
 export type { RedisStorageOptions } from './storage/redisStorage.ts'
 export { defaultRedisStorageOptions, redisStorage } from './storage/redisStorage.ts'
 export type {

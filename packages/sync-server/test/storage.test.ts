@@ -1,9 +1,16 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { memoryStorage, redisStorage, type Storage, sqliteStorage } from '@lensync/sync-server'
+import {
+  memoryStorage,
+  postgresStorage,
+  redisStorage,
+  type Storage,
+  sqliteStorage,
+} from '@lensync/sync-server'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
+import { POSTGRES_URL, postgresSchema } from './support/postgres.ts'
 import { REDIS_URL, redisPrefix } from './support/redis.ts'
 
 const dirs: string[] = []
@@ -22,6 +29,7 @@ const kinds: [string, () => Storage][] = [
   ['sqliteStorage :memory:', () => sqliteStorage({ file: ':memory:' })],
   ['sqliteStorage file', () => sqliteStorage({ file: tmpFile() })],
   ['redisStorage', () => redisStorage({ url: REDIS_URL, prefix: redisPrefix() })],
+  ['postgresStorage', () => postgresStorage({ url: POSTGRES_URL, schema: postgresSchema() })],
 ]
 
 describe.each(kinds)('%s', (_name, make) => {
