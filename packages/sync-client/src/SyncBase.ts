@@ -9,20 +9,22 @@ import {
 } from '@lensync/store'
 import type { EntityReplica } from './EntityReplica.ts'
 import { applyFieldChanges, type FieldChange } from './paths.ts'
-import type {
-  ChangeMessage,
-  ClientMessage,
-  Encoded,
-  Issue,
-  OpId,
-  RejectMessage,
-  ServerMessage,
+import {
+  type ChangeMessage,
+  type ClientMessage,
+  type Encoded,
+  type Issue,
+  MAX_VALUE_DEPTH,
+  type OpId,
+  type RejectMessage,
+  type ServerMessage,
 } from './protocol.ts'
 import type { Resource } from './resource.ts'
 import type { SyncChannel, SyncConnection } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
 import { plainIssues } from './standardSchema.ts'
 import type { Sync, SyncStatus } from './syncTypes.ts'
+import { findValueProblem } from './valueShape.ts'
 
 /** First delay before resending writes refused with `RATE_LIMITED`, in ms. */
 const RETRY_MIN_DELAY = 100
@@ -244,6 +246,11 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
     this.rejectWaiters(error)
   }
 
+  /** A new subscription attempt: a refusal with `code` (one the next attempt may not repeat) no longer holds. */
+  protected clearSubscriptionRefusal(code: SyncError['code']): void {
+    if (this.subscriptionRefusal.peek()?.code === code) this.subscriptionRefusal.value = undefined
+  }
+
   /** The sync moved on to another entity: a refused subscription of the old one no longer holds. */
   protected subscriptionRestarted(): void {
     this.subscriptionRefusal.value = undefined
@@ -264,6 +271,23 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
           id,
           cause,
         }),
+      )
+      return undefined
+    }
+    // JSON returned as it came was checked with the message; anything a
+    // deserializer built (superjson's referentialEqualities can build a
+    // cycle) is checked here, before a store or a merge walks it.
+    const rebuilt = value !== encoded.json || (encoded.meta !== undefined && encoded.meta !== null)
+    const problem = rebuilt ? findValueProblem(value) : undefined
+    if (problem !== undefined) {
+      this.report(
+        new SyncError(
+          'BAD_MESSAGE',
+          problem === 'cycle'
+            ? 'An incoming value references itself (a cycle); it was skipped'
+            : `An incoming value is nested deeper than ${MAX_VALUE_DEPTH} levels; it was skipped`,
+          { resource: this.resource, id },
+        ),
       )
       return undefined
     }

@@ -1,5 +1,6 @@
 import { batch, type ReadonlySignal, type Signal, signal } from '@lensync/store'
 import { globalTimers } from './options.ts'
+import { parseServerMessage } from './parseServerMessage.ts'
 import {
   type ClientMessage,
   type OpId,
@@ -67,6 +68,10 @@ export class SyncConnection {
   /** The node id from the server's `welcome`. */
   node: string | undefined
   readonly client = randomId()
+  /** Counts the text frames received; the messages of one frame are routed under one number. */
+  frameNumber = 0
+  /** The length (characters) of the text frame whose messages are being routed. */
+  frameLength = 0
 
   private readonly _state: Signal<ConnectionState>
   private readonly channels = new Map<string, Set<SyncChannel>>()
@@ -219,6 +224,8 @@ export class SyncConnection {
       )
       return
     }
+    this.frameNumber++
+    this.frameLength = data.length
     let parsed: unknown
     try {
       parsed = JSON.parse(data)
@@ -235,19 +242,23 @@ export class SyncConnection {
   }
 
   private route(message: unknown): void {
-    if (
-      typeof message !== 'object' ||
-      message === null ||
-      typeof (message as { t?: unknown }).t !== 'string'
-    ) {
-      this.broadcastError(new SyncError('BAD_MESSAGE', 'Received a message without a type'))
+    // Nothing from the server is used before it passed the protocol's checks:
+    // a wrong type, a forbidden key or a too deep value is reported and skipped.
+    const parsed = parseServerMessage(message)
+    if (!parsed.ok) {
+      this.broadcastError(
+        new SyncError('BAD_MESSAGE', `Received a malformed message, skipped (${parsed.problem})`, {
+          ...(parsed.r === undefined ? {} : { resource: parsed.r }),
+          ...(parsed.id === undefined ? {} : { id: parsed.id }),
+        }),
+      )
       return
     }
-    const m = message as ServerMessage
+    const m = parsed.message
     try {
       switch (m.t) {
         case 'welcome':
-          this.node = typeof m.node === 'string' ? m.node : undefined
+          this.node = m.node
           return
         case 'snap':
           if ('id' in m) {
@@ -276,20 +287,8 @@ export class SyncConnection {
           return
         }
         case 'error':
-          this.broadcastError(
-            new SyncError(
-              m.code === 'UNKNOWN_TYPE' || m.code === 'BAD_FIELD' ? m.code : 'BAD_FRAME',
-              String(m.message),
-            ),
-          )
+          this.broadcastError(new SyncError(m.code, m.message))
           return
-        default:
-          this.broadcastError(
-            new SyncError(
-              'BAD_MESSAGE',
-              `Received an unknown message type "${String((m as { t: unknown }).t)}"`,
-            ),
-          )
       }
     } catch (cause) {
       // One bad message must never stop the sync: report it and go on.

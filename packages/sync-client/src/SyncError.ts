@@ -6,8 +6,11 @@ import type { Issue, OpId } from './protocol.ts'
  * - a `reject` from the server: `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`,
  *   `TOO_LARGE`, `RATE_LIMITED`, `BAD_FIELD`;
  * - an `error` from the server about a frame this client sent: `BAD_FRAME`, `UNKNOWN_TYPE`;
- * - found by the client: `BAD_MESSAGE` (an incoming frame it could not parse),
+ * - found by the client: `BAD_MESSAGE` (an incoming frame or value that breaks
+ *   the protocol: not JSON, a wrong field type, a forbidden key, a cycle, too deep),
  *   `INVALID_VALUE` (an incoming value failed the resource's schema),
+ *   `SNAPSHOT_TOO_LARGE` (a collection snapshot passed `syncList`'s bound; the
+ *   sync shows `offline` and subscribes again when the connection reopens),
  *   `UNAUTHENTICATED` (closed with 4401), `CONNECTION_FORBIDDEN` (closed with 4403),
  *   `STOPPED` (the sync was stopped while `flush()` waited).
  */
@@ -22,6 +25,7 @@ export type SyncErrorCode =
   | 'UNKNOWN_TYPE'
   | 'BAD_MESSAGE'
   | 'INVALID_VALUE'
+  | 'SNAPSHOT_TOO_LARGE'
   | 'UNAUTHENTICATED'
   | 'CONNECTION_FORBIDDEN'
   | 'STOPPED'

@@ -3,6 +3,8 @@ export type { Serializer } from './codec.ts'
 export { defaultSerializer, findForbiddenKey, findForbiddenKeyInEncoded, isPlainObject } from './codec.ts'
 export type { ConnectionErrorCode, SendErrorCode } from './errors.ts'
 export { ConnectionError, LensyncClientError, SendError } from './errors.ts'
+export type { ParsedServerMessage } from './parseServerMessage.ts'
+export { parseServerMessage } from './parseServerMessage.ts'
 export type { FieldChange, FieldDiff } from './paths.ts'
 export { applyFieldChanges, deepEqual, diffFields, getIn, setIn, unsetIn } from './paths.ts'
 export type {
@@ -48,7 +50,7 @@ export { SyncError } from './SyncError.ts'
 export type { StandardResult, StandardSchemaV1 } from './standardSchema.ts'
 export { isStandardSchema, plainIssues } from './standardSchema.ts'
 export { syncList } from './syncList.ts'
-export type { Sync, SyncStatus } from './syncTypes.ts'
+export type { Sync, SyncListOptions, SyncStatus } from './syncTypes.ts'
 export { syncWith } from './syncWith.ts'
 export type {
   CloseOptions,

@@ -6,8 +6,58 @@ import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
-import type { Sync } from './syncTypes.ts'
+import type { Sync, SyncListOptions } from './syncTypes.ts'
 import type { Session, Socket } from './types.ts'
+
+/** Default bounds of a collection snapshot held before its last page (see {@link SyncListOptions}). */
+const syncListDefaults: Required<SyncListOptions> = {
+  maxSnapshotItems: 100_000,
+  maxSnapshotBytes: 64 * 1024 * 1024,
+}
+
+function resolveOptions(options: SyncListOptions): Required<SyncListOptions> {
+  const resolved = { ...syncListDefaults }
+  for (const key of ['maxSnapshotItems', 'maxSnapshotBytes'] as const) {
+    const value = options[key]
+    if (value === undefined) continue
+    if (typeof value !== 'number' || !(value > 0) || (!Number.isInteger(value) && value !== Infinity)) {
+      throw new TypeError(`syncList(): ${key} must be a positive integer or Infinity, got ${String(value)}`)
+    }
+    resolved[key] = value
+  }
+  return resolved
+}
+
+/**
+ * What a collection sync holds while a snapshot arrives: its pages and the
+ * changes that came meanwhile, with their cost so far (`frame`: the last
+ * frame charged, so a frame of many pages counts once); or nothing at all,
+ * after a snapshot passed the bounds, until the next subscription.
+ */
+type SnapshotBuffer =
+  | {
+      kind: 'open'
+      pages: CollectionSnapMessage[]
+      /**
+       * Changes and deletes that arrived while the snapshot was still coming: a
+       * change may overtake the page holding the value it applies to (the page
+       * was read before the change committed), so they are applied after it.
+       */
+      held: ServerMessage[]
+      items: number
+      chars: number
+      frame: number
+    }
+  | { kind: 'abandoned' }
+
+const emptyBuffer = (): SnapshotBuffer => ({
+  kind: 'open',
+  pages: [],
+  held: [],
+  items: 0,
+  chars: 0,
+  frame: -1,
+})
 
 class ListSync<T> extends SyncBase<T> {
   readonly entityId = undefined
@@ -21,21 +71,19 @@ class ListSync<T> extends SyncBase<T> {
   private readonly opOwners = new Map<OpId, string>()
   /** The resource revision everything up to which this sync has seen: the next `since`. */
   private since: number | undefined
-  private pages: CollectionSnapMessage[] = []
-  /**
-   * Changes and deletes that arrived while the snapshot was still coming: a
-   * change may overtake the page holding the value it applies to (the page
-   * was read before the change committed), so they are applied after it.
-   */
-  private held: ServerMessage[] = []
+  private buffer: SnapshotBuffer = emptyBuffer()
+  private readonly limits: Required<SyncListOptions>
   private readonly unwatch: () => void
 
   constructor(
     private readonly store: Store<T[]>,
     target: Socket | Session,
     resourceDef: Resource<T>,
+    options: SyncListOptions,
   ) {
+    const limits = resolveOptions(options)
     super(connectionFor(target), resourceDef)
+    this.limits = limits
     this.shown = store.current
     if (!Array.isArray(this.shown)) throw new TypeError('syncList(): the store must hold an array')
     for (const item of this.shown) {
@@ -179,8 +227,8 @@ class ListSync<T> extends SyncBase<T> {
 
   connectionReady(): void {
     this.opOwners.clear()
-    this.pages = []
-    this.held = []
+    this.buffer = emptyBuffer()
+    this.clearSubscriptionRefusal('SNAPSHOT_TOO_LARGE')
     for (const replica of this.replicas.values()) replica.resetInFlight()
     this.connection.write(
       this.since === undefined
@@ -191,8 +239,7 @@ class ListSync<T> extends SyncBase<T> {
 
   protected onConnectionLost(): void {
     this.opOwners.clear()
-    this.pages = []
-    this.held = []
+    this.buffer = emptyBuffer()
     for (const replica of this.replicas.values()) replica.resetInFlight()
   }
 
@@ -204,8 +251,11 @@ class ListSync<T> extends SyncBase<T> {
     switch (message.t) {
       case 'snap':
         if ('items' in message) {
-          this.pages.push(message)
-          if (!message.more) this.applySnapshot()
+          const buffer = this.buffer
+          if (buffer.kind !== 'open') return
+          buffer.pages.push(message)
+          if (this.charge(buffer, message.items.length + message.gone.length) && !message.more)
+            this.applySnapshot(buffer)
         } else {
           // The current value sent back for a create-only put that found the entity.
           const replica = this.replicas.get(message.id)
@@ -218,7 +268,7 @@ class ListSync<T> extends SyncBase<T> {
         return
       case 'change': {
         if (!this.subscribed.peek()) {
-          this.held.push(message)
+          this.hold(message)
           return
         }
         this.seen(message.rev)
@@ -233,7 +283,7 @@ class ListSync<T> extends SyncBase<T> {
       }
       case 'gone': {
         if (!this.subscribed.peek()) {
-          this.held.push(message)
+          this.hold(message)
           return
         }
         this.seen(message.rev)
@@ -291,9 +341,47 @@ class ListSync<T> extends SyncBase<T> {
     }
   }
 
-  private applySnapshot(): void {
-    const pages = this.pages
-    this.pages = []
+  /** Keeps a change or delete that came before the snapshot's last page. */
+  private hold(message: ServerMessage): void {
+    const buffer = this.buffer
+    if (buffer.kind !== 'open') return
+    buffer.held.push(message)
+    this.charge(buffer, 1)
+  }
+
+  /**
+   * Counts what the buffer took in; past a bound the snapshot is dropped.
+   * @returns false when the snapshot was dropped.
+   */
+  private charge(buffer: SnapshotBuffer & { kind: 'open' }, items: number): boolean {
+    buffer.items += items
+    if (buffer.frame !== this.connection.frameNumber) {
+      buffer.frame = this.connection.frameNumber
+      buffer.chars += this.connection.frameLength
+    }
+    const { maxSnapshotItems, maxSnapshotBytes } = this.limits
+    if (buffer.items <= maxSnapshotItems && buffer.chars <= maxSnapshotBytes) return true
+    // Dropping what was buffered loses nothing for good: the server still has
+    // it, the local items and edits stay, and the next subscription (after
+    // the connection reopens) asks for it again. Until then the sync shows
+    // offline and says why, rather than hold without bound.
+    this.buffer = { kind: 'abandoned' }
+    this.connection.write({ t: 'unsub', r: this.resource })
+    this.subscriptionRefused(
+      'SNAPSHOT_TOO_LARGE',
+      `syncList(): the snapshot of "${this.resource}" passed ${
+        buffer.items > maxSnapshotItems
+          ? `maxSnapshotItems (${maxSnapshotItems})`
+          : `maxSnapshotBytes (${maxSnapshotBytes})`
+      } before its last page; it was dropped and is asked for again when the connection reopens`,
+      undefined,
+    )
+    return false
+  }
+
+  private applySnapshot(buffer: SnapshotBuffer & { kind: 'open' }): void {
+    const pages = buffer.pages
+    this.buffer = emptyBuffer()
     const incremental = this.since !== undefined
     const present = new Set<string>()
     let rev = 0
@@ -322,9 +410,7 @@ class ListSync<T> extends SyncBase<T> {
     }
     this.since = Math.max(this.since ?? 0, rev)
     this.subscribed.value = true
-    const held = this.held
-    this.held = []
-    for (const message of held) this.handle(message)
+    for (const message of buffer.held) this.handle(message)
     this.render()
     this.push()
   }
@@ -360,10 +446,17 @@ class ListSync<T> extends SyncBase<T> {
  * @param store - A store holding `T[]`.
  * @param target - A `Socket` (shared, reconnecting connection) or a `Session` you manage.
  * @param resource - The entity kind: name, id, serializer, schema.
+ * @param options - Bounds on a snapshot held before its last page (`maxSnapshotItems`, `maxSnapshotBytes`).
  * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`.
+ * @throws TypeError when an option is not a positive integer or `Infinity`.
  * @example
  * const chat = syncList(messages, websocket(url), MessageResource)
  */
-export function syncList<T>(store: Store<T[]>, target: Socket | Session, resource: Resource<T>): Sync {
-  return new ListSync(store, target, resource)
+export function syncList<T>(
+  store: Store<T[]>,
+  target: Socket | Session,
+  resource: Resource<T>,
+  options: SyncListOptions = {},
+): Sync {
+  return new ListSync(store, target, resource, options)
 }

@@ -28,3 +28,28 @@ export interface Sync {
   /** Ends the sync: unsubscribes, stops watching the store; the shared connection closes when no sync uses it. */
   stop(): void
 }
+
+/**
+ * Options of `syncList`: bounds on what it holds while a collection snapshot
+ * arrives (its pages, and the changes that come meanwhile, are kept until the
+ * last page). A snapshot past either bound is dropped: the sync reports
+ * `SNAPSHOT_TOO_LARGE`, unsubscribes, shows `offline` (`flush()` rejects),
+ * keeps its local items and edits, and subscribes again when the connection
+ * reopens. So a server that sends pages without end cannot grow the
+ * client's memory without bound, and nothing is dropped without a word.
+ */
+export interface SyncListOptions {
+  /**
+   * The most items a snapshot may hold before its last page: entities, ids
+   * in `gone`, and changes held meanwhile. A positive integer, or `Infinity`.
+   * @default 100_000
+   */
+  maxSnapshotItems?: number
+  /**
+   * The most characters of frame text a snapshot may take before its last
+   * page (the frames holding its pages and the changes held meanwhile, each
+   * frame counted once; about bytes for ASCII JSON). A positive integer, or `Infinity`.
+   * @default 64 * 1024 * 1024 (64 MiB)
+   */
+  maxSnapshotBytes?: number
+}
