@@ -62,6 +62,8 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
           session._sendQuietly(frame.cache as _Wire)
         },
         close: (code, reason) => void session.close(new CloseReason(code, reason)),
+        bufferedAmount: () => session.bufferedAmount,
+        drain: () => session.flush(),
       },
       session.request,
     )

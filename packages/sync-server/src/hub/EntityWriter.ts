@@ -3,7 +3,9 @@ import {
   applyFieldChanges,
   type Encoded,
   type FieldChange,
+  findValueProblem,
   type Issue,
+  MAX_VALUE_DEPTH,
   type PatchMessage,
   type PutMessage,
   plainIssues,
@@ -314,7 +316,7 @@ export class _EntityWriter {
     try {
       ;[next, change] = msg.t === 'put' ? this._put(msg) : this._patch(msg, base)
     } catch (error) {
-      this._host._reject(task, 'BAD_FIELD', `the value could not be decoded: ${messageOf(error)}`)
+      this._host._reject(task, 'BAD_FIELD', `${msg.r} ${msg.id}: ${messageOf(error)}`)
       return undefined
     }
     if (next.text !== null && Buffer.byteLength(next.text) > this._options.maxEntityBytes) {
@@ -346,6 +348,8 @@ export class _EntityWriter {
     // A value with meta is decoded now (from a copy: superjson rewrites its
     // input), so one that cannot be decoded never reaches storage.
     const decoded = plain ? msg.value.json : this._options.serializer.deserialize(JSON.parse(text) as Encoded)
+    // Plain JSON is a tree whose depth the parser checked; a decoded value may share (and cycle).
+    if (!plain) checkShape(decoded, MAX_VALUE_DEPTH)
     return [{ text, decoded, plain }, [envelopePrefix('change', msg.r, msg.id), `,"value":${text}}`]]
   }
 
@@ -355,9 +359,15 @@ export class _EntityWriter {
     const current = this.decoded(base)
     let plain = base.plain
     const changes: FieldChange[] = msg.set.map(([path, value]) => {
-      if (value.meta === undefined) return [path, value.json]
+      // Checked per value (a cycle lives within one envelope), with the depth its path adds.
+      if (value.meta === undefined) {
+        checkShape(value.json, MAX_VALUE_DEPTH - path.length)
+        return [path, value.json]
+      }
       plain = false
-      return [path, this._options.serializer.deserialize(value)]
+      const decoded = this._options.serializer.deserialize(value)
+      checkShape(decoded, MAX_VALUE_DEPTH - path.length)
+      return [path, decoded]
     })
     const merged = applyFieldChanges(current, changes, msg.unset ?? [])
     const encoded: Encoded = plain ? { json: merged } : this._options.serializer.serialize(merged)
@@ -559,6 +569,16 @@ function committedFrom(stored: StoredEntity | undefined): _Committed {
 /** `{"t":"<t>","r":…,"id":…,"rev":` — the revision and the rest are appended once known. */
 function envelopePrefix(t: string, r: string, id: string): string {
   return `{"t":"${t}","r":${JSON.stringify(r)},"id":${JSON.stringify(id)},"rev":`
+}
+
+/**
+ * Refuses a value readers could not hold: a cycle (superjson's
+ * `referentialEqualities` can make one) or nesting deeper than `MAX_VALUE_DEPTH`.
+ */
+function checkShape(value: unknown, maxDepth: number): void {
+  const problem = findValueProblem(value, maxDepth)
+  if (problem === 'cycle') throw new Error('the value refers to itself (a cycle)')
+  if (problem === 'depth') throw new Error('the value is nested too deeply')
 }
 
 function messageOf(error: unknown): string {

@@ -29,20 +29,25 @@ export interface _Slot {
   readonly entity: { readonly resource: string; readonly id: string }
   /** Whether the answer is still to come; an open slot holds back everything queued after it. */
   open: boolean
+  /** Set on a slot made for a connection that was already closing: it is in no outbox. */
+  readonly detached?: true
 }
 
 /**
  * @internal
- * What the hub queued for one connection. Flushed as one frame: the single
- * envelope as is (a shared one stays shared), or a JSON array of all of them,
- * up to the first slot still waiting for its answer.
+ * What the hub queued for one connection. Flushed as frames of at most
+ * `maxFrameChars` characters each: a single envelope as is (a shared one
+ * stays shared), or JSON arrays of envelopes, up to the first slot still
+ * waiting for its answer. It counts the characters it holds, so the hub can
+ * bound a connection's memory by bytes, not by frames.
  */
 export class _Outbox {
   private _items: (string | SharedFrame | _Slot)[] = []
+  private _chars = 0
 
-  /** Whether anything is queued. */
-  get isEmpty(): boolean {
-    return this._items.length === 0
+  /** Characters of envelope text queued (answers in slots included). */
+  get chars(): number {
+    return this._chars
   }
 
   /** Whether an answer is still to come (a slot is open). */
@@ -53,6 +58,7 @@ export class _Outbox {
   /** Queues an envelope's JSON text, or a shared envelope. */
   push(item: string | SharedFrame): void {
     this._items.push(item)
+    this._chars += textOf(item).length
   }
 
   /**
@@ -62,6 +68,7 @@ export class _Outbox {
    * and changes of one entity in revision order.
    */
   pushChange(item: SharedFrame, resource: string, id: string): void {
+    this._chars += item.text.length
     const items = this._items
     for (let i = 0; i < items.length; i++) {
       const slot = items[i]
@@ -81,12 +88,21 @@ export class _Outbox {
     return slot
   }
 
+  /** Puts (part of) the answer into a slot of this outbox; `final` closes the slot. */
+  fill(slot: _Slot, text: string, final: boolean): void {
+    slot.texts.push(text)
+    if (!slot.detached) this._chars += text.length
+    if (final) slot.open = false
+  }
+
   /**
-   * Takes what can be sent: everything before the first open slot.
+   * Takes what can be sent: everything before the first open slot, cut into
+   * frames of at most `maxFrameChars` characters (an envelope longer than
+   * that goes alone), so no frame — and no string — grows with the backlog.
    *
-   * @returns The one shared envelope (send it as is), the frame text, or `undefined` when nothing is ready.
+   * @returns The frames in order: a shared envelope (send it as is) or frame text; empty when nothing is ready.
    */
-  take(): SharedFrame | string | undefined {
+  take(maxFrameChars: number): (SharedFrame | string)[] {
     const items = this._items
     const parts: (string | SharedFrame)[] = []
     let taken = 0
@@ -94,23 +110,46 @@ export class _Outbox {
       const item = items[taken] as string | SharedFrame | _Slot
       if (typeof item === 'string' || item instanceof SharedFrame) parts.push(item)
       else if (item.open) break
-      else parts.push(...item.texts)
+      else for (const text of item.texts) parts.push(text)
     }
-    if (taken === 0) return undefined
+    if (taken === 0) return []
     this._items = taken === items.length ? [] : items.slice(taken)
-    if (parts.length === 0) return undefined
-    if (parts.length === 1) return parts[0]
-    let text = '['
+    const frames: (SharedFrame | string)[] = []
+    let batch: string[] = []
+    let batchChars = 0
+    const close = () => {
+      if (batch.length === 1) frames.push(batch[0] as string)
+      else if (batch.length > 1) frames.push(`[${batch.join(',')}]`)
+      batch = []
+      batchChars = 0
+    }
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i] as string | SharedFrame
-      if (i > 0) text += ','
-      text += typeof part === 'string' ? part : part.text
+      const text = textOf(part)
+      this._chars -= text.length
+      if (batchChars > 0 && batchChars + text.length + 1 > maxFrameChars) close()
+      if (batch.length === 0 && typeof part !== 'string') {
+        // Alone in its frame, a shared envelope stays shared (encoded once for every receiver).
+        const following = parts[i + 1]
+        if (following === undefined || textOf(following).length + text.length + 1 > maxFrameChars) {
+          frames.push(part)
+          continue
+        }
+      }
+      batch.push(text)
+      batchChars += text.length + 1
     }
-    return `${text}]`
+    close()
+    return frames
   }
 
   /** Drops everything queued (the connection is gone). */
   clear(): void {
     this._items = []
+    this._chars = 0
   }
+}
+
+function textOf(item: string | SharedFrame): string {
+  return typeof item === 'string' ? item : item.text
 }

@@ -24,6 +24,9 @@ import type { AuthorizeRequest, HubConnection } from './syncTypes.ts'
 /** A snapshot page stops growing past this many bytes of values, whatever `snapshotPageSize` says. */
 const SNAPSHOT_PAGE_BYTES = 1 << 20
 
+/** Snapshot bytes that cost one rate-limit token (on top of the `sub`'s own). */
+const SNAPSHOT_BYTES_PER_TOKEN = 1 << 16
+
 /** How long `flush()` waits for this node's committed writes to come back through a storage feed. */
 const FEED_DRAIN_MS = 5_000
 
@@ -45,6 +48,7 @@ const CLOSE = {
   POLICY: 1008,
   INTERNAL_ERROR: 1011,
   SERVICE_RESTART: 1012,
+  TRY_AGAIN_LATER: 1013,
   UNAUTHENTICATED: SyncCloseCodes.UNAUTHENTICATED,
 } as const
 
@@ -88,7 +92,18 @@ export class SyncHub {
     this._ready = storage.watch
       ? storage
           .watch({
-            change: change => this._writer.changed(change),
+            change: change => {
+              try {
+                this._writer.changed(change)
+              } catch (error) {
+                // What this node cached or answered may now be wrong: start its clients over.
+                this._options.logger.error(
+                  'lensync hub: applying a change from the storage feed failed',
+                  error,
+                )
+                this._reset('a change from the feed could not be applied')
+              }
+            },
             reset: reason => this._reset(reason),
           })
           .then(stop => {
@@ -198,6 +213,13 @@ export class SyncHub {
   }
 
   private _handle(client: HubClient, raw: unknown): Promise<void> | undefined {
+    // Every envelope costs a token, whatever its type or outcome: a flood of
+    // anything (unsubs, garbage, writes to unknown resources) is slowed down
+    // and then closed like a flood of writes.
+    if (!this._admit(client)) {
+      this._rateLimited(client, raw)
+      return undefined
+    }
     const msg = _isProblem(raw) ? raw : _checkEnvelope(raw)
     if (_isProblem(msg)) {
       this._problem(client, msg)
@@ -288,11 +310,7 @@ export class SyncHub {
       )
     if (!this._knownResource(r)) {
       refuse('FORBIDDEN', `unknown resource ${JSON.stringify(r)}`)
-      return undefined
-    }
-    if (!this._admit(client)) {
-      refuse('RATE_LIMITED', 'too many requests; slow down')
-      this._closeIfFlooding(client)
+      this._countRefusal(client)
       return undefined
     }
     if (
@@ -308,6 +326,7 @@ export class SyncHub {
     return this._authorized(client, { op: 'read', resource: r, id }, allowed => {
       if (!allowed) {
         refuse('FORBIDDEN', `not allowed to read ${r}${id === undefined ? '' : ` ${id}`}`)
+        this._countRefusal(client)
         return undefined
       }
       return id === undefined ? this._collectionSnap(client, r, msg.since) : this._entitySnap(client, r, id)
@@ -373,13 +392,20 @@ export class SyncHub {
         items += `${items ? ',' : ''}{"id":${JSON.stringify(listed.id)},"rev":${rev},"value":${value}}`
       }
       if (client.closed) return
+      // A snapshot costs by its size: a client asking for the same big
+      // collection again and again pays for the bytes, not one token a page.
+      client._bucket?.charge(Math.floor(bytes / SNAPSHOT_BYTES_PER_TOKEN))
       this._send(
         client,
         `{"t":"snap","r":${JSON.stringify(r)},"rev":${rev},"items":[${items}],"gone":${JSON.stringify(gone)}${more ? ',"more":true' : ''}}`,
       )
       if (!more) return
-      // One page per frame: let this one go out before reading the next.
+      // One page per frame: let this one go out before reading the next, and
+      // wait for a slow reader rather than queueing the collection for it.
       await this._nextFlush()
+      const { connection } = client
+      if (connection.drain && (connection.bufferedAmount?.() ?? 0) > this._options.maxBufferedBytes / 2)
+        await connection.drain()
     }
   }
 
@@ -387,17 +413,26 @@ export class SyncHub {
     const { op, r, id } = msg
     if (!this._knownResource(r)) {
       this._refuse(client, op, 'FORBIDDEN', `unknown resource ${JSON.stringify(r)}`)
+      this._countRefusal(client)
       return undefined
     }
-    if (!this._admit(client)) {
-      this._refuse(client, op, 'RATE_LIMITED', 'too many requests; slow down')
-      this._closeIfFlooding(client)
-      return undefined
+    if (msg.t === 'patch') {
+      const entries = msg.set.length + (msg.unset?.length ?? 0)
+      if (entries > this._options.maxPatchEntries) {
+        this._refuse(
+          client,
+          op,
+          'TOO_LARGE',
+          `a patch of ${entries} fields; the limit is ${this._options.maxPatchEntries} (send a put)`,
+        )
+        return undefined
+      }
     }
     const what = msg.t === 'del' ? 'delete' : 'write'
     return this._authorized(client, { op: what, resource: r, id }, allowed => {
       if (!allowed) {
         this._refuse(client, op, 'FORBIDDEN', `not allowed to ${what} ${r} ${id}`)
+        this._countRefusal(client)
         return undefined
       }
       // A create-only put that finds the entity answers with its value.
@@ -441,6 +476,35 @@ export class SyncHub {
   /** Takes a rate-limit token. */
   private _admit(client: HubClient): boolean {
     return !client._bucket || client._bucket.take()
+  }
+
+  /** Answers an envelope that found no token (a write or `sub` learns it; the rest is dropped). */
+  private _rateLimited(client: HubClient, raw: unknown): void {
+    const { t, op, r, id } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>
+    const message = 'too many requests; slow down'
+    if ((t === 'put' || t === 'patch' || t === 'del') && (typeof op === 'number' || typeof op === 'string'))
+      this._refuse(client, op, 'RATE_LIMITED', message)
+    else if (t === 'sub' && typeof r === 'string')
+      this._send(
+        client,
+        JSON.stringify({
+          t: 'reject',
+          r,
+          ...(typeof id === 'string' ? { id } : {}),
+          code: 'RATE_LIMITED',
+          message,
+        }),
+      )
+    this._closeIfFlooding(client)
+  }
+
+  /** A refused envelope (unknown resource, not allowed) counts towards the connection's error limit. */
+  private _countRefusal(client: HubClient): void {
+    if (!client._errors.add()) return
+    this._options.logger.warn?.(
+      `lensync hub: connection ${client.connection.id} sent too many refused envelopes; closing 1008`,
+    )
+    this._closeClient(client, CLOSE.POLICY, 'Too many refused requests', true)
   }
 
   /** Closes a connection that keeps pushing after being rate-limited. */
@@ -524,7 +588,7 @@ export class SyncHub {
 
   /** @internal Keeps the place of a staged write's answer in its client's outbox. */
   _reserve(client: HubClient, entity: _EntityEntry): _Slot {
-    return client.closed ? { texts: [], open: true, entity } : client._outbox.reserve(entity)
+    return client.closed ? { texts: [], open: true, entity, detached: true } : client._outbox.reserve(entity)
   }
 
   /** @internal Sends one envelope to every subscriber of the entity but its writer (if it is connected here). */
@@ -535,6 +599,7 @@ export class SyncHub {
       shared ??= new SharedFrame(text)
       client._outbox.pushChange(shared, resource, id)
       this._dirty.add(client)
+      this._checkBacklog(client)
     })
     if (shared) this._scheduleFlush()
   }
@@ -587,7 +652,18 @@ export class SyncHub {
   _scheduleFlush(): void {
     if (this._flushScheduled) return
     this._flushScheduled = true
-    setImmediate(() => this._flush())
+    setImmediate(this._deferredFlush)
+  }
+
+  /** The flush run from `setImmediate`: nothing thrown there may end the process. */
+  private readonly _deferredFlush = (): void => {
+    try {
+      this._flush()
+    } catch (error) {
+      // _flush guards each connection; this is a bug in the hub itself.
+      this._flushScheduled = false
+      this._options.logger.error('lensync hub: a flush failed', error)
+    }
   }
 
   /** @internal Resolves after the next flush (commit and send). */
@@ -602,7 +678,30 @@ export class SyncHub {
     if (client.closed) return
     client._outbox.push(text)
     this._dirty.add(client)
+    this._checkBacklog(client)
     this._scheduleFlush()
+  }
+
+  /**
+   * Bounds what one connection can make the server hold: what its outbox
+   * queues plus what its socket has not sent yet. Past `maxBufferedBytes`
+   * the client is not reading (or asks for more than it reads): its queue is
+   * dropped and it is closed with 1013, like any slow consumer, before a
+   * single frame or string can grow without limit.
+   */
+  private _checkBacklog(client: HubClient): void {
+    const queued = client._outbox.chars + (client.connection.bufferedAmount?.() ?? 0)
+    if (queued <= this._options.maxBufferedBytes || client._gone) return
+    this._options.logger.warn?.(
+      `lensync hub: connection ${client.connection.id} has ${queued} bytes unsent (maxBufferedBytes ${this._options.maxBufferedBytes}); closing 1013 as a slow consumer`,
+    )
+    client._outbox.clear()
+    // Already closing for another reason: the slow consumer's close replaces it, without waiting.
+    const closing = this._closing.get(client)
+    if (closing) clearTimeout(closing.timer)
+    this._closing.delete(client)
+    client.closed = false
+    this._closeClient(client, CLOSE.TRY_AGAIN_LATER, 'Slow consumer')
   }
 
   /** Refuses a write before it reached its entity's queue. */
@@ -617,9 +716,9 @@ export class SyncHub {
       this._send(client, text)
       return
     }
-    slot.texts.push(text)
-    if (final) slot.open = false
+    client._outbox.fill(slot, text, final)
     this._dirty.add(client)
+    this._checkBacklog(client)
     this._scheduleFlush()
   }
 
@@ -634,21 +733,37 @@ export class SyncHub {
       if (closing.waitForAnswers && client._outbox.waiting && !client._gone) continue
       clearTimeout(closing.timer)
       this._closing.delete(client)
-      client.connection.close(closing.code, closing.reason)
+      try {
+        client.connection.close(closing.code, closing.reason)
+      } catch (error) {
+        this._options.logger.error(`lensync hub: closing connection ${client.connection.id} failed`, error)
+      }
     }
     const waiters = this._flushWaiters
     this._flushWaiters = []
     for (const resolve of waiters) resolve()
   }
 
+  /**
+   * Sends what is ready for one connection. An exception here (a transport
+   * that throws, a bug) concerns this connection only: it is logged and the
+   * connection is closed with 1011; the others, and the process, go on.
+   */
   private _sendNow(client: HubClient): void {
     if (client._gone) return
-    const frame = client._outbox.take()
-    if (frame === undefined) return
-    const { connection } = client
-    if (typeof frame === 'string') connection.send(frame)
-    else if (connection.sendShared) connection.sendShared(frame)
-    else connection.send(frame.text)
+    try {
+      const { connection } = client
+      for (const frame of client._outbox.take(this._options.maxOutgoingFrameBytes)) {
+        if (typeof frame === 'string') connection.send(frame)
+        else if (connection.sendShared) connection.sendShared(frame)
+        else connection.send(frame.text)
+      }
+    } catch (error) {
+      this._options.logger.error(`lensync hub: sending to connection ${client.connection.id} failed`, error)
+      client._outbox.clear()
+      if (this._closing.has(client)) return
+      this._closeClient(client, CLOSE.INTERNAL_ERROR, 'Internal server error')
+    }
   }
 }
 

@@ -33,6 +33,14 @@ export class _TokenBucket {
     return false
   }
 
+  /**
+   * Takes `count` tokens whether or not there are that many (the bucket may
+   * go below zero): for work whose cost is known only once it is done.
+   */
+  charge(count: number): void {
+    if (count > 0) this._tokens -= count
+  }
+
   /** Whether the refusals in a row reached `closeAfter`. */
   get exhausted(): boolean {
     return this._refused >= this._options.closeAfter

@@ -21,6 +21,9 @@ export interface _ResolvedSyncOptions {
   readonly maxEntityBytes: number
   readonly snapshotPageSize: number
   readonly maxSubscriptions: number
+  readonly maxPatchEntries: number
+  readonly maxBufferedBytes: number
+  readonly maxOutgoingFrameBytes: number
   readonly rateLimit: Required<RateLimitOptions> | false
   readonly maxErrors: Required<ErrorLimitOptions>
   readonly allowedOrigins: ReadonlySet<string> | undefined
@@ -35,6 +38,9 @@ export const defaultSyncLimits = Object.freeze({
   maxEntityBytes: 1 << 19,
   snapshotPageSize: 500,
   maxSubscriptions: 1000,
+  maxPatchEntries: 10_000,
+  maxBufferedBytes: 4 << 20,
+  maxOutgoingFrameBytes: 1 << 20,
   rateLimit: Object.freeze({ perSecond: 200, burst: 1000, closeAfter: 100 }),
   maxErrors: Object.freeze({ count: 20, windowMs: 10_000 }),
   cacheSize: 10_000,
@@ -153,6 +159,27 @@ export function _resolveSyncOptions(options: SyncRouteOptions, where: string): _
       defaultSyncLimits.maxSubscriptions,
       1,
       'subscriptions per connection',
+    ),
+    maxPatchEntries: integer(
+      'maxPatchEntries',
+      options.maxPatchEntries,
+      defaultSyncLimits.maxPatchEntries,
+      1,
+      'set + unset entries per patch',
+    ),
+    maxBufferedBytes: integer(
+      'maxBufferedBytes',
+      options.maxBufferedBytes,
+      defaultSyncLimits.maxBufferedBytes,
+      1,
+      'bytes held for one connection',
+    ),
+    maxOutgoingFrameBytes: integer(
+      'maxOutgoingFrameBytes',
+      options.maxOutgoingFrameBytes,
+      defaultSyncLimits.maxOutgoingFrameBytes,
+      1,
+      'characters per frame sent',
     ),
     rateLimit,
     maxErrors,

@@ -24,6 +24,13 @@ export interface HubConnection {
   sendShared?(frame: SharedFrame): void
   /** Closes the connection with a close code and a reason. */
   close(code: number, reason: string): void
+  /**
+   * Bytes handed to the transport and not yet sent. Optional: the hub then
+   * bounds only what it queues itself (see `maxBufferedBytes`).
+   */
+  bufferedAmount?(): number
+  /** Resolves once what was handed to the transport is sent (backpressure for long snapshots). Optional. */
+  drain?(): Promise<void>
 }
 
 /** What `authorize` is asked: may `principal` do `op` on the resource (and entity)? */
@@ -101,9 +108,27 @@ export interface SyncRouteOptions {
   maxEntityBytes?: number
   /** Entities per page of a collection snapshot. Default `500`. */
   snapshotPageSize?: number
+  /**
+   * Field changes (`set` plus `unset` entries) one `patch` may carry; more →
+   * `reject TOO_LARGE` (send a `put`). Default `10_000`.
+   */
+  maxPatchEntries?: number
+  /**
+   * Bytes (characters of JSON text) the hub may hold for one connection: its
+   * queued envelopes plus what the transport has not sent yet. Past it the
+   * connection is a slow consumer: its queue is dropped and it is closed with
+   * 1013. Default `4 << 20` (4 MiB), as the app's `maxBufferedBytes`.
+   */
+  maxBufferedBytes?: number
+  /**
+   * Largest frame the hub sends, in characters: envelopes queued together
+   * are batched into JSON arrays of at most this size; a single envelope
+   * larger than it (a snapshot page, a big entity) goes alone. Default `1 << 20`.
+   */
+  maxOutgoingFrameBytes?: number
   /** Subscriptions one connection may hold; more → `reject RATE_LIMITED`. Default `1000`. */
   maxSubscriptions?: number
-  /** The token bucket for `sub`s and writes, or `false` for none. Default `{ perSecond: 200, burst: 1000, closeAfter: 100 }`. */
+  /** The token bucket for every envelope (a snapshot also costs a token per 64 KiB), or `false` for none. Default `{ perSecond: 200, burst: 1000, closeAfter: 100 }`. */
   rateLimit?: RateLimitOptions | false
   /** Unusable frames allowed before close 1008. Default `{ count: 20, windowMs: 10_000 }`. */
   maxErrors?: ErrorLimitOptions
