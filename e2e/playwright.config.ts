@@ -6,6 +6,9 @@ import { defineConfig } from '@playwright/test'
 export const SYNC_PORT = Number(process.env.E2E_SYNC_PORT ?? 18787)
 export const DEMO_PORT = Number(process.env.E2E_DEMO_PORT ?? 15173)
 export const RESTART_PORT = Number(process.env.E2E_RESTART_PORT ?? 18788)
+/** The React todo example (apps/todo), and the port of the todo restart test's own sync server. */
+export const TODO_PORT = Number(process.env.E2E_TODO_PORT ?? 15174)
+export const TODO_RESTART_PORT = Number(process.env.E2E_TODO_RESTART_PORT ?? 18789)
 
 // A fresh database per run; set once here so the workers see the same path.
 process.env.LENSYNC_E2E_DATA ??= join(tmpdir(), `lensync-e2e-${Date.now()}.db`)
@@ -54,6 +57,16 @@ export default defineConfig({
       url: `http://127.0.0.1:${DEMO_PORT}/`,
       reuseExistingServer: false,
       // Closing browser contexts resets proxied sockets; Vite logs each one.
+      stderr: 'ignore',
+      timeout: 120_000,
+    },
+    {
+      // The React todo example, built and previewed like the demo.
+      command: `${vite} build --logLevel warn && ${vite} preview --port ${TODO_PORT} --strictPort --host 127.0.0.1`,
+      cwd: '../apps/todo',
+      env: { LENSYNC_PORT: String(SYNC_PORT) },
+      url: `http://127.0.0.1:${TODO_PORT}/`,
+      reuseExistingServer: false,
       stderr: 'ignore',
       timeout: 120_000,
     },

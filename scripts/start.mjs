@@ -2,9 +2,11 @@
 // `npm start`: the sync server (embedded SQLite database, no other service)
 // and the demo app, then the URL to open. `npm run dev` (`--dev`): the same
 // with Vite's dev server and hot reload instead of a production build.
+// `npm run start:todo` (`--todo`): the React todo example (apps/todo) instead
+// of the demo.
 //
 // Environment: LENSYNC_PORT (8787), LENSYNC_DATA (./data/lensync.db),
-// DEMO_PORT (5173), HOST (127.0.0.1).
+// DEMO_PORT (5173), TODO_PORT (5174), HOST (127.0.0.1).
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +15,11 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const dev = process.argv.includes('--dev')
 const host = process.env.HOST ?? '127.0.0.1'
 const syncPort = process.env.LENSYNC_PORT ?? '8787'
-const demoPort = process.env.DEMO_PORT ?? '5173'
+// The app to serve: the demo, or with --todo the React todo example.
+const app = process.argv.includes('--todo')
+  ? { name: 'todo', dir: `${root}apps/todo`, port: process.env.TODO_PORT ?? '5174' }
+  : { name: 'demo', dir: `${root}apps/demo`, port: process.env.DEMO_PORT ?? '5173' }
+const appPort = app.port
 const dataFile = process.env.LENSYNC_DATA ?? 'data/lensync.db'
 const vite = `${root}node_modules/vite/bin/vite.js`
 
@@ -79,23 +85,21 @@ run('sync', [
 await ready(`http://${host}:${syncPort}/health`, 'the sync server')
 
 if (dev) {
-  run('demo', [vite, '--port', demoPort, '--strictPort', '--host', host], { cwd: `${root}apps/demo` })
+  run(app.name, [vite, '--port', appPort, '--strictPort', '--host', host], { cwd: app.dir })
 } else {
-  const build = run('build', [vite, 'build', '--logLevel', 'warn'], { cwd: `${root}apps/demo` })
+  const build = run('build', [vite, 'build', '--logLevel', 'warn'], { cwd: app.dir })
   children.splice(children.indexOf(build), 1)
   build.removeAllListeners('exit')
   const [code] = await once(build, 'exit')
   if (code !== 0) {
-    console.error('building the demo failed')
+    console.error(`building the ${app.name} failed`)
     stop(1)
   }
-  run('demo', [vite, 'preview', '--port', demoPort, '--strictPort', '--host', host], {
-    cwd: `${root}apps/demo`,
-  })
+  run(app.name, [vite, 'preview', '--port', appPort, '--strictPort', '--host', host], { cwd: app.dir })
 }
-await ready(`http://${host}:${demoPort}/`, 'the demo')
+await ready(`http://${host}:${appPort}/`, `the ${app.name}`)
 if (!stopping) {
   const shown = host
-  console.log(`\n  lensync demo ready: open http://${shown}:${demoPort}/ in two browser tabs`)
+  console.log(`\n  lensync ${app.name} ready: open http://${shown}:${appPort}/ in two browser tabs`)
   console.log(`  sync server: ws://${host}:${syncPort}/sync (data: ${dataFile})   Ctrl-C stops both\n`)
 }
