@@ -15,6 +15,9 @@ Options:
   --redis <url>  keep entities in Redis, shared with every node on it
                  (e.g. redis://127.0.0.1:6379; --data is then unused)
   --redis-prefix <p>  the Redis key prefix nodes share   (default lensync)
+  --postgres <url>  keep entities in PostgreSQL, shared with every node on it
+                 (e.g. postgres://app@127.0.0.1:5432/app; tables are created)
+  --postgres-schema <s>  the schema nodes share          (default lensync)
   --help         show this help
 
 Stops gracefully on SIGINT / SIGTERM.`
@@ -50,6 +53,8 @@ export async function runCli(
     memory?: boolean
     redis?: string
     'redis-prefix'?: string
+    postgres?: string
+    'postgres-schema'?: string
     help?: boolean
   }
   try {
@@ -62,6 +67,8 @@ export async function runCli(
         memory: { type: 'boolean' },
         redis: { type: 'string' },
         'redis-prefix': { type: 'string' },
+        postgres: { type: 'string' },
+        'postgres-schema': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -97,15 +104,37 @@ export async function runCli(
     process.exitCode = 2
     return undefined
   }
+  const { postgres } = values
+  const schema = values['postgres-schema']
+  if (postgres !== undefined && (redis !== undefined || values.memory || values.data !== undefined)) {
+    io.err('lensync-server: --postgres cannot be combined with --redis, --memory or --data')
+    process.exitCode = 2
+    return undefined
+  }
+  if (schema !== undefined && postgres === undefined) {
+    io.err('lensync-server: --postgres-schema needs --postgres')
+    process.exitCode = 2
+    return undefined
+  }
   const server = await createSyncServer({
     port,
     host,
     dataFile,
     memory: values.memory === true,
     ...(redis === undefined ? {} : { redis: { url: redis, ...(prefix === undefined ? {} : { prefix }) } }),
+    ...(postgres === undefined
+      ? {}
+      : { postgres: { url: postgres, ...(schema === undefined ? {} : { schema }) } }),
     logger: { error: console.error, warn: console.warn },
   })
-  const where = redis !== undefined ? `redis ${redis}` : values.memory ? 'memory only' : `data ${dataFile}`
+  const where =
+    redis !== undefined
+      ? `redis ${redis}`
+      : postgres !== undefined
+        ? `postgres ${postgres.replace(/\/\/[^@/]*@/, '//***@')}`
+        : values.memory
+          ? 'memory only'
+          : `data ${dataFile}`
   io.out(`lensync-server listening on ${server.url} (node ${server.node}, ${where})`)
   return server
 }

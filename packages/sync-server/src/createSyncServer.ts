@@ -1,10 +1,22 @@
 import { createApp } from './createApp.ts'
 import type { SyncServer, SyncServerOptions } from './hub/syncTypes.ts'
 import { memoryStorage } from './storage/memoryStorage.ts'
+import { type PostgresStorageOptions, postgresStorage } from './storage/postgresStorage.ts'
 import { redisStorage } from './storage/redisStorage.ts'
 import type { Storage } from './storage/Storage.ts'
 import { DEFAULT_DATA_FILE, sqliteStorage } from './storage/sqliteStorage.ts'
 import { syncRoute } from './syncRoute.ts'
+
+/** The options of {@link createSyncServer}: every {@link SyncServerOptions} field, and `postgres`. */
+export interface CreateSyncServerOptions extends SyncServerOptions {
+  /**
+   * PostgreSQL holds the entities, shared by every server node that uses
+   * it: a URL (`'postgres://app@127.0.0.1:5432/app'`) or `postgresStorage`
+   * options. The server creates and migrates its tables. `dataFile` and
+   * `memory` are then unused; not together with `redis`. Default: none (SQLite).
+   */
+  postgres?: string | PostgresStorageOptions
+}
 
 /**
  * Starts a whole sync server in one call: an app with the sync route
@@ -12,7 +24,8 @@ import { syncRoute } from './syncRoute.ts'
  *
  * Storage: `options.storage` when given (the caller closes it), else
  * Redis with `redis` (a URL or `redisStorage` options: several nodes on one
- * Redis serve the same entities), else `memoryStorage()` with
+ * Redis serve the same entities), else PostgreSQL with `postgres` (a URL or
+ * `postgresStorage` options: the same for several nodes on one database), else `memoryStorage()` with
  * `memory: true`, else SQLite at `dataFile` (default `'./data/lensync.db'`;
  * `':memory:'` keeps nothing on disk).
  *
@@ -26,14 +39,24 @@ import { syncRoute } from './syncRoute.ts'
  * console.log(server.url) // ws://127.0.0.1:54321/sync
  * await server.close()
  */
-export async function createSyncServer(options: SyncServerOptions = {}): Promise<SyncServer> {
+export async function createSyncServer(options: CreateSyncServerOptions = {}): Promise<SyncServer> {
   if (typeof options !== 'object' || options === null)
     throw new TypeError('createSyncServer(options): options must be an object')
-  const { port = 8787, host = '127.0.0.1', path = '/sync', memory = false, redis } = options
+  const { port = 8787, host = '127.0.0.1', path = '/sync', memory = false, redis, postgres } = options
   if (redis !== undefined && typeof redis !== 'string' && (typeof redis !== 'object' || redis === null))
     throw new TypeError(
       `createSyncServer(options): redis must be a URL such as 'redis://127.0.0.1:6379' or redisStorage options`,
     )
+  if (
+    postgres !== undefined &&
+    typeof postgres !== 'string' &&
+    (typeof postgres !== 'object' || postgres === null)
+  )
+    throw new TypeError(
+      `createSyncServer(options): postgres must be a URL such as 'postgres://app@127.0.0.1:5432/app' or postgresStorage options`,
+    )
+  if (redis !== undefined && postgres !== undefined)
+    throw new TypeError('createSyncServer(options): redis and postgres cannot be used together; choose one')
   if (typeof memory !== 'boolean') throw new TypeError('createSyncServer(options): memory must be a boolean')
   if (typeof path !== 'string' || !path.startsWith('/'))
     throw new TypeError(`createSyncServer(options): path must start with '/', such as '/sync'`)
@@ -45,6 +68,11 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
       storage = redisStorage({
         logger: options.logger ?? console,
         ...(typeof redis === 'string' ? { url: redis } : redis),
+      })
+    else if (postgres !== undefined)
+      storage = postgresStorage({
+        logger: options.logger ?? console,
+        ...(typeof postgres === 'string' ? { url: postgres } : postgres),
       })
     else storage = memory ? memoryStorage() : sqliteStorage({ file: options.dataFile ?? DEFAULT_DATA_FILE })
   }

@@ -2,6 +2,7 @@ import { PROTOCOL_NAME, type ServerMessage } from '@lensync/sync-client'
 import { createSyncServer, type Logger, type SyncServer, type SyncServerOptions } from '@lensync/sync-server'
 import { vi } from 'vitest'
 import WebSocket from 'ws'
+import { POSTGRES_URL, postgresSchema } from './support/postgres.ts'
 import { REDIS_URL, redisPrefix } from './support/redis.ts'
 
 /** A logger that records instead of printing. */
@@ -20,16 +21,27 @@ export function startServer(options: SyncServerOptions = {}): Promise<SyncServer
 }
 
 /**
- * The storages hub tests run on: local (memory), and Redis, where answers
- * and broadcasts come back through the change feed; a client must see no difference.
+ * The storages hub tests run on: local (memory), and Redis and PostgreSQL,
+ * where answers and broadcasts come back through the change feed; a client
+ * must see no difference.
  */
-export const STORAGE_KINDS = ['memory', 'redis'] as const
+export const STORAGE_KINDS = ['memory', 'redis', 'postgres'] as const
 
-/** {@link startServer} on one of the {@link STORAGE_KINDS} (Redis under a fresh key prefix). */
+/**
+ * {@link startServer} on one of the {@link STORAGE_KINDS} (Redis under a
+ * fresh key prefix, PostgreSQL in a fresh schema).
+ */
 export function startServerOn(
   kind: (typeof STORAGE_KINDS)[number],
   options: SyncServerOptions = {},
 ): Promise<SyncServer> {
+  if (kind === 'postgres')
+    return createSyncServer({
+      port: 0,
+      logger: quietLogger(),
+      ...options,
+      postgres: { url: POSTGRES_URL, schema: postgresSchema() },
+    })
   return startServer(
     kind === 'redis' ? { ...options, redis: { url: REDIS_URL, prefix: redisPrefix() } } : options,
   )
