@@ -1,6 +1,10 @@
 import type { Resource, Session, Socket, Sync } from '@lensync/sync-client'
 
-/** `syncWith` or `syncList`. */
+/**
+ * `syncWith` or `syncList`.
+ *
+ * @internal
+ */
 export type StartSync<S, T> = (store: S, target: Socket | Session, resource: Resource<T>) => Sync
 
 /**
