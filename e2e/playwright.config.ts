@@ -43,7 +43,8 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `node ../packages/sync-server/bin/lensync-server.mjs --port ${SYNC_PORT} --host 127.0.0.1 --data ${process.env.LENSYNC_E2E_DATA}`,
+      // The server from its TypeScript sources (see packages/sync-server/bin): no build needed.
+      command: `node --import tsx --conditions=@lensync/source ../packages/sync-server/bin/lensync-server.mjs --port ${SYNC_PORT} --host 127.0.0.1 --data ${process.env.LENSYNC_E2E_DATA}`,
       url: `http://127.0.0.1:${SYNC_PORT}/health`,
       reuseExistingServer: false,
       stdout: 'pipe',

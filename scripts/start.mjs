@@ -73,7 +73,12 @@ async function ready(url, what, attempts = 300) {
   stop(1)
 }
 
+// The lensync-server command from its TypeScript sources: tsx, and the
+// @lensync/source condition that points the bin's `#cli` import at src/cli.ts.
 run('sync', [
+  '--import',
+  'tsx',
+  '--conditions=@lensync/source',
   'packages/sync-server/bin/lensync-server.mjs',
   '--port',
   syncPort,

@@ -1,11 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
-
-/** The packages, in dependency order. */
-const PACKAGES = ['store', 'sync-client', 'sync-server'] as const
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+import { publishablePackages, repoRoot } from '../../packaging/workspacePackages.mjs'
 
 /**
  * Compiles the packages to `packages/<name>/dist` — JavaScript only, without
@@ -20,13 +15,14 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export function buildPackages(): number {
   const started = Date.now()
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-  for (const name of PACKAGES) {
+  // Every publishable package under packages/, in dependency order.
+  for (const { path } of publishablePackages()) {
     execFileSync(
       process.execPath,
       [
         tsc,
         '-p',
-        `packages/${name}/tsconfig.build.json`,
+        `${path}/tsconfig.build.json`,
         '--noCheck',
         '--declaration',
         'false',

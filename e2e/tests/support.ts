@@ -74,7 +74,19 @@ export class SyncServerProcess {
   async start(): Promise<void> {
     this.child = spawn(
       process.execPath,
-      [cli, '--port', String(this.port), '--host', '127.0.0.1', '--data', this.dataFile],
+      // From the TypeScript sources (see packages/sync-server/bin): no build needed.
+      [
+        '--import',
+        'tsx',
+        '--conditions=@lensync/source',
+        cli,
+        '--port',
+        String(this.port),
+        '--host',
+        '127.0.0.1',
+        '--data',
+        this.dataFile,
+      ],
       {
         stdio: 'ignore',
       },

@@ -1,18 +1,9 @@
 #!/usr/bin/env node
-// The lensync-server command. There is no build step: it runs the TypeScript
-// source through tsx, and resolves workspace packages through their
-// "@lensync/source" export condition (as Vite and Vitest do), added by a
-// resolve hook so no node flags are needed.
-import { register as registerHooks } from 'node:module'
-import { register as registerTsx } from 'tsx/esm/api'
+// The lensync-server command: runs the compiled dist/cli.js, plain Node, no
+// TypeScript loader. `#cli` is a subpath import of this package (see
+// "imports" in package.json): inside the monorepo, development runs the
+// TypeScript source with `node --import tsx --conditions=@lensync/source`,
+// which resolves `#cli` to src/cli.ts instead, so no build is needed there.
+import { main } from '#cli'
 
-const sourceCondition = `
-export async function resolve(specifier, context, nextResolve) {
-  if (context.conditions.includes('@lensync/source')) return nextResolve(specifier, context)
-  return nextResolve(specifier, { ...context, conditions: [...context.conditions, '@lensync/source'] })
-}`
-registerHooks(`data:text/javascript,${encodeURIComponent(sourceCondition)}`)
-registerTsx()
-
-const { main } = await import('../src/cli.ts')
 await main(process.argv.slice(2))

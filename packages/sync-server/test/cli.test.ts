@@ -2,12 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { enc, rawClient } from './hubHelpers.ts'
+import { lensyncServerCommand } from './support/childServer.ts'
 import { REDIS_URL, redisPrefix } from './support/redis.ts'
 
-const bin = fileURLToPath(new URL('../bin/lensync-server.mjs', import.meta.url))
 const children: ChildProcess[] = []
 const dirs: string[] = []
 
@@ -24,7 +23,7 @@ interface Running {
 }
 
 function run(args: string[]): Running {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const child = spawn(process.execPath, [...lensyncServerCommand, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PORT: '', HOST: '' },
   })

@@ -1,7 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
-const bin = fileURLToPath(new URL('../../bin/lensync-server.mjs', import.meta.url))
+/**
+ * Node's arguments before the command's own: the `lensync-server` bin, run
+ * from the TypeScript sources (tsx, and the `@lensync/source` condition that
+ * points its `#cli` import at src/cli.ts), so tests need no build.
+ */
+export const lensyncServerCommand: readonly string[] = [
+  '--import',
+  pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
+  '--conditions=@lensync/source',
+  fileURLToPath(new URL('../../bin/lensync-server.mjs', import.meta.url)),
+]
 
 /** A `lensync-server` command running as a child process. */
 export interface ChildServer {
@@ -29,7 +40,7 @@ export async function startChildServer(
   track: (child: ChildProcess) => void,
   timeoutMs = 20_000,
 ): Promise<ChildServer> {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const child = spawn(process.execPath, [...lensyncServerCommand, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PORT: '', HOST: '' },
   })
