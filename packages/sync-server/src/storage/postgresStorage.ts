@@ -105,6 +105,9 @@ function channelOf(schema: string): string {
   return name.length <= 63 ? name : `lensync_${createHash('sha1').update(schema).digest('hex')}`
 }
 
+/** How long a connection may sit in an open transaction before PostgreSQL ends it (ms). */
+const IDLE_IN_TRANSACTION_MS = 15_000
+
 interface EntityRow {
   seq: string
   id: string
@@ -153,8 +156,15 @@ class PostgresStorage implements Storage {
         onnotice: () => {},
         ...postgresOptions,
         ...options,
-        // Named, so pg_stat_activity shows which connections are lensync's.
-        connection: { application_name: name, ...postgresOptions.connection },
+        connection: {
+          // Named, so pg_stat_activity shows which connections are lensync's.
+          application_name: name,
+          // A node that vanishes mid-commit (host gone, no TCP reset) would
+          // hold the feed lock, and with it every node's commits, until the
+          // server noticed; a commit never idles for more than milliseconds.
+          idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+          ...postgresOptions.connection,
+        },
       })
     this.sql = this._connect({}, 'lensync')
     this._feed = new _PostgresFeed(this)

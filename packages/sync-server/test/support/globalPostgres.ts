@@ -2,10 +2,12 @@ import postgres from 'postgres'
 import type { TestProject } from 'vitest/node'
 
 // Vitest global setup: the Postgres tests need a PostgreSQL server. Use the
-// one at LENSYNC_TEST_POSTGRES (default: the local one, role `postgres`,
-// database `lensync_test`), creating the role and the database when they are
-// missing (connecting as the URL's user, else as `postgres`, to the `postgres`
-// database). The URL reaches the tests through `inject('postgresUrl')`.
+// one at LENSYNC_TEST_POSTGRES (default: the local one, role `lensync`,
+// database `lensync_test`, which the role owns: lensync runs without
+// superuser rights). When the role or the database is missing, or the role
+// may not create schemas there, fix that as `postgres` (passwordless, as
+// with trust authentication; `.ci/run` provisions them on a fresh machine).
+// The URL reaches the tests through `inject('postgresUrl')`.
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,7 +18,7 @@ declare module 'vitest' {
   }
 }
 
-const WANTED = process.env.LENSYNC_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/lensync_test'
+const WANTED = process.env.LENSYNC_TEST_POSTGRES ?? 'postgres://lensync:lensync@127.0.0.1:5432/lensync_test'
 
 /** Runs `work` on a one-connection client of `url`, closing it afterwards. */
 async function withClient<T>(url: string, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
@@ -39,41 +41,70 @@ function sibling(url: string, user: string | undefined, database: string): strin
   return other.toString()
 }
 
-/** Creates the URL's role and database when missing, through the first administrative connection that works. */
+/** A SQL string literal. */
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`
+}
+
+/** A quoted SQL identifier. */
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
+}
+
+/** Runs a statement; another test run that created the same thing at the same time is no failure. */
+async function idempotent(sql: postgres.Sql, statement: string): Promise<void> {
+  try {
+    await sql.unsafe(statement)
+  } catch (error) {
+    // 42710: role exists; 42P04: database exists; 23505: the same, caught by a unique index.
+    if (!['42710', '42P04', '23505'].includes((error as { code?: string }).code ?? '')) throw error
+  }
+}
+
+/**
+ * Creates the URL's role (with the URL's password) and database (owned by
+ * the role) when missing, and lets the role create schemas in it.
+ */
 async function provision(url: string): Promise<void> {
   const wanted = new URL(url)
   const role = decodeURIComponent(wanted.username) || 'postgres'
+  const password = decodeURIComponent(wanted.password)
   const database = decodeURIComponent(wanted.pathname.slice(1)) || role
-  let lastError: unknown
-  for (const admin of [sibling(url, undefined, 'postgres'), sibling(url, 'postgres', 'postgres')]) {
-    try {
-      await withClient(admin, async sql => {
-        const [hasRole] = await sql`SELECT 1 FROM pg_roles WHERE rolname = ${role}`
-        if (!hasRole) await sql`CREATE ROLE ${sql(role)} LOGIN`
-        const [hasDatabase] = await sql`SELECT 1 FROM pg_database WHERE datname = ${database}`
-        if (!hasDatabase) await sql`CREATE DATABASE ${sql(database)} OWNER ${sql(role)}`
-      })
-      return
-    } catch (error) {
-      // Two Vitest runs creating the same database at once: the other one won.
-      if ((error as { code?: string }).code === '42P04' || (error as { code?: string }).code === '23505')
-        return
-      lastError = error
-    }
-  }
-  throw lastError
+  await withClient(sibling(url, 'postgres', 'postgres'), async sql => {
+    const [hasRole] = await sql`SELECT 1 FROM pg_roles WHERE rolname = ${role}`
+    if (!hasRole)
+      await idempotent(
+        sql,
+        `CREATE ROLE ${ident(role)} LOGIN${password ? ` PASSWORD ${literal(password)}` : ''}`,
+      )
+    const [hasDatabase] = await sql`SELECT 1 FROM pg_database WHERE datname = ${database}`
+    if (!hasDatabase) await idempotent(sql, `CREATE DATABASE ${ident(database)} OWNER ${ident(role)}`)
+    else await sql.unsafe(`GRANT CREATE ON DATABASE ${ident(database)} TO ${ident(role)}`)
+  })
+}
+
+/** Whether the URL's role may create schemas in its database. */
+async function mayCreateSchemas(url: string): Promise<boolean> {
+  const [row] = await withClient(
+    url,
+    sql => sql`SELECT has_database_privilege(current_database(), 'CREATE') AS ok`,
+  )
+  return row?.ok === true
 }
 
 export default async function setup(project: TestProject): Promise<void> {
   const shown = WANTED.replace(/\/\/[^@/]*@/, '//***@')
   try {
-    await withClient(WANTED, sql => sql`SELECT 1`).catch(async error => {
-      // 3D000: no such database; 28000: no such role.
-      const code = (error as { code?: string }).code
-      if (code !== '3D000' && code !== '28000') throw error
-      await provision(WANTED)
-      await withClient(WANTED, sql => sql`SELECT 1`)
+    const ready = await mayCreateSchemas(WANTED).catch(error => {
+      // 3D000: no such database; 28000 / 28P01: no such role (or not with that password).
+      if (!['3D000', '28000', '28P01'].includes((error as { code?: string }).code ?? '')) throw error
+      return false
     })
+    if (!ready) {
+      await provision(WANTED)
+      if (!(await mayCreateSchemas(WANTED)))
+        throw new Error('the role may not create schemas in the database')
+    }
     project.provide('postgresUrl', WANTED)
     project.provide('postgresProblem', undefined)
   } catch (error) {
