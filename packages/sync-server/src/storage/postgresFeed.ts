@@ -64,6 +64,8 @@ export class _PostgresFeed {
   /** The last number a notification announced on the current LISTEN connection. */
   private _announced = 0
   private _started: Promise<void> | undefined
+  /** Whether the start point is known (notifications before it are ignored). */
+  private _anchored = false
   private _stopped = false
   private _polling: Promise<void> | undefined
   private _again = false
@@ -113,6 +115,9 @@ export class _PostgresFeed {
       this._listener = listener
       await this._listen(listener)
       await this._anchor()
+      // A commit after the start point may have notified while it was read.
+      this._anchored = true
+      this._wake()
     } catch (cause) {
       const listener = this._listener
       this._listener = undefined
@@ -143,7 +148,7 @@ export class _PostgresFeed {
 
   private _notified(payload: string): void {
     const n = Number(payload)
-    if (!Number.isSafeInteger(n) || this._stopped) return
+    if (!Number.isSafeInteger(n) || this._stopped || !this._anchored) return
     // Notifications come in commit order: a smaller number than the last
     // one means the numbering started over; the read finds out.
     const backwards = n < this._announced
