@@ -39,8 +39,8 @@ export interface _RootCell {
 
 /**
  * What root stores and sub-stores share: handlers, the queue, and making sub-stores.
- *
- * @internal
+ * Not part of the API (construct stores with `storeOf`); kept out of stripInternal
+ * because the published `RootStore` and `SubStore` declarations extend it.
  */
 export abstract class _BaseStore<T> implements Store<T> {
   abstract readonly id: string
@@ -56,6 +56,7 @@ export abstract class _BaseStore<T> implements Store<T> {
   readonly _queue: _HandlerQueue
   private _children: WeakMap<object, SubStore<unknown>> | undefined
 
+  /** @internal Stores are made by `storeOf` and `map`, never by this constructor. */
   constructor(queue: _HandlerQueue) {
     this._queue = queue
     const update = (value: T): void | Promise<void> => {

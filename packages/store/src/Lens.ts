@@ -3,9 +3,8 @@ import type { Lens, LensLike } from './types.ts'
 /**
  * The key under which a `lenses<T>()` path carries its {@link Lens}. A symbol, so that
  * every string property of a path stays a field. `Symbol.for`, so that two copies of
- * this package understand each other's paths.
- *
- * @internal
+ * this package understand each other's paths. Not part of the API; kept out of
+ * stripInternal because the published `Path` type is keyed by it.
  */
 export const LENS: unique symbol = Symbol.for('lensync.lens')
 
