@@ -3,7 +3,9 @@
 // installed from the tarballs with `ws` into a fresh project outside the
 // repository with --ignore-scripts (no native build of better-sqlite3, no
 // tsx, no ioredis). There, plain Node runs a memory sync server with two
-// syncWith clients and the lensync-server command.
+// syncWith clients and the lensync-server command. The declarations must
+// type-check with skipLibCheck off: stripInternal must not leave a published
+// declaration pointing at a stripped one.
 import { type ChildProcess, spawn } from 'node:child_process'
 import {
   copyFileSync,
@@ -13,15 +15,17 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { publint } from 'publint'
 import { formatMessage } from 'publint/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { publishablePackages } from '../workspacePackages.mjs'
+import { publishablePackages, repoRoot } from '../workspacePackages.mjs'
 
 const packages = publishablePackages()
 const project = mkdtempSync(join(tmpdir(), 'lensync-packaging-'))
@@ -138,6 +142,33 @@ describe('the packed packages', () => {
       expect.soft(internal, `${pkg.name}: declarations still marked @internal`).toEqual([])
     }
   })
+
+  it('have declarations that type-check in a strict consumer with skipLibCheck off', async () => {
+    // Against the packages' dist/ in the repository (what was just packed): the
+    // sync-server declarations import the types of its optional peers (ioredis,
+    // postgres), which the repository has and the fresh project lacks.
+    const dir = mkdtempSync(join(tmpdir(), 'lensync-types-'))
+    try {
+      symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir')
+      const compilerOptions = {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        lib: ['ES2023', 'DOM'],
+        types: ['node'],
+        strict: true,
+        skipLibCheck: false,
+        noEmit: true,
+      }
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['check.ts'] }))
+      const imports = packages.map((pkg, i) => `export * as p${i} from '${pkg.name}'\n`)
+      writeFileSync(join(dir, 'check.ts'), imports.join(''))
+      const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+      await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], dir, 120_000)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 150_000)
 
   it('were installed without tsx, ioredis or a native build of better-sqlite3', () => {
     expect(existsSync(installed('tsx'))).toBe(false)
