@@ -1,4 +1,4 @@
-import type { ClientMessage, ServerMessage } from '@lensync/sync-client'
+import type { ClientMessage, ServerMessage } from '@lensync/protocol'
 import { WebSocket } from 'ws'
 
 /**

@@ -1,7 +1,9 @@
 // Role: P4's codec micro-benchmark: an entity's value → wire text → value, with lensync's
 // default serializer and with JSON plus a hand-written codec for the entity's Date and Set.
 // Timed in CPU time (cpuNanos).
-import { deepEqual, defaultSerializer, type Encoded } from '@lensync/sync-client'
+
+import { deepEqual, type Encoded } from '@lensync/protocol'
+import { defaultSerializer } from '@lensync/sync-client'
 import { cpuNanos } from '../lib/cpuClock.ts'
 import { type RichTask, richTask, task } from '../lib/fixtures.ts'
 

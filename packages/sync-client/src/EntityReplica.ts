@@ -1,6 +1,12 @@
-import { isPlainObject } from './codec.ts'
-import { applyFieldChanges, diffFields, type FieldChange, setIn, unsetIn } from './paths.ts'
-import type { FieldPath, OpId } from './protocol.ts'
+import type { FieldPath, OpId } from '@lensync/protocol'
+import {
+  applyFieldChanges,
+  diffFields,
+  type FieldChange,
+  isPlainObject,
+  setIn,
+  unsetIn,
+} from '@lensync/protocol'
 
 /** One pending local field edit. `op` is the in-flight write carrying it, or `undefined` when not sent yet. */
 interface PendingEdit {

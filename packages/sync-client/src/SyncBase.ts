@@ -1,4 +1,18 @@
 import {
+  applyFieldChanges,
+  type ChangeMessage,
+  type ClientMessage,
+  type Encoded,
+  type FieldChange,
+  findValueProblem,
+  type Issue,
+  MAX_VALUE_DEPTH,
+  type OpId,
+  plainIssues,
+  type RejectMessage,
+  type ServerMessage,
+} from '@lensync/protocol'
+import {
   computed,
   createStream,
   effect,
@@ -8,23 +22,10 @@ import {
   signal,
 } from '@lensync/store'
 import type { EntityReplica } from './EntityReplica.ts'
-import { applyFieldChanges, type FieldChange } from './paths.ts'
-import {
-  type ChangeMessage,
-  type ClientMessage,
-  type Encoded,
-  type Issue,
-  MAX_VALUE_DEPTH,
-  type OpId,
-  type RejectMessage,
-  type ServerMessage,
-} from './protocol.ts'
 import type { Resource } from './resource.ts'
 import type { SyncChannel, SyncConnection } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
-import { plainIssues } from './standardSchema.ts'
 import type { Sync, SyncStatus } from './syncTypes.ts'
-import { findValueProblem } from './valueShape.ts'
 
 /** First delay before resending writes refused with `RATE_LIMITED`, in ms. */
 const RETRY_MIN_DELAY = 100

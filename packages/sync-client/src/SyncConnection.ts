@@ -1,13 +1,13 @@
-import { batch, type ReadonlySignal, type Signal, signal } from '@lensync/store'
-import { globalTimers } from './options.ts'
-import { parseServerMessage } from './parseServerMessage.ts'
 import {
   type ClientMessage,
+  CloseCodes,
   type OpId,
   PROTOCOL_VERSION,
+  parseServerMessage,
   type ServerMessage,
-  SyncCloseCodes,
-} from './protocol.ts'
+} from '@lensync/protocol'
+import { batch, type ReadonlySignal, type Signal, signal } from '@lensync/store'
+import { globalTimers } from './options.ts'
 import { SyncError } from './SyncError.ts'
 import type { Session, Socket, Timers } from './types.ts'
 
@@ -208,9 +208,9 @@ export class SyncConnection {
     this.ops.clear()
     this.writes.clear()
     const refused =
-      code === SyncCloseCodes.UNAUTHENTICATED
+      code === CloseCodes.UNAUTHENTICATED
         ? new SyncError('UNAUTHENTICATED', 'The server refused the credentials (close 4401)')
-        : code === SyncCloseCodes.FORBIDDEN
+        : code === CloseCodes.FORBIDDEN
           ? new SyncError('CONNECTION_FORBIDDEN', 'The server refused the connection (close 4403)')
           : undefined
     this._state.value = refused ? 'refused' : 'offline'
@@ -247,9 +247,10 @@ export class SyncConnection {
     const parsed = parseServerMessage(message)
     if (!parsed.ok) {
       this.broadcastError(
-        new SyncError('BAD_MESSAGE', `Received a malformed message, skipped (${parsed.problem})`, {
-          ...(parsed.r === undefined ? {} : { resource: parsed.r }),
-          ...(parsed.id === undefined ? {} : { id: parsed.id }),
+        new SyncError('BAD_MESSAGE', `Received a malformed message, skipped (${parsed.error.message})`, {
+          ...(parsed.error.r === undefined ? {} : { resource: parsed.error.r }),
+          ...(parsed.error.id === undefined ? {} : { id: parsed.error.id }),
+          cause: parsed.error,
         }),
       )
       return

@@ -1,5 +1,5 @@
+import type { Issue, OpId } from '@lensync/protocol'
 import { LensyncClientError } from './errors.ts'
-import type { Issue, OpId } from './protocol.ts'
 
 /**
  * Codes of a {@link SyncError}:

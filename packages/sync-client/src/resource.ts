@@ -1,5 +1,9 @@
-import { defaultSerializer, type Serializer } from './codec.ts'
-import { isStandardSchema, type StandardSchemaV1 } from './standardSchema.ts'
+import {
+  defaultSerializer,
+  isStandardSchema,
+  type Serializer,
+  type StandardSchemaV1,
+} from '@lensync/protocol'
 
 /** Options of {@link resource}. */
 export interface ResourceOptions<T> {

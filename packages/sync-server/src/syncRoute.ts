@@ -1,4 +1,4 @@
-import { SyncCloseCodes } from '@lensync/sync-client'
+import { CloseCodes } from '@lensync/protocol'
 import { CloseReason } from './CloseReason.ts'
 import { _toWire, type _Wire, prepareMessage } from './frame.ts'
 import { checkStorage } from './hub/createSyncHub.ts'
@@ -47,7 +47,7 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
       const origin = session.request.headers.origin
       // Browsers always send Origin; other clients are not what this guards against.
       if (origin !== undefined && !allowedOrigins.has(origin)) {
-        await session.close(new CloseReason(SyncCloseCodes.FORBIDDEN, 'Origin not allowed'))
+        await session.close(new CloseReason(CloseCodes.FORBIDDEN, 'Origin not allowed'))
         return
       }
     }

@@ -1,13 +1,6 @@
+import { PROTOCOL_NAME } from '@lensync/protocol'
 import { storeOf } from '@lensync/store'
-import {
-  PROTOCOL_NAME,
-  resource,
-  type Sync,
-  type SyncError,
-  syncList,
-  syncWith,
-  websocket,
-} from '@lensync/sync-client'
+import { resource, type Sync, type SyncError, syncList, syncWith, websocket } from '@lensync/sync-client'
 import { createSyncServer, type SyncServer } from '@lensync/sync-server'
 import { afterEach, describe, expect, it, onTestFailed, vi } from 'vitest'
 import { WebSocket } from 'ws'

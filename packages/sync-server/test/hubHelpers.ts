@@ -1,4 +1,4 @@
-import { PROTOCOL_NAME, type ServerMessage } from '@lensync/sync-client'
+import { PROTOCOL_NAME, type ServerMessage } from '@lensync/protocol'
 import { createSyncServer, type Logger, type SyncServer, type SyncServerOptions } from '@lensync/sync-server'
 import { vi } from 'vitest'
 import WebSocket from 'ws'

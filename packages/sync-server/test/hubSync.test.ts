@@ -1,4 +1,4 @@
-import type { CollectionSnapMessage, EntitySnapMessage } from '@lensync/sync-client'
+import type { CollectionSnapMessage, EntitySnapMessage } from '@lensync/protocol'
 import type { SyncServer, SyncServerOptions } from '@lensync/sync-server'
 import { afterEach, describe, expect, it } from 'vitest'
 import { enc, type RawClient, rawClient, STORAGE_KINDS, startServerOn } from './hubHelpers.ts'

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { EntitySnapMessage } from '@lensync/sync-client'
+import type { EntitySnapMessage } from '@lensync/protocol'
 import {
   type CommitResult,
   createSyncHub,

@@ -1,4 +1,4 @@
-import type { DelMessage, PatchMessage, PutMessage } from '@lensync/sync-client'
+import type { DelMessage, PatchMessage, PutMessage } from '@lensync/protocol'
 import type { HubClient } from './HubClient.ts'
 import type { _Slot } from './Outbox.ts'
 

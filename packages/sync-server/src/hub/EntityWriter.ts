@@ -11,7 +11,9 @@ import {
   plainIssues,
   type RejectCode,
   type StandardResult,
-} from '@lensync/sync-client'
+  splitChange,
+  splitGone,
+} from '@lensync/protocol'
 import type {
   CommitResult,
   CommittedChange,
@@ -286,7 +288,7 @@ export class _EntityWriter {
     const baseRev = entry.staged ? undefined : entry.committed.rev
     if (msg.t === 'del') {
       if (base.text !== null) {
-        const gone: _Change = [envelopePrefix('gone', msg.r, msg.id), '}']
+        const gone: _Change = splitGone(msg.r, msg.id)
         return this._stage(entry, task, { text: null, decoded: null, plain: true }, gone, baseRev)
       }
       // Deleting what is absent is acknowledged with the entity's revision,
@@ -350,12 +352,15 @@ export class _EntityWriter {
     const decoded = plain ? msg.value.json : this._options.serializer.deserialize(JSON.parse(text) as Encoded)
     // Plain JSON is a tree whose depth the parser checked; a decoded value may share (and cycle).
     if (!plain) checkShape(decoded, MAX_VALUE_DEPTH)
-    return [{ text, decoded, plain }, [envelopePrefix('change', msg.r, msg.id), `,"value":${text}}`]]
+    return [{ text, decoded, plain }, splitChange(msg.r, msg.id, { value: text })]
   }
 
   private _patch(msg: PatchMessage, base: _EntityState): [_EntityState, _Change] {
     // Serialized before decoding: decoding may rewrite the envelopes in place.
-    const fields = `,"set":${JSON.stringify(msg.set)}${msg.unset ? `,"unset":${JSON.stringify(msg.unset)}` : ''}}`
+    const body = {
+      set: JSON.stringify(msg.set),
+      unset: msg.unset ? JSON.stringify(msg.unset) : undefined,
+    }
     const current = this.decoded(base)
     let plain = base.plain
     const changes: FieldChange[] = msg.set.map(([path, value]) => {
@@ -373,7 +378,7 @@ export class _EntityWriter {
     const encoded: Encoded = plain ? { json: merged } : this._options.serializer.serialize(merged)
     return [
       { text: JSON.stringify(encoded), decoded: merged, plain: encoded.meta === undefined },
-      [envelopePrefix('change', msg.r, msg.id), fields],
+      splitChange(msg.r, msg.id, body),
     ]
   }
 
@@ -564,11 +569,6 @@ export class _EntityWriter {
 
 function committedFrom(stored: StoredEntity | undefined): _Committed {
   return { rev: stored?.rev ?? 0, text: stored?.value ?? null, decoded: _NOT_DECODED, plain: false }
-}
-
-/** `{"t":"<t>","r":…,"id":…,"rev":` — the revision and the rest are appended once known. */
-function envelopePrefix(t: string, r: string, id: string): string {
-  return `{"t":"${t}","r":${JSON.stringify(r)},"id":${JSON.stringify(id)},"rev":`
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
+import { ProtocolError, parseFrame } from '@lensync/protocol'
 import { _ErrorWindow, _TokenBucket } from './limits.ts'
 import { _Outbox } from './Outbox.ts'
-import { _isProblem, _parseFrame } from './parseEnvelope.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
 import type { HubConnection } from './syncTypes.ts'
 
@@ -87,8 +87,8 @@ export class HubClient {
    */
   receive(text: string): Promise<void> | undefined {
     if (this.closed) return undefined
-    const envelopes = _parseFrame(text)
-    if (_isProblem(envelopes)) this._backlog.push(envelopes)
+    const envelopes = parseFrame(text)
+    if (envelopes instanceof ProtocolError) this._backlog.push(envelopes)
     else
       for (const envelope of envelopes) {
         this._backlog.push(envelope)

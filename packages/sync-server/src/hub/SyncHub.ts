@@ -1,22 +1,30 @@
 import type { IncomingMessage } from 'node:http'
 import {
   type ClientMessage,
+  CloseCodes,
+  type EncodedSnapItem,
   type ErrorCode,
+  encodeAck,
+  encodeCollectionSnap,
+  encodeEntitySnap,
+  encodeError,
+  encodeReject,
+  encodeWelcome,
   type HelloMessage,
   type Issue,
   type OpId,
   PROTOCOL_VERSION,
+  ProtocolError,
+  parseClientMessage,
   type RejectCode,
   type SubMessage,
-  SyncCloseCodes,
-} from '@lensync/sync-client'
+} from '@lensync/protocol'
 import { CloseReason } from '../CloseReason.ts'
 import type { ListCursor, Storage } from '../storage/Storage.ts'
 import { type _EntityEntry, _EntityTable, type _WriteTask } from './EntityTable.ts'
 import { _EntityWriter, isThenable } from './EntityWriter.ts'
 import { HubClient } from './HubClient.ts'
 import { type _Slot, SharedFrame } from './Outbox.ts'
-import { _checkEnvelope, _isProblem, type _Problem } from './parseEnvelope.ts'
 import { _Subscriptions } from './Subscriptions.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
 import type { AuthorizeRequest, HubConnection } from './syncTypes.ts'
@@ -42,15 +50,7 @@ interface _Closing {
   timer: ReturnType<typeof setTimeout> | undefined
 }
 
-/** Close codes the hub uses. */
-const CLOSE = {
-  PROTOCOL_ERROR: 1002,
-  POLICY: 1008,
-  INTERNAL_ERROR: 1011,
-  SERVICE_RESTART: 1012,
-  TRY_AGAIN_LATER: 1013,
-  UNAUTHENTICATED: SyncCloseCodes.UNAUTHENTICATED,
-} as const
+const CLOSE = CloseCodes
 
 /**
  * The sync hub: keeps entities (through a {@link Storage}), answers
@@ -220,8 +220,8 @@ export class SyncHub {
       this._rateLimited(client, raw)
       return undefined
     }
-    const msg = _isProblem(raw) ? raw : _checkEnvelope(raw)
-    if (_isProblem(msg)) {
+    const msg = raw instanceof ProtocolError ? raw : parseClientMessage(raw)
+    if (msg instanceof ProtocolError) {
       this._problem(client, msg)
       return undefined
     }
@@ -245,7 +245,7 @@ export class SyncHub {
 
   private _hello(client: HubClient, msg: HelloMessage): Promise<void> | undefined {
     if (client._helloSeen) {
-      this._problem(client, { problem: true, code: 'BAD_FRAME', message: 'hello was already received' })
+      this._problem(client, new ProtocolError('BAD_FRAME', 'hello was already received'))
       return undefined
     }
     client._helloSeen = true
@@ -257,11 +257,7 @@ export class SyncHub {
       )
       return undefined
     }
-    const welcome = () =>
-      this._send(
-        client,
-        JSON.stringify({ t: 'welcome', v: PROTOCOL_VERSION, client: msg.client, node: this.node }),
-      )
+    const welcome = () => this._send(client, encodeWelcome(msg.client, this.node))
     const authenticate = this._options.authenticate
     if (!authenticate || client.authenticated) {
       welcome()
@@ -304,10 +300,7 @@ export class SyncHub {
   private _sub(client: HubClient, msg: SubMessage): Promise<void> | undefined {
     const { r, id } = msg
     const refuse = (code: RejectCode, message: string) =>
-      this._send(
-        client,
-        JSON.stringify({ t: 'reject', r, ...(id === undefined ? {} : { id }), code, message }),
-      )
+      this._send(client, encodeReject({ r, id }, code, message))
     if (!this._knownResource(r)) {
       refuse('FORBIDDEN', `unknown resource ${JSON.stringify(r)}`)
       this._countRefusal(client)
@@ -371,7 +364,7 @@ export class SyncHub {
         r,
         after === undefined ? { since, limit } : { after, since, limit },
       )
-      let items = ''
+      const items: EncodedSnapItem[] = []
       const gone: string[] = []
       let bytes = 0
       let more = page.more
@@ -389,16 +382,13 @@ export class SyncHub {
           continue
         }
         bytes += value.length
-        items += `${items ? ',' : ''}{"id":${JSON.stringify(listed.id)},"rev":${rev},"value":${value}}`
+        items.push({ id: listed.id, rev, value })
       }
       if (client.closed) return
       // A snapshot costs by its size: a client asking for the same big
       // collection again and again pays for the bytes, not one token a page.
       client._bucket?.charge(Math.floor(bytes / SNAPSHOT_BYTES_PER_TOKEN))
-      this._send(
-        client,
-        `{"t":"snap","r":${JSON.stringify(r)},"rev":${rev},"items":[${items}],"gone":${JSON.stringify(gone)}${more ? ',"more":true' : ''}}`,
-      )
+      this._send(client, encodeCollectionSnap(r, rev, items, gone, more))
       if (!more) return
       // One page per frame: let this one go out before reading the next, and
       // wait for a slow reader rather than queueing the collection for it.
@@ -487,13 +477,7 @@ export class SyncHub {
     else if (t === 'sub' && typeof r === 'string')
       this._send(
         client,
-        JSON.stringify({
-          t: 'reject',
-          r,
-          ...(typeof id === 'string' ? { id } : {}),
-          code: 'RATE_LIMITED',
-          message,
-        }),
+        encodeReject({ r, id: typeof id === 'string' ? id : undefined }, 'RATE_LIMITED', message),
       )
     this._closeIfFlooding(client)
   }
@@ -516,9 +500,9 @@ export class SyncHub {
     this._closeClient(client, CLOSE.POLICY, 'Rate limit exceeded', true)
   }
 
-  private _problem(client: HubClient, problem: _Problem): void {
+  private _problem(client: HubClient, problem: ProtocolError): void {
     if (problem.op !== undefined) this._refuse(client, problem.op, 'BAD_FIELD', problem.message)
-    else this._send(client, JSON.stringify({ t: 'error', code: problem.code, message: problem.message }))
+    else this._error(client, problem.code as ErrorCode, problem.message)
     if (client._errors.add()) {
       this._options.logger.warn?.(
         `lensync hub: connection ${client.connection.id} sent too many bad frames; closing 1008`,
@@ -528,7 +512,7 @@ export class SyncHub {
   }
 
   private _error(client: HubClient, code: ErrorCode, message: string): void {
-    this._send(client, JSON.stringify({ t: 'error', code, message }))
+    this._send(client, encodeError(code, message))
   }
 
   // ——— subscriptions ———
@@ -560,28 +544,18 @@ export class SyncHub {
 
   /** @internal The final answer to a write. */
   _ack(task: _WriteTask, rev: number, applied?: boolean): void {
-    const op = JSON.stringify(task.msg.op)
-    this._answer(
-      task,
-      `{"t":"ack","op":${op},"rev":${rev}${applied === false ? ',"applied":false' : ''}}`,
-      true,
-    )
+    this._answer(task, encodeAck(task.msg.op, rev, applied !== false), true)
   }
 
   /** @internal The final answer to a refused write. */
   _reject(task: _WriteTask, code: RejectCode, message: string, issues?: Issue[]): void {
-    const { op } = task.msg
-    this._answer(
-      task,
-      JSON.stringify({ t: 'reject', op, code, message, ...(issues ? { issues } : {}) }),
-      true,
-    )
+    this._answer(task, encodeReject({ op: task.msg.op }, code, message, issues), true)
   }
 
   /** @internal The committed state of an entity, as an entity `snap` (for a create-only put: before its ack). */
   _sendEntitySnap(client: HubClient, entry: _EntityEntry, task?: _WriteTask): void {
     const committed = entry.committed
-    const text = `{"t":"snap","r":${JSON.stringify(entry.resource)},"id":${JSON.stringify(entry.id)},"rev":${committed?.rev ?? 0},"value":${committed?.text ?? 'null'}}`
+    const text = encodeEntitySnap(entry.resource, entry.id, committed?.rev ?? 0, committed?.text ?? null)
     if (task) this._answer(task, text, false)
     else this._send(client, text)
   }
@@ -706,7 +680,7 @@ export class SyncHub {
 
   /** Refuses a write before it reached its entity's queue. */
   private _refuse(client: HubClient, op: OpId, code: RejectCode, message: string): void {
-    this._send(client, JSON.stringify({ t: 'reject', op, code, message }))
+    this._send(client, encodeReject({ op }, code, message))
   }
 
   /** Answers a write: into its slot when it has one (it was staged), else at the end of the outbox. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { defaultSerializer, isStandardSchema, type Serializer } from '@lensync/sync-client'
+import { defaultSerializer, isStandardSchema, type Serializer } from '@lensync/protocol'
 import type { Logger } from '../types.ts'
 import type {
   Authenticate,

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type { HelloMessage, Serializer, StandardSchemaV1 } from '@lensync/sync-client'
+import type { HelloMessage, Serializer, StandardSchemaV1 } from '@lensync/protocol'
 import type { RedisStorageOptions } from '../storage/redisStorage.ts'
 import type { Storage } from '../storage/Storage.ts'
 import type { AppOptions, Logger, WebSocketHandler } from '../types.ts'

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { PROTOCOL_NAME } from '@lensync/sync-client'
+import { PROTOCOL_NAME } from '@lensync/protocol'
 import { WebSocket } from 'ws'
 import type { ProtocolClient } from './protocolClient.ts'
 

@@ -4,13 +4,13 @@ import {
   type DelMessage,
   type Encoded,
   type FieldChange,
-  type OpId,
   type PatchMessage,
   PROTOCOL_NAME,
   type PutMessage,
   type RejectMessage,
   type ServerMessage,
-} from '@lensync/sync-client'
+} from '@lensync/protocol'
+import type { OpId } from '@lensync/sync-client'
 import WebSocket from 'ws'
 
 /** A write as the test wants to send it: the client picks the `op`. */

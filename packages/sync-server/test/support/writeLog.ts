@@ -4,7 +4,7 @@ import {
   type FieldChange,
   type RejectMessage,
   type ServerMessage,
-} from '@lensync/sync-client'
+} from '@lensync/protocol'
 import { WebSocket } from 'ws'
 import type { SentWrite } from './protocolClient.ts'
 

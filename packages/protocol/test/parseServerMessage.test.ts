@@ -1,4 +1,4 @@
-import { MAX_PATH_DEPTH, parseServerMessage, type ServerMessage } from '@lensync/sync-client'
+import { MAX_PATH_DEPTH, ProtocolError, parseServerMessage, type ServerMessage } from '@lensync/protocol'
 import superjson from 'superjson'
 import { describe, expect, it } from 'vitest'
 
@@ -100,7 +100,10 @@ describe('parseServerMessage', () => {
       for (const change of changes) {
         const parsed = parseServerMessage({ ...valid[name], ...change })
         expect(parsed.ok, `${name} with ${JSON.stringify(change)}`).toBe(false)
-        if (!parsed.ok) expect(parsed.problem).toMatch(/\S/)
+        if (parsed.ok) continue
+        expect(parsed.error).toBeInstanceOf(ProtocolError)
+        expect(parsed.error.code).toBe('BAD_MESSAGE')
+        expect(parsed.error.message).toMatch(/\S/)
       }
     }
   })
@@ -125,7 +128,7 @@ describe('parseServerMessage', () => {
     for (const change of bad) {
       const parsed = parseServerMessage({ ...base, ...change })
       expect(parsed.ok, JSON.stringify(change)).toBe(false)
-      if (!parsed.ok) expect(parsed.problem).toMatch(/__proto__|constructor|prototype/)
+      if (!parsed.ok) expect(parsed.error.message).toMatch(/__proto__|constructor|prototype/)
     }
     // A harmless name that merely contains a forbidden word is fine.
     expect(parseServerMessage({ ...base, set: [[['constructorId'], { json: 1 }]] }).ok).toBe(true)
@@ -141,9 +144,7 @@ describe('parseServerMessage', () => {
     const parsed = parseServerMessage({ ...base, value: { json: deep } })
     expect(parsed).toMatchObject({
       ok: false,
-      problem: expect.stringMatching(/nesting/),
-      r: 'person',
-      id: 'p1',
+      error: { code: 'BAD_MESSAGE', message: expect.stringMatching(/nesting/), r: 'person', id: 'p1' },
     })
   })
 })

@@ -6,12 +6,6 @@
  * @packageDocumentation
  */
 
-/** The protocol version this package speaks; sent in `hello` and `welcome`. */
-export const PROTOCOL_VERSION = 1
-
-/** The WebSocket subprotocol name of protocol version 1. */
-export const PROTOCOL_NAME = 'lensync.v1'
-
 /**
  * A value on the wire: a superjson envelope. `meta` is absent for plain JSON
  * data (the fast path), present when Dates, Maps, Sets, BigInts, `undefined`
@@ -179,25 +173,3 @@ export type ServerMessage =
   | GoneMessage
   | RejectMessage
   | ErrorMessage
-
-/** Close codes of the sync protocol (besides the standard 1000–1013). */
-export const SyncCloseCodes = {
-  /** Authentication failed or missing: clients do not reconnect. */
-  UNAUTHENTICATED: 4401,
-  /** The connection is not allowed: clients do not reconnect. */
-  FORBIDDEN: 4403,
-} as const
-
-/** Keys that are never accepted in a path or a value: they could reach an object's prototype. */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
-
-/**
- * The deepest nesting a value may have: objects, arrays, Maps and Sets
- * inside one another, counting the outermost (`{}` is 1 deep, `{ a: [] }` 2).
- * Deeper values are refused by the server (`BAD_FIELD`) and skipped by the
- * client (`BAD_MESSAGE`), so no recursive walk over a value can exhaust the stack.
- */
-export const MAX_VALUE_DEPTH = 100
-
-/** The most steps a field path may have (in `patch`, `change` and `unset`). */
-export const MAX_PATH_DEPTH = 64

@@ -1,4 +1,4 @@
-import type { Issue } from './protocol.ts'
+import type { Issue } from './messages.ts'
 
 /**
  * The Standard Schema v1 interface (https://standardschema.dev), implemented

@@ -1,25 +1,23 @@
 import { findForbiddenKeyInEncoded } from './codec.ts'
-import {
-  type Encoded,
-  type ErrorCode,
-  type FieldPath,
-  type FieldSet,
-  FORBIDDEN_KEYS,
-  type Issue,
-  MAX_PATH_DEPTH,
-  type OpId,
-  type RejectCode,
-  type ServerMessage,
-  type SnapItem,
-} from './protocol.ts'
+import { FORBIDDEN_KEYS, MAX_PATH_DEPTH } from './constants.ts'
+import type {
+  Encoded,
+  ErrorCode,
+  FieldPath,
+  FieldSet,
+  Issue,
+  OpId,
+  RejectCode,
+  ServerMessage,
+  SnapItem,
+} from './messages.ts'
+import { ProtocolError } from './ProtocolError.ts'
 
 /**
  * What {@link parseServerMessage} returns: the message rebuilt from its known
  * fields, or why it is unusable (with its resource and id when those were readable).
  */
-export type ParsedServerMessage =
-  | { ok: true; message: ServerMessage }
-  | { ok: false; problem: string; r?: string; id?: string }
+export type ParsedServerMessage = { ok: true; message: ServerMessage } | { ok: false; error: ProtocolError }
 
 const REJECT_CODES: ReadonlySet<string> = new Set<RejectCode>([
   'VALIDATION_FAILED',
@@ -222,14 +220,15 @@ function parse(m: Fields): ServerMessage {
  * state and decodes nothing.
  *
  * @param raw - One envelope, as `JSON.parse` returned it.
- * @returns `{ ok: true, message }`, or `{ ok: false, problem }` naming the first bad field.
+ * @returns `{ ok: true, message }`, or `{ ok: false, error }`: a {@link ProtocolError}
+ *   `BAD_MESSAGE` naming the first bad field, with the message's `r` and `id` when readable.
  * @example
  * const parsed = parseServerMessage(JSON.parse(frame))
- * if (!parsed.ok) report(parsed.problem)
+ * if (!parsed.ok) report(parsed.error)
  */
 export function parseServerMessage(raw: unknown): ParsedServerMessage {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return { ok: false, problem: 'expected a message object' }
+    return { ok: false, error: new ProtocolError('BAD_MESSAGE', 'expected a message object') }
   }
   const m = raw as Fields
   try {
@@ -239,6 +238,6 @@ export function parseServerMessage(raw: unknown): ParsedServerMessage {
     const where: { r?: string; id?: string } = {}
     if (typeof m.r === 'string') where.r = m.r
     if (typeof m.id === 'string') where.id = m.id
-    return { ok: false, problem: error.message, ...where }
+    return { ok: false, error: new ProtocolError('BAD_MESSAGE', error.message, where) }
   }
 }

@@ -1,4 +1,4 @@
-import type { Encoded } from './protocol.ts'
+import type { Encoded } from './messages.ts'
 
 // A fast path for superjson's format, for the rich values entities usually
 // hold: Date, Set, Map, BigInt, undefined, NaN, ±Infinity and -0 inside plain

@@ -1,4 +1,5 @@
-import { defaultSerializer, type Encoded } from '@lensync/sync-client'
+import type { Encoded } from '@lensync/protocol'
+import { defaultSerializer } from '@lensync/sync-client'
 import superjson from 'superjson'
 import { describe, expect, it } from 'vitest'
 

@@ -1,4 +1,5 @@
-import { defaultSerializer, diffFields, findForbiddenKeyInEncoded, setIn } from '@lensync/sync-client'
+import { diffFields, findForbiddenKeyInEncoded, setIn } from '@lensync/protocol'
+import { defaultSerializer } from '@lensync/sync-client'
 import superjson from 'superjson'
 import { describe, expect, it } from 'vitest'
 

@@ -1,41 +1,19 @@
-import {
-  type ClientMessage,
-  type Encoded,
-  type ErrorCode,
-  type FieldPath,
-  type FieldSet,
-  FORBIDDEN_KEYS,
-  findForbiddenKeyInEncoded,
-  isPlainObject,
-  type OpId,
-} from '@lensync/sync-client'
-
-/** Longest resource name, entity id, client id or string op id. */
-const MAX_NAME = 256
-/** Deepest field path. */
-const MAX_PATH_DEPTH = 64
-
-/** @internal An envelope the hub cannot use, and how to answer it. */
-export interface _Problem {
-  readonly problem: true
-  readonly code: ErrorCode
-  readonly message: string
-  /** Present when the envelope had a usable op: answer with `reject` (`BAD_FIELD`) instead of `error`. */
-  readonly op?: OpId
-}
-
-/** @internal The outcome of checking one envelope. */
-export type _Checked = ClientMessage | _Problem
+import { findForbiddenKeyInEncoded, isPlainObject } from './codec.ts'
+import { FORBIDDEN_KEYS, MAX_NAME_LENGTH as MAX_NAME, MAX_PATH_DEPTH } from './constants.ts'
+import type { ClientMessage, Encoded, FieldPath, FieldSet } from './messages.ts'
+import { ProtocolError, type ProtocolErrorCode } from './ProtocolError.ts'
 
 const KNOWN_TYPES = new Set(['hello', 'sub', 'unsub', 'put', 'patch', 'del'])
 
 /**
- * @internal
- * Parses a text frame into its envelopes (one object, or an array of them).
+ * Parses a text frame into its envelopes (one object, or an array of them),
+ * without checking them: check each with {@link parseClientMessage}.
  *
- * @returns The raw envelopes, or a problem when the text is not JSON or not an object/array.
+ * @param text - The frame.
+ * @returns The raw envelopes, or a {@link ProtocolError} `BAD_FRAME` when the
+ *   text is not JSON or not an object/array.
  */
-export function _parseFrame(text: string): unknown[] | _Problem {
+export function parseFrame(text: string): unknown[] | ProtocolError {
   let data: unknown
   try {
     data = JSON.parse(text)
@@ -48,11 +26,21 @@ export function _parseFrame(text: string): unknown[] | _Problem {
 }
 
 /**
- * @internal
- * Checks one envelope strictly and rebuilds it from its known fields only, so
- * nothing the client added travels further.
+ * Checks one client → server envelope strictly (the sync hub's parser) and
+ * rebuilds it from its known fields only, so nothing the client added travels
+ * further: names of at most {@link MAX_NAME_LENGTH} characters, paths of at
+ * most {@link MAX_PATH_DEPTH} property names, no forbidden key in a path, a
+ * value or superjson meta. Never throws for bad input.
+ *
+ * @param raw - One envelope, as {@link parseFrame} returned it.
+ * @returns The message, or a {@link ProtocolError}: `BAD_FRAME`,
+ *   `UNKNOWN_TYPE`, or `BAD_FIELD` (with `op` when the write's op was readable,
+ *   so it can be answered with a `reject`).
+ * @example
+ * const parsed = parseClientMessage(envelope)
+ * if (parsed instanceof ProtocolError) send(encodeError(parsed.code, parsed.message))
  */
-export function _checkEnvelope(raw: unknown): _Checked {
+export function parseClientMessage(raw: unknown): ClientMessage | ProtocolError {
   if (!isPlainObject(raw)) return problem('BAD_FRAME', 'an envelope must be a JSON object')
   const t = raw.t
   if (typeof t !== 'string') return problem('BAD_FRAME', 'an envelope needs a string field "t"')
@@ -92,13 +80,13 @@ export function _checkEnvelope(raw: unknown): _Checked {
         return write(t, raw)
     }
   } catch (error) {
-    if (isProblem(error)) return error
+    if (error instanceof ProtocolError) return error
     throw error
   }
   return problem('UNKNOWN_TYPE', 'unknown envelope type')
 }
 
-function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): _Checked {
+function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): ClientMessage | ProtocolError {
   const op = raw.op
   if (
     !(typeof op === 'number' && Number.isFinite(op)) &&
@@ -130,7 +118,8 @@ function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): _Check
     return patch
   } catch (error) {
     // A forbidden key in a write with a usable op is answered with a reject the client can match.
-    if (isProblem(error) && error.code === 'BAD_FIELD') return { ...error, op }
+    if (error instanceof ProtocolError && error.code === 'BAD_FIELD')
+      return new ProtocolError('BAD_FIELD', error.message, { op, r, id })
     throw error
   }
 }
@@ -165,19 +154,10 @@ function encoded(value: unknown, field: string): Encoded {
   return out
 }
 
-function bad(message: string): _Problem {
+function bad(message: string): ProtocolError {
   return problem('BAD_FRAME', message)
 }
 
-function problem(code: ErrorCode, message: string): _Problem {
-  return { problem: true, code, message }
-}
-
-/** @internal */
-export function _isProblem(value: unknown): value is _Problem {
-  return isProblem(value)
-}
-
-function isProblem(value: unknown): value is _Problem {
-  return typeof value === 'object' && value !== null && (value as { problem?: unknown }).problem === true
+function problem(code: ProtocolErrorCode, message: string): ProtocolError {
+  return new ProtocolError(code, message)
 }

@@ -1,5 +1,5 @@
 import { isPlainObject } from './codec.ts'
-import type { FieldPath } from './protocol.ts'
+import type { FieldPath } from './messages.ts'
 
 /** A decoded field change: the path and its new value. */
 export type FieldChange = readonly [path: FieldPath, value: unknown]
@@ -32,18 +32,6 @@ function assign(target: Record<string, unknown>, key: string, value: unknown): v
 // The own field `key` of a plain object: never an inherited one (`constructor`).
 function ownField(source: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(source, key) ? source[key] : undefined
-}
-
-/**
- * Reads the value at `path`, or `undefined` when a step is missing or not a plain object.
- */
-export function getIn(value: unknown, path: FieldPath): unknown {
-  let current = value
-  for (const key of path) {
-    if (!isPlainObject(current) || !Object.hasOwn(current, key)) return undefined
-    current = current[key]
-  }
-  return current
 }
 
 /**

@@ -1,4 +1,4 @@
-import { applyFieldChanges, deepEqual, type FieldChange, type FieldPath } from '@lensync/sync-client'
+import { applyFieldChanges, deepEqual, type FieldChange, type FieldPath } from '@lensync/protocol'
 import { describe, expect, it } from 'vitest'
 
 // The one-entry-at-a-time merge this package used before (every entry copies

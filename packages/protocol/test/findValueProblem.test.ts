@@ -1,4 +1,4 @@
-import { findValueProblem, MAX_PATH_DEPTH, MAX_VALUE_DEPTH } from '@lensync/sync-client'
+import { findValueProblem, MAX_PATH_DEPTH, MAX_VALUE_DEPTH } from '@lensync/protocol'
 import superjson from 'superjson'
 import { describe, expect, it } from 'vitest'
 

@@ -1,4 +1,4 @@
-import { MAX_VALUE_DEPTH } from './protocol.ts'
+import { MAX_VALUE_DEPTH } from './constants.ts'
 
 /** What {@link findValueProblem} found: a value that references itself, or one nested too deeply. */
 export type ValueProblem = 'cycle' | 'depth'

@@ -1,5 +1,6 @@
 import superjson from 'superjson'
-import { type Encoded, FORBIDDEN_KEYS } from './protocol.ts'
+import { FORBIDDEN_KEYS } from './constants.ts'
+import type { Encoded } from './messages.ts'
 import { decodeRich, encodeRich } from './richCodec.ts'
 
 /**

@@ -1,0 +1,62 @@
+// The public API of @lensync/protocol, as an explicit list (sorted by module: biome's organizeImports).
+export type { Serializer } from './codec.ts'
+export { defaultSerializer, findForbiddenKey, findForbiddenKeyInEncoded, isPlainObject } from './codec.ts'
+export {
+  CloseCodes,
+  FORBIDDEN_KEYS,
+  MAX_NAME_LENGTH,
+  MAX_PATH_DEPTH,
+  MAX_VALUE_DEPTH,
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+} from './constants.ts'
+export type { EncodedChangeBody, EncodedSnapItem, RejectTarget } from './encode.ts'
+export {
+  encodeAck,
+  encodeChange,
+  encodeCollectionSnap,
+  encodeEntitySnap,
+  encodeError,
+  encodeGone,
+  encodeReject,
+  encodeWelcome,
+  splitChange,
+  splitGone,
+} from './encode.ts'
+export type {
+  AckMessage,
+  ChangeMessage,
+  ClientMessage,
+  CollectionSnapMessage,
+  DelMessage,
+  Encoded,
+  EntitySnapMessage,
+  ErrorCode,
+  ErrorMessage,
+  FieldPath,
+  FieldSet,
+  GoneMessage,
+  HelloMessage,
+  Issue,
+  OpId,
+  PatchMessage,
+  PutMessage,
+  RejectCode,
+  RejectMessage,
+  ServerMessage,
+  SnapItem,
+  SubMessage,
+  UnsubMessage,
+  WelcomeMessage,
+} from './messages.ts'
+export type { ProtocolErrorCode, ProtocolErrorDetails } from './ProtocolError.ts'
+export { ProtocolError } from './ProtocolError.ts'
+export { parseClientMessage, parseFrame } from './parseClientMessage.ts'
+export type { ParsedServerMessage } from './parseServerMessage.ts'
+export { parseServerMessage } from './parseServerMessage.ts'
+export type { FieldChange, FieldDiff } from './paths.ts'
+export { applyFieldChanges, deepEqual, diffFields, setIn, unsetIn } from './paths.ts'
+export type { StandardResult, StandardSchemaV1 } from './standardSchema.ts'
+export { isStandardSchema, plainIssues } from './standardSchema.ts'
+export type { ValueProblem } from './valueShape.ts'
+export { findValueProblem } from './valueShape.ts'
