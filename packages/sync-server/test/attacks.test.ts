@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest'
 import { type Attacker, openAttacker, probe, rssOf, untilConnections } from './support/attack.ts'
 import { startChildServer } from './support/childServer.ts'
-import { killFixtures } from './support/killFixtures.ts'
+import { processFixtures } from './support/processFixtures.ts'
 
 // Attacks by one client against a default `lensync-server` (no login), each
 // run against a server in a child process, so a crash ends that process and
@@ -10,7 +10,7 @@ import { killFixtures } from './support/killFixtures.ts'
 // answered within 2 s while the attack runs and after it.
 // The figures are in docs/security.md ("Attacks we test").
 
-const { track, openRaw } = killFixtures()
+const { track, openRaw } = processFixtures()
 const attackers: Attacker[] = []
 afterEach(() => {
   for (const attacker of attackers.splice(0)) attacker.ws.terminate()

@@ -1,5 +1,4 @@
-import type { EntitySnapMessage, HelloMessage } from '@lensync/protocol'
-import type { StandardSchemaV1 } from '@lensync/sync-client'
+import type { EntitySnapMessage, HelloMessage, StandardSchemaV1 } from '@lensync/protocol'
 import { CloseReason, type SyncServer, type SyncServerOptions } from '@lensync/sync-server'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { enc, type RawClient, rawClient, STORAGE_KINDS, startServerOn } from './hubHelpers.ts'

@@ -1,3 +1,4 @@
+import type { OpId } from '@lensync/protocol'
 import {
   type AckMessage,
   applyFieldChanges,
@@ -10,7 +11,6 @@ import {
   type RejectMessage,
   type ServerMessage,
 } from '@lensync/protocol'
-import type { OpId } from '@lensync/sync-client'
 import WebSocket from 'ws'
 
 /** A write as the test wants to send it: the client picks the `op`. */

@@ -5,10 +5,14 @@ import { storeOf } from '@lensync/store'
 import { resource, type Sync, syncWith, websocket } from '@lensync/sync-client'
 import { createSyncServer, type SyncServer } from '@lensync/sync-server'
 import { afterEach, describe, expect, it, onTestFailed, vi } from 'vitest'
-import { mib, settledHeap } from './support/heap.ts'
-import { intFromEnv, mulberry32, type Random, seedFromEnv } from './support/prng.ts'
-import { ProtocolClient, type SentWrite, type WriteRequest } from './support/protocolClient.ts'
-import { recordingWebSocket, replayAcknowledged } from './support/writeLog.ts'
+import { mib, settledHeap } from '../../../sync-server/test/support/heap.ts'
+import { intFromEnv, mulberry32, type Random, seedFromEnv } from '../../../sync-server/test/support/prng.ts'
+import {
+  ProtocolClient,
+  type SentWrite,
+  type WriteRequest,
+} from '../../../sync-server/test/support/protocolClient.ts'
+import { recordingWebSocket, replayAcknowledged } from '../../../sync-server/test/support/writeLog.ts'
 
 // Soak: many clients make random edits (puts, field patches, unsets, deletes)
 // of a small set of shared entities for a while, on a SQLite file. Afterwards

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startChildServer } from './support/childServer.ts'
-import { killFixtures } from './support/killFixtures.ts'
-import type { SentWrite } from './support/protocolClient.ts'
+import { startChildServer } from '../../../sync-server/test/support/childServer.ts'
+import type { SentWrite } from '../../../sync-server/test/support/protocolClient.ts'
+import { killFixtures } from './killFixtures.ts'
 
 // kill -9 of the server process in the middle of a stream of writes: every
 // write that was acknowledged must be there after a restart on the same file

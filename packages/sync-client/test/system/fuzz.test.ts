@@ -4,9 +4,9 @@ import { resource, type Sync, type SyncError, syncList, syncWith, websocket } fr
 import { createSyncServer, type SyncServer } from '@lensync/sync-server'
 import { afterEach, describe, expect, it, onTestFailed, vi } from 'vitest'
 import { WebSocket } from 'ws'
-import { type FuzzFrame, frameFuzzer } from './support/fuzzFrames.ts'
-import { mib, settledHeap } from './support/heap.ts'
-import { intFromEnv, mulberry32, seedFromEnv } from './support/prng.ts'
+import { type FuzzFrame, frameFuzzer } from '../../../sync-server/test/support/fuzzFrames.ts'
+import { mib, settledHeap } from '../../../sync-server/test/support/heap.ts'
+import { intFromEnv, mulberry32, seedFromEnv } from '../../../sync-server/test/support/prng.ts'
 
 // 100 000 hostile frames from several connections while two honest clients
 // keep syncing. Reproduce a failure with the seed it prints:

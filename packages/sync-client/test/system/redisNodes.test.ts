@@ -1,17 +1,15 @@
-import { spawn } from 'node:child_process'
 import { effect, type Store, storeOf } from '@lensync/store'
 import { resource, type Sync, syncList, syncWith, websocket } from '@lensync/sync-client'
-import { createSyncServer, type SyncServer, type SyncServerOptions } from '@lensync/sync-server'
+import type { SyncServer } from '@lensync/sync-server'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { quietLogger } from './hubHelpers.ts'
-import { lensyncServerCommand } from './support/childServer.ts'
-import { POSTGRES_URL, postgresAdmin, postgresSchema } from './support/postgres.ts'
-import { ProtocolClient, type SentWrite } from './support/protocolClient.ts'
-import { replayAcknowledged } from './support/writeLog.ts'
+import { startServer } from '../../../sync-server/test/hubHelpers.ts'
+import { ProtocolClient, type SentWrite } from '../../../sync-server/test/support/protocolClient.ts'
+import { REDIS_URL, redisAdmin, redisPrefix } from '../../../sync-server/test/support/redis.ts'
+import { replayAcknowledged } from '../../../sync-server/test/support/writeLog.ts'
 
-// Several server nodes on one PostgreSQL database serve the same entities:
-// clients on different nodes sync with each other exactly as on one node.
+// Several server nodes on one Redis serve the same entities: clients on
+// different nodes sync with each other exactly as on one node.
 
 type Person = { _id: string; name: string; age: number }
 const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
@@ -27,23 +25,16 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map(s => s.close()))
 })
 
-/** A node on `schema` (a free port unless told), closed after the test. */
-async function node(schema: string, options: SyncServerOptions = {}): Promise<SyncServer> {
-  const server = await createSyncServer({
-    port: 0,
-    pingPeriod: 0,
-    logger: quietLogger(),
-    ...options,
-    postgres: { url: POSTGRES_URL, schema },
-  })
-  servers.push(server)
-  return server
-}
-
-/** `count` nodes sharing one fresh schema, started together (their startup creates the tables). */
-function nodes(count: number): Promise<SyncServer[]> {
-  const schema = postgresSchema()
-  return Promise.all(Array.from({ length: count }, (_, i) => node(schema, { node: `node-${i + 1}` })))
+/** `count` nodes sharing one fresh prefix. */
+async function nodes(count: number): Promise<SyncServer[]> {
+  const prefix = redisPrefix()
+  const started = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      startServer({ redis: { url: REDIS_URL, prefix }, node: `node-${i + 1}`, pingPeriod: 0 }),
+    ),
+  )
+  servers.push(...started)
+  return started
 }
 
 function socketTo(...urls: string[]) {
@@ -57,9 +48,9 @@ function person(url: string, initial: Person = { _id: 'p1', name: '', age: 0 }) 
   return { store, sync }
 }
 
-function chat(...urls: string[]) {
+function chat(url: string) {
   const store = storeOf<Message[]>([])
-  const sync = syncList(store, socketTo(...urls), MessageResource)
+  const sync = syncList(store, socketTo(url), MessageResource)
   syncs.push(sync)
   return { store, sync }
 }
@@ -80,13 +71,26 @@ function until<T>(store: Store<T>, predicate: (value: T) => boolean, what: strin
   })
 }
 
+/** Resolves once the sync's status is `status`. */
+function untilStatus(sync: Sync, status: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${status}`)), 10_000)
+    const dispose = effect(() => {
+      if (sync.status.value !== status) return
+      clearTimeout(timer)
+      queueMicrotask(() => dispose())
+      resolve()
+    })
+  })
+}
+
 async function openRaw(url: string, name: string): Promise<ProtocolClient> {
   const client = await ProtocolClient.open(url, name)
   raws.push(client)
   return client
 }
 
-describe('several nodes on one PostgreSQL database', () => {
+describe('several nodes on one Redis', () => {
   it('syncs a syncWith client on node 1 and one on node 2 both ways', async () => {
     const [one, two] = await nodes(2)
     const a = person(one?.url as string, { _id: 'p1', name: 'Ada', age: 36 })
@@ -150,6 +154,25 @@ describe('several nodes on one PostgreSQL database', () => {
     expect(late.store.current).toEqual(expected)
   })
 
+  it('converges everywhere when clients on three nodes race edits of one field', async () => {
+    const servers3 = await nodes(3)
+    const clients = servers3.map(s => person(s.url, { _id: 'p1', name: 'start', age: 0 }))
+    await Promise.all(clients.map(c => c.sync.flush()))
+    for (let i = 0; i < 20; i++) {
+      clients.forEach((c, n) => {
+        c.store.update({ ...c.store.current, name: `c${n}-e${i}` })
+      })
+      // One edit per client per step, with the previous ones still in flight.
+      await new Promise(resolve => setImmediate(resolve))
+    }
+    await Promise.all(clients.map(c => c.sync.flush()))
+    const reader = await openRaw(servers3[0]?.url as string, 'reader')
+    await reader.subscribe('person', 'p1')
+    const final = (reader.view.get('person/p1') as Person).name
+    expect(final).toMatch(/^c[0-2]-e19$/)
+    for (const c of clients) await until(c.store, p => p.name === final, 'every client to converge')
+  })
+
   it('gives every connection one entity’s acks and changes in revision order, each once, however nodes interleave', async () => {
     const [one, two] = await nodes(2)
     const seed = await openRaw(one?.url as string, 'seed')
@@ -167,7 +190,7 @@ describe('several nodes on one PostgreSQL database', () => {
     }
     const field = ['a', 'b']
     const writes: Promise<SentWrite>[] = []
-    for (let i = 1; i <= 100; i++)
+    for (let i = 1; i <= 150; i++)
       writers.forEach((writer, n) => {
         writes.push(
           writer.write({ t: 'patch', r: 'doc', id: 'x', set: [[[field[n] as string], { json: i }]] }),
@@ -176,69 +199,85 @@ describe('several nodes on one PostgreSQL database', () => {
     await Promise.all(writes)
     const expected = replayAcknowledged([...seed.writes, ...writers.flatMap(w => w.writes)], 'doc')
     const finalRev = expected.get('x')?.rev as number
-    expect(finalRev).toBe(201)
+    expect(finalRev).toBe(301)
     for (const writer of writers) {
       // Wait for the other node's last change too.
       await expect.poll(() => revs.get(writer.name)?.at(-1), { timeout: 10_000 }).toBe(finalRev)
+      const seen = revs.get(writer.name) as number[]
       // Strictly increasing and gapless: every write of the entity reached
       // every connection once — as its ack or as a change — in revision order.
-      expect(revs.get(writer.name)).toEqual(Array.from({ length: 200 }, (_, i) => i + 2))
-      expect(writer.view.get('doc/x')).toEqual({ a: 100, b: 100 })
+      expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => i + 2))
+      expect(writer.view.get('doc/x')).toEqual({ a: 150, b: 150 })
     }
+    expect(expected.get('x')?.value).toEqual({ a: 150, b: 150 })
   })
 
   it('catches a client that moved to another node up with what it missed (since)', async () => {
-    const schema = postgresSchema()
-    const [one, two] = await Promise.all([node(schema), node(schema)])
+    const prefix = redisPrefix()
+    const start = (port = 0) =>
+      startServer({ redis: { url: REDIS_URL, prefix }, port, pingPeriod: 0 }).then(s => {
+        servers.push(s)
+        return s
+      })
+    const [one, two, three] = await Promise.all([start(), start(), start()])
     const writer = await openRaw(two.url, 'writer')
-    for (let i = 0; i < 20; i++)
+    for (let i = 0; i < 30; i++)
       await writer.write({
         t: 'put',
         r: 'message',
         id: `m${i}`,
         value: { json: { id: `m${i}`, text: `#${i}` } },
       })
-    const a = chat(one.url)
-    await a.sync.flush()
-    expect(a.store.current).toHaveLength(20)
+    // The client knows nodes 1 and 3; node 3 is down for now.
+    await three.close()
+    const store = storeOf<Message[]>([])
+    const sync = syncList(store, socketTo(one.url, three.url), MessageResource)
+    syncs.push(sync)
+    await sync.flush()
+    expect(store.current).toHaveLength(30)
 
-    // Node 1 goes away; node 2 takes writes the client does not see; node 1
-    // comes back on the same port and the client catches up there.
-    const port = one.port
+    // Node 1 goes away: the client is offline (node 3 is still down) while
+    // node 2 takes writes it does not see.
     await one.close()
-    for (let i = 0; i < 5; i++)
+    await untilStatus(sync, 'offline')
+    for (let i = 0; i < 10; i++)
       await writer.write({
         t: 'patch',
         r: 'message',
         id: `m${i}`,
         set: [[['text'], { json: `changed ${i}` }]],
       })
-    await writer.write({ t: 'del', r: 'message', id: 'm19' })
-    a.store.update([...a.store.current, { id: 'offline', text: 'written while away' }])
-    await node(schema, { port })
-    await a.sync.flush()
+    await writer.write({ t: 'del', r: 'message', id: 'm29' })
+    store.update([...store.current, { id: 'offline', text: 'written while away' }])
+
+    // Node 3 comes up: the client moves there by itself and catches up.
+    await start(three.port)
+    await sync.flush()
+    expect(sync.status.peek()).toBe('synced')
     const expected = [
-      ...Array.from({ length: 5 }, (_, i) => ({ id: `m${i}`, text: `changed ${i}` })),
-      ...Array.from({ length: 14 }, (_, i) => ({ id: `m${i + 5}`, text: `#${i + 5}` })),
+      ...Array.from({ length: 10 }, (_, i) => ({ id: `m${i}`, text: `changed ${i}` })),
+      ...Array.from({ length: 19 }, (_, i) => ({ id: `m${i + 10}`, text: `#${i + 10}` })),
       { id: 'offline', text: 'written while away' },
     ]
-    await until(a.store, l => l.length === expected.length && l[0]?.text === 'changed 0', 'A to catch up')
-    expect(a.store.current).toEqual(expected)
+    expect(store.current).toEqual(expected)
     const late = chat(two.url)
     await late.sync.flush()
     expect(late.store.current).toEqual(expected)
   })
 
   it('reconnects the clients of a node whose feed missed changes, and they converge', async () => {
-    const schema = postgresSchema()
-    const [one, two] = await Promise.all([node(schema, { node: 'node-1' }), node(schema, { node: 'node-2' })])
-    const a = person(one.url, { _id: 'p1', name: 'Ada', age: 36 })
+    const prefix = redisPrefix()
+    const [one, two] = await Promise.all(
+      [1, 2].map(n => startServer({ redis: { url: REDIS_URL, prefix }, node: `node-${n}`, pingPeriod: 0 })),
+    )
+    servers.push(one as SyncServer, two as SyncServer)
+    const a = person(one?.url as string, { _id: 'p1', name: 'Ada', age: 36 })
     await a.sync.flush()
-    const b = person(two.url)
+    const b = person(two?.url as string)
     await b.sync.flush()
-    const watcher = await openRaw(two.url, 'watcher')
-    // A change every node misses, as if the change table had been trimmed past them.
-    await postgresAdmin().unsafe(`UPDATE "${schema}".lensync_feed SET n = n + 1`)
+    const watcher = await openRaw(two?.url as string, 'watcher')
+    // An entry every node misses, as if the stream had been trimmed past them.
+    await redisAdmin().incr(`{${prefix}}:seq`)
     a.store.update({ ...a.store.current, name: 'after the gap' })
     // Node 2 cannot know what it missed: its connections start over.
     expect(await watcher.closed).toBe(1012)
@@ -249,66 +288,4 @@ describe('several nodes on one PostgreSQL database', () => {
     expect(a.store.current).toEqual({ _id: 'p1', name: 'after the gap', age: 99 })
     expect(b.store.current).toEqual(a.store.current)
   })
-
-  it('fails createSyncServer with STORAGE_UNAVAILABLE when PostgreSQL cannot be reached, without showing credentials', async () => {
-    const failure = createSyncServer({
-      port: 0,
-      postgres: 'postgres://user:s3cret@127.0.0.1:1/app',
-      logger: quietLogger(),
-    })
-    await expect(failure).rejects.toMatchObject({
-      name: 'ServerError',
-      code: 'STORAGE_UNAVAILABLE',
-      message: expect.stringContaining('postgres://***@127.0.0.1:1/app'),
-    })
-    await expect(failure).rejects.not.toMatchObject({ message: expect.stringContaining('s3cret') })
-    await expect(createSyncServer({ port: 0, postgres: POSTGRES_URL, redis: 'redis://x' })).rejects.toThrow(
-      /redis and postgres cannot be used together/,
-    )
-  })
-})
-
-describe('lensync-server --postgres', () => {
-  /** Runs the command to its end: exit code and everything it printed. */
-  function runToEnd(args: string[]): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, [...lensyncServerCommand, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PORT: '', HOST: '' },
-    })
-    let output = ''
-    child.stdout?.on('data', chunk => {
-      output += chunk
-    })
-    child.stderr?.on('data', chunk => {
-      output += chunk
-    })
-    return new Promise(resolve => child.on('exit', code => resolve({ code, output })))
-  }
-
-  it('refuses --postgres with --redis, --memory or --data, and --postgres-schema without it (exit 2)', async () => {
-    const runs = await Promise.all(
-      [
-        ['--postgres', POSTGRES_URL, '--redis', 'redis://127.0.0.1:6379'],
-        ['--postgres', POSTGRES_URL, '--memory'],
-        ['--postgres', POSTGRES_URL, '--data', 'x.db'],
-        ['--postgres-schema', 's'],
-      ].map(runToEnd),
-    )
-    for (const { code, output } of runs) {
-      expect(code).toBe(2)
-      expect(output).toMatch(/--postgres/)
-    }
-  }, 30_000)
-
-  it('exits 1 with STORAGE_UNAVAILABLE’s message, without the password, when the database cannot be reached', async () => {
-    const { code, output } = await runToEnd([
-      '--port',
-      '0',
-      '--postgres',
-      'postgres://app:s3cret@127.0.0.1:1/app',
-    ])
-    expect(code).toBe(1)
-    expect(output).toContain('postgres://***@127.0.0.1:1/app')
-    expect(output).not.toContain('s3cret')
-  }, 30_000)
 })
