@@ -28,12 +28,14 @@ export type { ServerErrorCode, ServerErrorDetails } from './ServerError.ts'
 export { ClosedReceiveError, ServerError } from './ServerError.ts'
 export { ServerSession } from './ServerSession.ts'
 export { sendMany } from './sendMany.ts'
+export type { MemoryStorageOptions } from './storage/memoryStorage.ts'
 export { memoryStorage } from './storage/memoryStorage.ts'
 export type { PostgresStorageOptions } from './storage/postgresStorage.ts'
 export { defaultPostgresStorageOptions, postgresStorage } from './storage/postgresStorage.ts'
 export type { RedisStorageOptions } from './storage/redisStorage.ts'
 export { defaultRedisStorageOptions, redisStorage } from './storage/redisStorage.ts'
 export type {
+  AppliedWrite,
   ChangeListener,
   CommitResult,
   CommittedChange,

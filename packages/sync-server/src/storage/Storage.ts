@@ -1,3 +1,5 @@
+import type { OpId } from '@lensync/protocol'
+
 /** A value, or a promise of it: storage may answer synchronously (SQLite, memory) or not (Redis). */
 export type MaybePromise<T> = T | Promise<T>
 
@@ -70,6 +72,25 @@ export interface StorageWrite {
    * other storage ignores it.
    */
   readonly change?: readonly [head: string, tail: string]
+  /**
+   * Who sent the write: the client id of its connection (`hello.client`) and
+   * the write's `op`. When present and the write applies, storage records
+   * `(client, op) → { resource, id, rev }` in the same transaction as the
+   * write, and {@link Storage.applied} finds it for `dedupWindow`; a write
+   * that fails its compare-and-set records nothing. Both ids come from the
+   * client.
+   */
+  readonly origin?: { readonly client: string; readonly op: OpId }
+}
+
+/** Where a write with an `origin` landed, as {@link Storage.applied} reports it. */
+export interface AppliedWrite {
+  /** The resource name. */
+  readonly resource: string
+  /** The entity id. */
+  readonly id: string
+  /** The revision the write was committed at. */
+  readonly rev: number
 }
 
 /** One committed write, as {@link Storage.watch} reports it to every server node. */
@@ -119,7 +140,10 @@ export type CommitResult = { readonly rev: number } | { readonly conflict: true 
  *   batch is durable — the hub acknowledges writes only after that;
  * - a write whose `expectedRev` does not match fails alone with `{ conflict }`
  *   (together with the later writes of the same entity in the batch), the
- *   other writes of the batch still apply; a thrown error fails the whole batch.
+ *   other writes of the batch still apply; a thrown error fails the whole batch;
+ * - an applied write with an `origin` is recorded in the same transaction,
+ *   kept for the storage's `dedupWindow` (default 7 days) and found by
+ *   {@link Storage.applied}; the first record of a `(client, op)` is kept.
  *
  * @example
  * const storage = sqliteStorage({ file: './data/lensync.db' })
@@ -168,6 +192,19 @@ export interface Storage {
    * @returns Resolves, once the feed is read from the current end, with the disposer.
    */
   watch?(listener: ChangeListener): Promise<() => void>
+  /**
+   * Optional: finds a write committed with this `origin` ({@link StorageWrite.origin})
+   * within the dedup window, so the hub can answer a resent write with an
+   * `ack` instead of applying it again. Records of one commit are visible as
+   * soon as `commit` returns; with shared storage, through every node.
+   * Op `1` and op `"1"` are different ops.
+   *
+   * @param client - The client id the write came with.
+   * @param op - Its op id.
+   * @returns Where and at which revision it was committed; `undefined` when
+   *   no such write was committed, or longer than the window ago.
+   */
+  applied?(client: string, op: OpId): MaybePromise<AppliedWrite | undefined>
   /**
    * Releases the storage (closes files and connections). Idempotent.
    */

@@ -1,4 +1,14 @@
+import type { OpId } from '@lensync/protocol'
+import {
+  _dedupOptions,
+  _isFresh,
+  _opKey,
+  _PRUNE_BATCH,
+  _PruneSchedule,
+  type _ResolvedDedup,
+} from './dedupWindow.ts'
 import type {
+  AppliedWrite,
   CommitResult,
   ListedEntity,
   ListOptions,
@@ -22,21 +32,54 @@ interface MemoryResource {
   readonly entities: Map<string, MemoryEntity>
 }
 
+/** Options of {@link memoryStorage}. */
+export interface MemoryStorageOptions {
+  /**
+   * How long a write applied with an `origin` is remembered (ms), so a
+   * resent copy is recognized ({@link Storage.applied}). Default 7 days
+   * (`604_800_000`).
+   */
+  dedupWindow?: number
+  /** The clock applied writes are stamped and aged with. Default `Date.now`; tests inject one. */
+  now?: () => number
+}
+
+/** An applied write with an origin, and when it was committed. */
+interface AppliedRecord extends AppliedWrite {
+  readonly at: number
+}
+
 /**
  * Keeps entities in memory: nothing survives the process. For tests,
  * demos and servers whose data may be lost on restart.
  *
+ * Writes applied with an `origin` are remembered in a map for `dedupWindow`
+ * (oldest first; commits delete expired ones, at most 1 000 per commit).
+ *
+ * @param options - `dedupWindow` (default 7 days), `now` (default `Date.now`).
  * @returns A {@link Storage} that answers synchronously.
+ * @throws TypeError naming a bad option.
  * @example
  * app.webSocket('/sync', syncRoute({ storage: memoryStorage() }))
  */
-export function memoryStorage(): Storage {
-  return new MemoryStorage()
+export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('memoryStorage(options): options must be an object')
+  return new MemoryStorage(_dedupOptions('memoryStorage', options))
 }
 
 /** @internal The {@link memoryStorage} implementation. */
 class MemoryStorage implements Storage {
   private readonly _resources = new Map<string, MemoryResource>()
+  /** Applied writes by `[client, op]` JSON, in commit order (so oldest first). */
+  private readonly _applied = new Map<string, AppliedRecord>()
+  private readonly _dedup: _ResolvedDedup
+  private readonly _prune: _PruneSchedule
+
+  constructor(dedup: _ResolvedDedup) {
+    this._dedup = dedup
+    this._prune = new _PruneSchedule(dedup.dedupWindow)
+  }
 
   get(resource: string, id: string): StoredEntity | undefined {
     const entity = this._resources.get(resource)?.entities.get(id)
@@ -63,8 +106,16 @@ class MemoryStorage implements Storage {
     return { entities, more: false }
   }
 
+  applied(client: string, op: OpId): AppliedWrite | undefined {
+    const record = this._applied.get(appliedKey(client, op))
+    if (!record || !_isFresh(record.at, this._dedup.now(), this._dedup.dedupWindow)) return undefined
+    return { resource: record.resource, id: record.id, rev: record.rev }
+  }
+
   commit(writes: readonly StorageWrite[]): CommitResult[] {
     const conflicted = new Set<string>()
+    const at = this._dedup.now()
+    if (this._prune.due(at)) this._prune.pruned(this._pruneApplied(at))
     return writes.map(write => {
       const key = `${write.resource}\u0000${write.id}`
       let found = this._resources.get(write.resource)
@@ -85,9 +136,30 @@ class MemoryStorage implements Storage {
         found.entities.set(write.id, { rev, value: write.value, seq: found.order.length })
         found.order.push(write.id)
       }
+      if (write.origin) {
+        const key = appliedKey(write.origin.client, write.origin.op)
+        // The first record of an op is kept (a duplicate the hub let through does not move it).
+        if (!this._applied.has(key))
+          this._applied.set(key, { resource: write.resource, id: write.id, rev, at })
+      }
       return { rev }
     })
   }
 
   close(): void {}
+
+  /** Deletes up to a batch of expired records, oldest first; returns how many. */
+  private _pruneApplied(now: number): number {
+    let deleted = 0
+    for (const [key, record] of this._applied) {
+      if (deleted === _PRUNE_BATCH || _isFresh(record.at, now, this._dedup.dedupWindow)) break
+      this._applied.delete(key)
+      deleted++
+    }
+    return deleted
+  }
+}
+
+function appliedKey(client: string, op: OpId): string {
+  return `${JSON.stringify(client)}\u0000${_opKey(op)}`
 }
