@@ -170,4 +170,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
+  // Past startup only a signal ends the server: an exception that escaped
+  // (a bug, a library callback) is logged and every other connection goes on.
+  const survive = (error: unknown) =>
+    processIo.err(
+      `lensync-server: uncaught, still serving: ${error instanceof Error ? error.stack : String(error)}`,
+    )
+  process.on('uncaughtException', survive)
+  process.on('unhandledRejection', survive)
 }

@@ -34,13 +34,15 @@ export interface ChildServer {
  *
  * @param args - Command-line flags, e.g. `['--port', '0', '--data', file]`.
  * @param track - Receives the process at once, so a test can kill it even when startup fails.
+ * @param nodeArgs - Node's own flags before the command (e.g. `--import` of a test hook).
  */
 export async function startChildServer(
   args: readonly string[],
   track: (child: ChildProcess) => void,
   timeoutMs = 20_000,
+  nodeArgs: readonly string[] = [],
 ): Promise<ChildServer> {
-  const child = spawn(process.execPath, [...lensyncServerCommand, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, ...lensyncServerCommand, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PORT: '', HOST: '' },
   })
