@@ -1,9 +1,19 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import type { OpId } from '@lensync/protocol'
 import type Database from 'better-sqlite3'
 import { ServerError } from '../ServerError.ts'
+import {
+  _dedupOptions,
+  _isFresh,
+  _opKey,
+  _PRUNE_BATCH,
+  _PruneSchedule,
+  type _ResolvedDedup,
+} from './dedupWindow.ts'
 import { _requireOptional } from './requireOptional.ts'
 import type {
+  AppliedWrite,
   CommitResult,
   ListedEntity,
   ListOptions,
@@ -20,6 +30,14 @@ export interface SqliteStorageOptions {
    * keeps everything in memory (tests). Default `'./data/lensync.db'`.
    */
   file?: string
+  /**
+   * How long a write applied with an `origin` is remembered (ms), so a
+   * resent copy is recognized ({@link Storage.applied}). Default 7 days
+   * (`604_800_000`).
+   */
+  dedupWindow?: number
+  /** The clock applied writes are stamped and aged with. Default `Date.now`; tests inject one. */
+  now?: () => number
 }
 
 /** The default database file of {@link sqliteStorage} and `createSyncServer`. */
@@ -30,6 +48,13 @@ interface EntityRow {
   id: string
   rev: number
   value: string | null
+}
+
+interface AppliedRow {
+  resource: string
+  id: string
+  rev: number
+  at: number
 }
 
 const SCHEMA = `
@@ -47,6 +72,16 @@ CREATE TABLE IF NOT EXISTS lensync_resources (
   resource TEXT PRIMARY KEY,
   rev INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lensync_applied (
+  client TEXT NOT NULL,
+  op TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  id TEXT NOT NULL,
+  rev INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (client, op)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS lensync_applied_by_at ON lensync_applied (at);
 `
 
 /**
@@ -55,6 +90,12 @@ CREATE TABLE IF NOT EXISTS lensync_resources (
  * resource revisions. The database runs in WAL mode with `synchronous=FULL`,
  * so a batch is on disk when {@link Storage.commit} returns; each batch is one
  * transaction. Every method answers synchronously.
+ *
+ * A write applied with an `origin` is also recorded in `lensync_applied`, in
+ * the write's transaction, and kept for `dedupWindow`; commits delete
+ * expired records in steps of at most 1 000 (about once a minute). The
+ * tables are created when missing, so a file of an older version gains the
+ * new table when opened.
  *
  * One storage at a time per file: it holds an exclusive lock on `<file>.lock`
  * while open, so a second server on the same file fails to start instead of
@@ -65,7 +106,8 @@ CREATE TABLE IF NOT EXISTS lensync_resources (
  * better-sqlite3 is loaded on the first call, so servers that keep their data
  * elsewhere run without its native addon.
  *
- * @param options - `file` (default `'./data/lensync.db'`, `':memory:'` for tests).
+ * @param options - `file` (default `'./data/lensync.db'`, `':memory:'` for tests),
+ *   `dedupWindow` (default 7 days), `now` (default `Date.now`).
  * @returns The storage; `close()` closes the database and releases the lock.
  * @throws ServerError `STORAGE_LOCKED` when another storage has the file open
  *   (in this process or another); `MODULE_MISSING` when better-sqlite3's
@@ -75,13 +117,15 @@ CREATE TABLE IF NOT EXISTS lensync_resources (
  * const storage = sqliteStorage({ file: './data/lensync.db' })
  */
 export function sqliteStorage(options: SqliteStorageOptions = {}): Storage {
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('sqliteStorage(options): options must be an object')
   const file = options.file ?? DEFAULT_DATA_FILE
   if (typeof file !== 'string' || file === '') {
     throw new TypeError(
       `sqliteStorage(options): file must be a path such as './data/lensync.db' or ':memory:', got ${String(file)}`,
     )
   }
-  return new SqliteStorage(file)
+  return new SqliteStorage(file, _dedupOptions('sqliteStorage', options))
 }
 
 let betterSqlite3: typeof Database | undefined
@@ -138,9 +182,16 @@ class SqliteStorage implements Storage {
   private readonly _listSince: Database.Statement<[string, number, number, number], EntityRow>
   private readonly _upsert: Database.Statement<[string, string, number, string | null]>
   private readonly _setRevision: Database.Statement<[string, number]>
+  private readonly _getApplied: Database.Statement<[string, string], AppliedRow>
+  private readonly _record: Database.Statement<[string, string, string, string, number, number]>
+  private readonly _pruneApplied: Database.Statement<[number, number]>
   private readonly _commit: (writes: readonly StorageWrite[]) => CommitResult[]
+  private readonly _dedup: _ResolvedDedup
+  private readonly _prune: _PruneSchedule
 
-  constructor(file: string) {
+  constructor(file: string, dedup: _ResolvedDedup) {
+    this._dedup = dedup
+    this._prune = new _PruneSchedule(dedup.dedupWindow)
     const Sqlite = loadBetterSqlite3()
     const inMemory = file === ':memory:'
     if (!inMemory) mkdirSync(dirname(file), { recursive: true })
@@ -177,6 +228,18 @@ class SqliteStorage implements Storage {
       `INSERT INTO lensync_resources (resource, rev) VALUES (?, ?)
        ON CONFLICT (resource) DO UPDATE SET rev = excluded.rev`,
     )
+    this._getApplied = db.prepare(
+      'SELECT resource, id, rev, at FROM lensync_applied WHERE client = ? AND op = ?',
+    )
+    // The first record of an op is kept (a duplicate the hub let through does not move it).
+    this._record = db.prepare(
+      `INSERT INTO lensync_applied (client, op, resource, id, rev, at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (client, op) DO NOTHING`,
+    )
+    this._pruneApplied = db.prepare(
+      `DELETE FROM lensync_applied WHERE (client, op) IN
+       (SELECT client, op FROM lensync_applied WHERE at <= ? LIMIT ?)`,
+    )
     this._commit = db.transaction((writes: readonly StorageWrite[]) => this._apply(writes))
   }
 
@@ -207,6 +270,12 @@ class SqliteStorage implements Storage {
     return { entities, more }
   }
 
+  applied(client: string, op: OpId): AppliedWrite | undefined {
+    const row = this._getApplied.get(client, _opKey(op))
+    if (!row || !_isFresh(row.at, this._dedup.now(), this._dedup.dedupWindow)) return undefined
+    return { resource: row.resource, id: row.id, rev: row.rev }
+  }
+
   commit(writes: readonly StorageWrite[]): CommitResult[] {
     if (writes.length === 0) return []
     return this._commit(writes)
@@ -220,6 +289,9 @@ class SqliteStorage implements Storage {
 
   /** Runs inside the transaction. */
   private _apply(writes: readonly StorageWrite[]): CommitResult[] {
+    const at = this._dedup.now()
+    if (this._prune.due(at))
+      this._prune.pruned(this._pruneApplied.run(at - this._dedup.dedupWindow, _PRUNE_BATCH).changes)
     const revisions = new Map<string, number>()
     const conflicted = new Set<string>()
     const results = writes.map((write): CommitResult => {
@@ -233,6 +305,8 @@ class SqliteStorage implements Storage {
       const rev = (revisions.get(write.resource) ?? this.revision(write.resource)) + 1
       revisions.set(write.resource, rev)
       this._upsert.run(write.resource, write.id, rev, write.value)
+      const { origin } = write
+      if (origin) this._record.run(origin.client, _opKey(origin.op), write.resource, write.id, rev, at)
       return { rev }
     })
     for (const [resource, rev] of revisions) this._setRevision.run(resource, rev)
