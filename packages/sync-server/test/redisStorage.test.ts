@@ -179,6 +179,48 @@ describe('redisStorage', () => {
     await expect(failure).rejects.not.toMatchObject({ message: expect.stringContaining('s3cret') })
   })
 
+  it("records a client's applied writes in one hash whose TTL is the dedup window", async () => {
+    const prefix = redisPrefix()
+    const storage = redisStorage({ url: REDIS_URL, prefix, dedupWindow: 3_600_000, now: () => 1_000 })
+    opened.push(storage)
+    await storage.commit([
+      { ...put('x', 1, 0), origin: { client: 'tab-1', op: 7 } },
+      { ...put('y', 2, 0), origin: { client: 'tab-1', op: '7' } },
+      { ...put('x', 3, 5), origin: { client: 'tab-1', op: 8 } },
+    ])
+    const key = `{${prefix}}:applied:tab-1`
+    expect(await redisAdmin().hgetall(key)).toEqual({
+      '7': '1|1000|["doc","x"]',
+      '"7"': '2|1000|["doc","y"]',
+    })
+    const ttl = await redisAdmin().pttl(key)
+    expect(ttl).toBeGreaterThan(3_590_000)
+    expect(ttl).toBeLessThanOrEqual(3_600_000)
+  })
+
+  it("deletes a busy client's expired records a few at a time as it goes on writing", async () => {
+    const prefix = redisPrefix()
+    let time = 1_000_000
+    const storage = redisStorage({ url: REDIS_URL, prefix, dedupWindow: 60_000, now: () => time })
+    opened.push(storage)
+    // More records than Redis keeps in a compact hash, so each commit sweeps only some.
+    const old = Array.from({ length: 300 }, (_, op) => ({
+      resource: 'doc',
+      id: `e${op}`,
+      value: '1',
+      expectedRev: 0,
+      origin: { client: 'busy', op },
+    }))
+    await storage.commit(old)
+    const key = `{${prefix}}:applied:busy`
+    expect(await redisAdmin().hlen(key)).toBe(300)
+    time += 60_000
+    for (let op = 300; op < 360; op++)
+      await storage.commit([{ resource: 'doc', id: 'x', value: '2', origin: { client: 'busy', op } }])
+    const left = Object.keys(await redisAdmin().hgetall(key)).filter(field => field !== '~')
+    expect(left.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => 300 + i))
+  })
+
   it('names bad options', () => {
     expect(() => redisStorage({ url: 'http://x' })).toThrow(/url must be a redis:\/\//)
     expect(() => redisStorage({ prefix: 'a{b}' })).toThrow(/prefix must be a non-empty string without braces/)

@@ -20,9 +20,12 @@ function script(lua: string): _RedisScript {
  * @internal
  * Commits a batch. KEYS: feed stream, feed sequence, resource revisions, then
  * per write the entity hash, the live-order zset and the revision zset of its
- * resource. ARGV: origin, feed length, then per write resource, id, expected
- * revision (`''`: builds on the previous write of the entity in this batch),
- * value (`''`: delete), change head, change tail, token.
+ * resource, and the applied-writes hash of its client (any key of the prefix
+ * for a write without an origin). ARGV: origin, feed length, now (ms), dedup
+ * window (ms), then per write resource, id, expected revision (`''`: builds
+ * on the previous write of the entity in this batch), value (`''`: delete),
+ * change head, change tail, token, op key (`''`: no origin), and the
+ * record's `["resource","id"]`.
  *
  * An entity is stored in its resource's hash as `<rev>|<value>` (`<rev>|`: a
  * tombstone). Returns one revision per write, `-1` for a conflict. Every
@@ -30,16 +33,40 @@ function script(lua: string): _RedisScript {
  * entry to the feed, numbered by the feed sequence, so a node can tell when
  * it missed one. Every check comes before the first write: a refused batch
  * changes nothing.
+ *
+ * An applied write with an origin is recorded in its client's hash as
+ * op key → `<rev>|<at>|["resource","id"]` (the first record of an op is
+ * kept), and the hash's TTL is set to the window: a client's records expire
+ * together once it stopped writing for a window. While it goes on writing,
+ * each commit sweeps a few of its fields (HSCAN, the cursor kept in field
+ * `~`; a small hash is swept whole) and deletes those older than the window.
  */
 export const _COMMIT = script(`#!lua
 local origin = ARGV[1]
 local feedLength = ARGV[2]
-local count = (#KEYS - 3) / 3
+local now = ARGV[3]
+local window = ARGV[4]
+local cutoff = tonumber(now) - tonumber(window)
+local count = (#KEYS - 3) / 4
 local results = {}
 local conflicted = {}
+local swept = {}
+local function sweep(applied)
+  local found = redis.call('HSCAN', applied, redis.call('HGET', applied, '~') or '0', 'COUNT', 16)
+  local fields = found[2]
+  for j = 1, #fields, 2 do
+    local at = tonumber(string.match(fields[j + 1], '^%d+|(%d+)|'))
+    if fields[j] ~= '~' and at and at <= cutoff then redis.call('HDEL', applied, fields[j]) end
+  end
+  if found[1] == '0' then
+    redis.call('HDEL', applied, '~')
+  else
+    redis.call('HSET', applied, '~', found[1])
+  end
+end
 for i = 0, count - 1 do
-  local hash = KEYS[4 + i * 3]
-  local a = 3 + i * 7
+  local hash = KEYS[4 + i * 4]
+  local a = 5 + i * 9
   local id, expected = ARGV[a + 1], ARGV[a + 2]
   local key = hash .. '\\0' .. id
   if expected == '' then
@@ -56,10 +83,11 @@ for i = 0, count - 1 do
 end
 for i = 0, count - 1 do
   if results[i + 1] == nil then
-    local hash, order, byRev = KEYS[4 + i * 3], KEYS[5 + i * 3], KEYS[6 + i * 3]
-    local a = 3 + i * 7
+    local hash, order, byRev, applied = KEYS[4 + i * 4], KEYS[5 + i * 4], KEYS[6 + i * 4], KEYS[7 + i * 4]
+    local a = 5 + i * 9
     local resource, id, value = ARGV[a], ARGV[a + 1], ARGV[a + 3]
     local head, tail, token = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+    local op, where = ARGV[a + 7], ARGV[a + 8]
     local rev = redis.call('HINCRBY', KEYS[3], resource, 1)
     redis.call('HSET', hash, id, rev .. '|' .. value)
     redis.call('ZADD', byRev, rev, id)
@@ -71,6 +99,14 @@ for i = 0, count - 1 do
     local n = redis.call('INCR', KEYS[2])
     redis.call('XADD', KEYS[1], 'MAXLEN', '~', feedLength, '*',
       'n', n, 'r', resource, 'i', id, 'v', rev, 'x', value, 'c', head .. rev .. tail, 'o', origin, 'k', token)
+    if op ~= '' then
+      if not swept[applied] then
+        swept[applied] = true
+        sweep(applied)
+      end
+      redis.call('HSETNX', applied, op, rev .. '|' .. now .. '|' .. where)
+      redis.call('PEXPIRE', applied, window)
+    end
     results[i + 1] = rev
   end
 end

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto'
+import type { OpId } from '@lensync/protocol'
 import type { Redis, RedisOptions } from 'ioredis'
+import { _DEFAULT_DEDUP_WINDOW, _dedupOptions, _isFresh, _opKey, type _ResolvedDedup } from './dedupWindow.ts'
 import { _RedisFeed } from './RedisFeed.ts'
 import { _COMMIT, _LIST, type _RedisScript } from './redisScripts.ts'
 import { _requireOptional } from './requireOptional.ts'
 import type {
+  AppliedWrite,
   ChangeListener,
   CommitResult,
   ListedEntity,
@@ -35,6 +38,14 @@ export interface RedisStorageOptions {
   redisOptions?: RedisOptions
   /** Where failed feed reads are reported. Default `console`. */
   logger?: { warn?(message: string, ...details: unknown[]): void }
+  /**
+   * How long a write applied with an `origin` is remembered (ms), so a
+   * resent copy is recognized ({@link Storage.applied}) on every node.
+   * Default 7 days (`604_800_000`).
+   */
+  dedupWindow?: number
+  /** The clock applied writes are stamped and aged with. Default `Date.now`; tests inject one. */
+  now?: () => number
 }
 
 /** The defaults of {@link redisStorage}. */
@@ -42,6 +53,7 @@ export const defaultRedisStorageOptions = Object.freeze({
   url: 'redis://127.0.0.1:6379',
   prefix: 'lensync',
   feedLength: 10_000,
+  dedupWindow: _DEFAULT_DEDUP_WINDOW,
 })
 
 /**
@@ -53,10 +65,18 @@ export const defaultRedisStorageOptions = Object.freeze({
  * field. Every node follows the feed ({@link Storage.watch}) to send its
  * subscribers the changes made through other nodes, in revision order.
  *
+ * A write applied with an `origin` is recorded by the same script in a hash
+ * per client (`{prefix}:applied:<client>`, op → revision, time, resource
+ * and id), whose TTL is set to `dedupWindow` at each of the client's writes:
+ * a client's records expire together once it stopped writing for a window;
+ * while it goes on, its commits delete its records older than the window a
+ * few at a time.
+ *
  * Durability is Redis's: acknowledged writes survive a Redis restart only
  * with persistence on (`appendonly yes`, ideally `appendfsync always`).
  *
- * @param options - `url`, `prefix`, `feedLength`, `redisOptions`.
+ * @param options - `url`, `prefix`, `feedLength`, `redisOptions`, `logger`,
+ *   `dedupWindow` (default 7 days), `now` (default `Date.now`).
  * @returns The storage; `close()` closes its connections.
  * @throws TypeError naming a bad option.
  * @example
@@ -77,7 +97,15 @@ export function redisStorage(options: RedisStorageOptions = {}): Storage {
     throw new TypeError(
       `redisStorage(options): feedLength must be an integer >= 100, got ${String(feedLength)}`,
     )
-  return new RedisStorage(url, prefix, feedLength, options.redisOptions ?? {}, options.logger ?? console)
+  const dedup = _dedupOptions('redisStorage', options)
+  return new RedisStorage(
+    url,
+    prefix,
+    feedLength,
+    options.redisOptions ?? {},
+    options.logger ?? console,
+    dedup,
+  )
 }
 
 /** @internal The {@link redisStorage} implementation. */
@@ -92,6 +120,7 @@ class RedisStorage implements Storage {
   private readonly _feedLength: number
   private readonly _feed: _RedisFeed
   private readonly _logger: NonNullable<RedisStorageOptions['logger']>
+  private readonly _dedup: _ResolvedDedup
   /** This storage's writes whose feed entry has not come back yet, by token. */
   private readonly _mine = new Map<string, StorageWrite>()
   private _nextToken = 0
@@ -103,7 +132,9 @@ class RedisStorage implements Storage {
     feedLength: number,
     redisOptions: RedisOptions,
     logger: NonNullable<RedisStorageOptions['logger']>,
+    dedup: _ResolvedDedup,
   ) {
+    this._dedup = dedup
     this.url = url.replace(/\/\/[^@/]*@/, '//***@')
     this._base = `{${prefix}}`
     this.feedKey = `${this._base}:feed`
@@ -152,10 +183,24 @@ class RedisStorage implements Storage {
     return { entities, more }
   }
 
+  async applied(client: string, op: OpId): Promise<AppliedWrite | undefined> {
+    const stored = await this.redis.hget(this._appliedKey(client), _opKey(op))
+    if (stored === null) return undefined
+    const [rev, at, where] = splitRecord(stored)
+    if (!_isFresh(at, this._dedup.now(), this._dedup.dedupWindow)) return undefined
+    const [resource, id] = JSON.parse(where) as [string, string]
+    return { resource, id, rev }
+  }
+
   async commit(writes: readonly StorageWrite[]): Promise<CommitResult[]> {
     if (writes.length === 0) return []
     const keys = [this.feedKey, this.seqKey, this._revisionsKey]
-    const args: (string | number)[] = [this.origin, this._feedLength]
+    const args: (string | number)[] = [
+      this.origin,
+      this._feedLength,
+      this._dedup.now(),
+      this._dedup.dedupWindow,
+    ]
     const tokens: string[] = []
     for (const write of writes) {
       const token = String(this._nextToken++)
@@ -165,6 +210,8 @@ class RedisStorage implements Storage {
         this._key('e', write.resource),
         this._key('o', write.resource),
         this._key('w', write.resource),
+        // Any key of the prefix stands in when there is nothing to record (Cluster: one slot).
+        write.origin ? this._appliedKey(write.origin.client) : this._revisionsKey,
       )
       args.push(
         write.resource,
@@ -174,6 +221,8 @@ class RedisStorage implements Storage {
         write.change?.[0] ?? '',
         write.change?.[1] ?? '',
         token,
+        write.origin ? _opKey(write.origin.op) : '',
+        write.origin ? JSON.stringify([write.resource, write.id]) : '',
       )
     }
     let revs: number[]
@@ -237,6 +286,17 @@ class RedisStorage implements Storage {
   private _key(kind: 'e' | 'o' | 'w', resource: string): string {
     return `${this._base}:${kind}:${resource}`
   }
+
+  private _appliedKey(client: string): string {
+    return `${this._base}:applied:${client}`
+  }
+}
+
+/** `<rev>|<at>|<where>` → its three parts. */
+function splitRecord(stored: string): [rev: number, at: number, where: string] {
+  const first = stored.indexOf('|')
+  const second = stored.indexOf('|', first + 1)
+  return [Number(stored.slice(0, first)), Number(stored.slice(first + 1, second)), stored.slice(second + 1)]
 }
 
 /** `<rev>|<value>` → rev and value (`null`: a tombstone). */
