@@ -110,8 +110,11 @@ export function encodeGone(r: string, id: string, rev: number): string {
   return `${head}${rev}${tail}`
 }
 
-/** What a `reject` is about: a write's op, or a refused subscription's resource (and id). */
-export type RejectTarget = { readonly op: OpId } | { readonly r: string; readonly id?: string | undefined }
+/** What a `reject` is about: a write's op, a refused subscription's resource (and id), or a presence room. */
+export type RejectTarget =
+  | { readonly op: OpId }
+  | { readonly r: string; readonly id?: string | undefined }
+  | { readonly room: string }
 
 /**
  * `reject` of a write or a subscription.
@@ -128,7 +131,9 @@ export function encodeReject(
   const about =
     'op' in target
       ? `"op":${str(target.op)}`
-      : `"r":${str(target.r)}${target.id === undefined ? '' : `,"id":${str(target.id)}`}`
+      : 'room' in target
+        ? `"room":${str(target.room)}`
+        : `"r":${str(target.r)}${target.id === undefined ? '' : `,"id":${str(target.id)}`}`
   return `{"t":"reject",${about},"code":"${code}","message":${str(message)}${issues ? `,"issues":${str(issues)}` : ''}}`
 }
 
@@ -139,4 +144,51 @@ export function encodeReject(
  */
 export function encodeError(code: ErrorCode, message: string): string {
   return `{"t":"error","code":"${code}","message":${str(message)}}`
+}
+
+/** One member of a room for {@link encodePresenceSnap}: its client id and the JSON text of its state's envelope. */
+export interface EncodedPresencePeer {
+  readonly client: string
+  /** The JSON text of the state's envelope (`{"json":…}`). */
+  readonly state: string
+}
+
+/**
+ * `psnap`: the other members of a room, answering `pjoin`.
+ *
+ * @returns The envelope's JSON text.
+ */
+export function encodePresenceSnap(room: string, peers: readonly EncodedPresencePeer[]): string {
+  let text = ''
+  for (const peer of peers) text += `${text ? ',' : ''}{"client":${str(peer.client)},"state":${peer.state}}`
+  return `{"t":"psnap","room":${str(room)},"peers":[${text}]}`
+}
+
+/**
+ * `ppeer`: a member joined or changed its state.
+ *
+ * @param state - The JSON text of the state's envelope.
+ * @returns The envelope's JSON text.
+ */
+export function encodePresencePeer(room: string, client: string, state: string): string {
+  return `{"t":"ppeer","room":${str(room)},"client":${str(client)},"state":${state}}`
+}
+
+/**
+ * `pgone`: a member left the room.
+ *
+ * @returns The envelope's JSON text.
+ */
+export function encodePresenceGone(room: string, client: string): string {
+  return `{"t":"pgone","room":${str(room)},"client":${str(client)}}`
+}
+
+/**
+ * `reauth`: the session's credential expires at `expiresAt`; the client answers with `auth`.
+ *
+ * @param expiresAt - Milliseconds since the epoch.
+ * @returns The envelope's JSON text.
+ */
+export function encodeReauth(expiresAt: number): string {
+  return `{"t":"reauth","expiresAt":${Math.floor(expiresAt)}}`
 }

@@ -10,7 +10,7 @@ export {
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
 } from './constants.ts'
-export type { EncodedChangeBody, EncodedSnapItem, RejectTarget } from './encode.ts'
+export type { EncodedChangeBody, EncodedPresencePeer, EncodedSnapItem, RejectTarget } from './encode.ts'
 export {
   encodeAck,
   encodeChange,
@@ -18,6 +18,10 @@ export {
   encodeEntitySnap,
   encodeError,
   encodeGone,
+  encodePresenceGone,
+  encodePresencePeer,
+  encodePresenceSnap,
+  encodeReauth,
   encodeReject,
   encodeWelcome,
   splitChange,
@@ -25,6 +29,7 @@ export {
 } from './encode.ts'
 export type {
   AckMessage,
+  AuthMessage,
   ChangeMessage,
   ClientMessage,
   CollectionSnapMessage,
@@ -40,7 +45,15 @@ export type {
   Issue,
   OpId,
   PatchMessage,
+  PresenceGoneMessage,
+  PresenceJoinMessage,
+  PresenceLeaveMessage,
+  PresencePeer,
+  PresencePeerMessage,
+  PresenceSetMessage,
+  PresenceSnapMessage,
   PutMessage,
+  ReauthMessage,
   RejectCode,
   RejectMessage,
   ServerMessage,

@@ -54,6 +54,8 @@ export interface PutMessage {
   id: string
   value: Encoded
   create?: boolean
+  /** The client id the write belongs to when it is not the connection's (a tab sending another tab's outbox). */
+  client?: string
 }
 /** Client → server: set and unset fields of an existing entity. */
 export interface PatchMessage {
@@ -63,6 +65,8 @@ export interface PatchMessage {
   id: string
   set: FieldSet[]
   unset?: FieldPath[]
+  /** As {@link PutMessage.client}. */
+  client?: string
 }
 /** Client → server: delete an entity (leaves a tombstone). */
 export interface DelMessage {
@@ -70,6 +74,30 @@ export interface DelMessage {
   op: OpId
   r: string
   id: string
+  /** As {@link PutMessage.client}. */
+  client?: string
+}
+/** Client → server: join a presence room with this connection's state (or replace it, when joined). */
+export interface PresenceJoinMessage {
+  t: 'pjoin'
+  room: string
+  state: Encoded
+}
+/** Client → server: this connection's new state in a room it joined. */
+export interface PresenceSetMessage {
+  t: 'pset'
+  room: string
+  state: Encoded
+}
+/** Client → server: leave a presence room. */
+export interface PresenceLeaveMessage {
+  t: 'pleave'
+  room: string
+}
+/** Client → server: a fresh credential, answering `reauth` (the session's previous one expires). */
+export interface AuthMessage {
+  t: 'auth'
+  token: string
 }
 /** Every message a client may send. */
 export type ClientMessage = HelloMessage | SubMessage | UnsubMessage | PutMessage | PatchMessage | DelMessage
@@ -108,7 +136,13 @@ export interface CollectionSnapMessage {
   gone: string[]
   more?: boolean
 }
-/** Server → client: a write of this connection was applied (`applied: false`: a create found an existing entity). */
+/**
+ * Server → client: a write of this connection is stored at `rev`.
+ * `applied: false`: it changed nothing now — a create-only put that found the
+ * entity (its `snap` came just before), or a write the server had already
+ * applied (a resend after a lost ack; `rev` is the revision it was applied
+ * at, and the client's subscription already shows its effect or a later one).
+ */
 export interface AckMessage {
   t: 'ack'
   op: OpId
@@ -145,12 +179,14 @@ export interface Issue {
   message: string
   path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>
 }
-/** Server → client: a write (`op`) or a subscription (`r`/`id`) was refused. */
+/** Server → client: a write (`op`), a subscription (`r`/`id`) or a presence update (`room`) was refused. */
 export interface RejectMessage {
   t: 'reject'
   op?: OpId
   r?: string
   id?: string
+  /** The presence room of a refused `pjoin`/`pset`. */
+  room?: string
   code: RejectCode
   message: string
   issues?: Issue[]
@@ -163,6 +199,39 @@ export interface ErrorMessage {
   code: ErrorCode
   message: string
 }
+/** One member of a presence room: its client id and its current state. */
+export interface PresencePeer {
+  client: string
+  state: Encoded
+}
+/** Server → client: the other members of a room this connection joined, in joining order. */
+export interface PresenceSnapMessage {
+  t: 'psnap'
+  room: string
+  peers: PresencePeer[]
+}
+/** Server → client: a member joined a room, or changed its state. */
+export interface PresencePeerMessage {
+  t: 'ppeer'
+  room: string
+  client: string
+  state: Encoded
+}
+/** Server → client: a member left a room (stopped, closed, or silent past the server's `presenceTimeout`). */
+export interface PresenceGoneMessage {
+  t: 'pgone'
+  room: string
+  client: string
+}
+/**
+ * Server → client: the session's credential expires at `expiresAt` (ms since
+ * the epoch); answer with `auth` and a fresh token before then, or the
+ * connection is closed with 4401.
+ */
+export interface ReauthMessage {
+  t: 'reauth'
+  expiresAt: number
+}
 /** Every message a server may send. */
 export type ServerMessage =
   | WelcomeMessage
@@ -173,3 +242,7 @@ export type ServerMessage =
   | GoneMessage
   | RejectMessage
   | ErrorMessage
+  | PresenceSnapMessage
+  | PresencePeerMessage
+  | PresenceGoneMessage
+  | ReauthMessage

@@ -3,7 +3,18 @@ import { FORBIDDEN_KEYS, MAX_NAME_LENGTH as MAX_NAME, MAX_PATH_DEPTH } from './c
 import type { ClientMessage, Encoded, FieldPath, FieldSet } from './messages.ts'
 import { ProtocolError, type ProtocolErrorCode } from './ProtocolError.ts'
 
-const KNOWN_TYPES = new Set(['hello', 'sub', 'unsub', 'put', 'patch', 'del'])
+const KNOWN_TYPES = new Set([
+  'hello',
+  'sub',
+  'unsub',
+  'put',
+  'patch',
+  'del',
+  'pjoin',
+  'pset',
+  'pleave',
+  'auth',
+])
 
 /**
  * Parses a text frame into its envelopes (one object, or an array of them),
@@ -95,10 +106,13 @@ function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): Client
     throw bad(`${t}.op must be a finite number or a non-empty string of at most ${MAX_NAME} characters`)
   const r = name(raw.r, `${t}.r`)
   const id = name(raw.id, `${t}.id`)
+  // Another client's outbox sent by this connection (a tab that took it over).
+  const client = raw.client === undefined ? undefined : name(raw.client, `${t}.client`)
+  const owner = client === undefined ? {} : { client }
   try {
-    if (t === 'del') return { t, op, r, id }
+    if (t === 'del') return { t, op, r, id, ...owner }
     if (t === 'put') {
-      const put: ClientMessage = { t, op, r, id, value: encoded(raw.value, 'put.value') }
+      const put: ClientMessage = { t, op, r, id, value: encoded(raw.value, 'put.value'), ...owner }
       if (raw.create !== undefined) {
         if (typeof raw.create !== 'boolean') throw bad('put.create must be a boolean')
         put.create = raw.create
@@ -110,7 +124,7 @@ function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): Client
       if (!Array.isArray(pair) || pair.length !== 2) throw bad(`patch.set[${i}] must be a [path, value] pair`)
       return [path(pair[0], `patch.set[${i}] path`), encoded(pair[1], `patch.set[${i}] value`)] as const
     })
-    const patch: ClientMessage = { t, op, r, id, set }
+    const patch: ClientMessage = { t, op, r, id, set, ...owner }
     if (raw.unset !== undefined) {
       if (!Array.isArray(raw.unset)) throw bad('patch.unset must be an array of paths')
       patch.unset = raw.unset.map((p, i) => path(p, `patch.unset[${i}]`))

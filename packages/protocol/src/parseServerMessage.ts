@@ -194,6 +194,7 @@ function parse(m: Fields): ServerMessage {
       if (m.op !== undefined) out.op = opId(m.op, 'reject.op')
       if (m.r !== undefined) out.r = name(m.r, 'reject.r')
       if (m.id !== undefined) out.id = name(m.id, 'reject.id')
+      if (m.room !== undefined) out.room = name(m.room, 'reject.room')
       if (m.issues !== undefined) out.issues = issues(m.issues, 'reject.issues')
       return out
     }
@@ -202,6 +203,28 @@ function parse(m: Fields): ServerMessage {
       if (!ERROR_CODES.has(code)) fail('error.code', `one of ${[...ERROR_CODES].join(', ')}`)
       return { t: 'error', code: code as ErrorCode, message: string(m.message, 'error.message') }
     }
+    case 'psnap': {
+      const room = name(m.room, 'psnap.room')
+      const peers = array(m.peers, 'psnap.peers').map((peer, i) => {
+        const p = record(peer, `psnap.peers[${i}]`)
+        return {
+          client: name(p.client, `psnap.peers[${i}].client`),
+          state: encoded(p.state, `psnap.peers[${i}].state`),
+        }
+      })
+      return { t: 'psnap', room, peers }
+    }
+    case 'ppeer':
+      return {
+        t: 'ppeer',
+        room: name(m.room, 'ppeer.room'),
+        client: name(m.client, 'ppeer.client'),
+        state: encoded(m.state, 'ppeer.state'),
+      }
+    case 'pgone':
+      return { t: 'pgone', room: name(m.room, 'pgone.room'), client: name(m.client, 'pgone.client') }
+    case 'reauth':
+      return { t: 'reauth', expiresAt: revision(m.expiresAt, 'reauth.expiresAt') }
     default:
       throw new Problem(
         typeof m.t === 'string' ? `unknown message type "${m.t}"` : 't: expected a message type',

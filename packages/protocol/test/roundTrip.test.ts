@@ -7,6 +7,10 @@ import {
   encodeEntitySnap,
   encodeError,
   encodeGone,
+  encodePresenceGone,
+  encodePresencePeer,
+  encodePresenceSnap,
+  encodeReauth,
   encodeReject,
   encodeWelcome,
   PROTOCOL_VERSION,
@@ -107,6 +111,27 @@ describe('server messages: encoder → parser', () => {
       encodeError('UNKNOWN_TYPE', 'what is "x"?'),
       { t: 'error', code: 'UNKNOWN_TYPE', message: 'what is "x"?' },
     ],
+    [
+      'reject of a presence update',
+      encodeReject({ room: 'person/p1' }, 'TOO_LARGE', 'state too big'),
+      { t: 'reject', room: 'person/p1', code: 'TOO_LARGE', message: 'state too big' },
+    ],
+    [
+      'presence snapshot',
+      encodePresenceSnap('person/p1', [{ client: 'c-2', state: richText }]),
+      { t: 'psnap', room: 'person/p1', peers: [{ client: 'c-2', state: rich as never }] },
+    ],
+    [
+      'presence peer',
+      encodePresencePeer('person/p1', 'c-3', plainText),
+      { t: 'ppeer', room: 'person/p1', client: 'c-3', state: JSON.parse(plainText) },
+    ],
+    [
+      'presence gone',
+      encodePresenceGone('person/p1', 'c-3'),
+      { t: 'pgone', room: 'person/p1', client: 'c-3' },
+    ],
+    ['reauth', encodeReauth(1_764_000_000_000.7), { t: 'reauth', expiresAt: 1_764_000_000_000 }],
   ]
   it.each(cases)('%s', (_name, text, expected) => {
     expect(parseServer(text)).toEqual(expected)
@@ -138,8 +163,9 @@ describe('client messages: JSON → parser', () => {
     { t: 'put', op: 1, r: 'person', id: 'p1', value: rich as never, create: true },
     { t: 'patch', op: 'o-2', r: 'person', id: 'p1', set: [[['name'], { json: 'Ada' }]], unset: [['age']] },
     { t: 'del', op: 3, r: 'person', id: 'p1' },
+    { t: 'patch', op: 4, r: 'person', id: 'p1', set: [[['age'], { json: 1 }]], client: 'closed-tab' },
   ]
-  it.each(messages.map(m => [m.t, m] as const))('%s', (_t, message) => {
+  it.each(messages.map((m, i) => [`${m.t} #${i}`, m] as const))('%s', (_t, message) => {
     const frame = parseFrame(JSON.stringify(message))
     expect(frame).not.toBeInstanceOf(ProtocolError)
     expect(parseClientMessage((frame as unknown[])[0])).toEqual(message)
