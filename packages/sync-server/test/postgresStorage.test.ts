@@ -203,12 +203,13 @@ describe('postgresStorage', () => {
     const nodes = Array.from({ length: 4 }, () => open(schema))
     expect(await Promise.all(nodes.map(node => node.revision('doc')))).toEqual([0, 0, 0, 0])
     const versions = await admin(`SELECT version FROM "${schema}".lensync_schema_version`)
-    expect(versions.map(row => row.version)).toEqual([1])
+    expect(versions.map(row => row.version)).toEqual([1, 2])
     const tables = await admin(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
     )
     expect(tables.map(row => row.table_name)).toEqual([
+      'lensync_applied',
       'lensync_changes',
       'lensync_entities',
       'lensync_feed',
@@ -223,6 +224,45 @@ describe('postgresStorage', () => {
       code: 'STORAGE_UNAVAILABLE',
       message: expect.stringMatching(/version 99, newer than this lensync server knows/),
     })
+  })
+
+  it('migrates a schema of version 1 by adding the table of applied writes, keeping the data', async () => {
+    const schema = postgresSchema()
+    const first = open(schema)
+    expect(await first.commit([put('x', 1, 0)])).toEqual([{ rev: 1 }])
+    await first.close()
+    // What a server of version 1 left behind.
+    await admin(`DROP TABLE "${schema}".lensync_applied`)
+    await admin(`DELETE FROM "${schema}".lensync_schema_version WHERE version = 2`)
+    const upgraded = open(schema)
+    expect(await upgraded.get('doc', 'x')).toMatchObject({ rev: 1 })
+    expect(await upgraded.commit([{ ...put('x', 2, 1), origin: { client: 'c', op: 1 } }])).toEqual([
+      { rev: 2 },
+    ])
+    expect(await upgraded.applied?.('c', 1)).toEqual({ resource: 'doc', id: 'x', rev: 2 })
+    const versions = await admin(`SELECT version FROM "${schema}".lensync_schema_version ORDER BY version`)
+    expect(versions.map(row => row.version)).toEqual([1, 2])
+  })
+
+  it('records applied writes in the commit transaction and deletes expired ones after commits', async () => {
+    const schema = postgresSchema()
+    let time = 1_000_000
+    const storage = postgresStorage({ url: POSTGRES_URL, schema, dedupWindow: 60_000, now: () => time })
+    opened.push(storage)
+    await storage.commit([
+      { ...put('x', 1, 0), origin: { client: 'a', op: 1 } },
+      { ...put('y', 1, 0), origin: { client: 'b', op: '1' } },
+      { ...put('z', 1, 9), origin: { client: 'a', op: 2 } },
+    ])
+    const rows = () =>
+      admin(`SELECT client, op, resource, id, rev, at FROM "${schema}".lensync_applied ORDER BY client`)
+    expect(await rows()).toEqual([
+      { client: 'a', op: '1', resource: 'doc', id: 'x', rev: '1', at: '1000000' },
+      { client: 'b', op: '"1"', resource: 'doc', id: 'y', rev: '2', at: '1000000' },
+    ])
+    time += 60_000
+    await storage.commit([{ ...put('x', 2, 1), origin: { client: 'c', op: 1 } }])
+    await vi.waitFor(async () => expect((await rows()).map(row => row.client)).toEqual(['c']))
   })
 
   it('stops the feed with close(); close is idempotent and watch() afterwards rejects', async () => {

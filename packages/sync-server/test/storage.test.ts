@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import {
+  type MemoryStorageOptions,
   memoryStorage,
   postgresStorage,
   redisStorage,
@@ -9,12 +10,14 @@ import {
   sqliteStorage,
 } from '@lensync/sync-server'
 import Database from 'better-sqlite3'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { POSTGRES_URL, postgresSchema } from './support/postgres.ts'
 import { REDIS_URL, redisPrefix } from './support/redis.ts'
 
 const dirs: string[] = []
-afterEach(() => {
+const opened: Storage[] = []
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map(storage => storage.close()))
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
@@ -24,15 +27,62 @@ function tmpFile(): string {
   return join(dir, 'nested', 'lensync.db')
 }
 
-const kinds: [string, () => Storage][] = [
-  ['memoryStorage', () => memoryStorage()],
-  ['sqliteStorage :memory:', () => sqliteStorage({ file: ':memory:' })],
-  ['sqliteStorage file', () => sqliteStorage({ file: tmpFile() })],
-  ['redisStorage', () => redisStorage({ url: REDIS_URL, prefix: redisPrefix() })],
-  ['postgresStorage', () => postgresStorage({ url: POSTGRES_URL, schema: postgresSchema() })],
+/** What every storage takes about remembering applied writes. */
+type DedupOptions = Pick<MemoryStorageOptions, 'dedupWindow' | 'now'>
+
+/** Opens storage objects on one place (one file, prefix or schema). */
+type Opener = (options?: DedupOptions) => Storage
+
+/**
+ * Each kind: a new place to keep data, and whether a second storage object
+ * on that place sees the first one's data: `'reopen'` after the first was
+ * closed (a file), `'shared'` while both are open (Redis, PostgreSQL).
+ */
+const kinds: [string, () => Opener, 'none' | 'reopen' | 'shared'][] = [
+  ['memoryStorage', () => options => memoryStorage(options), 'none'],
+  ['sqliteStorage :memory:', () => options => sqliteStorage({ file: ':memory:', ...options }), 'none'],
+  [
+    'sqliteStorage file',
+    () => {
+      const file = tmpFile()
+      return options => sqliteStorage({ file, ...options })
+    },
+    'reopen',
+  ],
+  [
+    'redisStorage',
+    () => {
+      const prefix = redisPrefix()
+      return options => redisStorage({ url: REDIS_URL, prefix, ...options })
+    },
+    'shared',
+  ],
+  [
+    'postgresStorage',
+    () => {
+      const schema = postgresSchema()
+      return options => postgresStorage({ url: POSTGRES_URL, schema, ...options })
+    },
+    'shared',
+  ],
 ]
 
-describe.each(kinds)('%s', (_name, make) => {
+/** Opens a storage that the test's end closes. */
+function track(storage: Storage): Storage {
+  opened.push(storage)
+  return storage
+}
+
+/** `storage.applied`, which every storage of this package has. */
+function appliedOf(storage: Storage): NonNullable<Storage['applied']> {
+  const applied = storage.applied?.bind(storage)
+  if (!applied) throw new Error('this storage has no applied()')
+  return applied
+}
+
+describe.each(kinds)('%s', (_name, place) => {
+  const make = () => place()()
+
   it('assigns one increasing revision per resource and keeps tombstones', async () => {
     const storage = make()
     expect(await storage.revision('a')).toBe(0)
@@ -93,6 +143,59 @@ describe.each(kinds)('%s', (_name, make) => {
     expect((await storage.list('nothing', { limit: 5 })).entities).toEqual([])
     await storage.close()
   })
+
+  it('records a committed write with an origin, and nothing for a refused one', async () => {
+    const storage = track(make())
+    const applied = appliedOf(storage)
+    expect(await applied('c1', 1)).toBeUndefined()
+    expect(
+      await storage.commit([
+        { resource: 'a', id: 'x', value: '1', expectedRev: 0, origin: { client: 'c1', op: 1 } },
+        { resource: 'a', id: 'y', value: '2', expectedRev: 7, origin: { client: 'c1', op: 2 } },
+        { resource: 'a', id: 'y', value: '3', origin: { client: 'c1', op: 3 } },
+        { resource: 'a', id: 'x', value: '4', origin: { client: 'c1', op: '1' } },
+        { resource: 'b', id: 'z', value: null, expectedRev: 0, origin: { client: 'tab:{1}|é', op: 'x|1' } },
+        { resource: 'b', id: 'w', value: '5', expectedRev: 0 },
+      ]),
+    ).toEqual([{ rev: 1 }, { conflict: true }, { conflict: true }, { rev: 2 }, { rev: 1 }, { rev: 2 }])
+    expect(await applied('c1', 1)).toEqual({ resource: 'a', id: 'x', rev: 1 })
+    // Op 1 and op "1" are different ops.
+    expect(await applied('c1', '1')).toEqual({ resource: 'a', id: 'x', rev: 2 })
+    // Refused by the compare-and-set, alone or with the write it built on: not applied.
+    expect(await applied('c1', 2)).toBeUndefined()
+    expect(await applied('c1', 3)).toBeUndefined()
+    expect(await applied('tab:{1}|é', 'x|1')).toEqual({ resource: 'b', id: 'z', rev: 1 })
+    // The same op of another client is another write.
+    expect(await applied('c2', 1)).toBeUndefined()
+    expect(await applied('tab:{1}|é', 1)).toBeUndefined()
+  })
+
+  it('forgets an applied write once dedupWindow has passed, and pruning deletes it', async () => {
+    let time = 1_700_000_000_000
+    const start = time
+    const storage = track(place()({ dedupWindow: 60_000, now: () => time }))
+    const applied = appliedOf(storage)
+    await storage.commit([
+      { resource: 'a', id: 'x', value: '1', expectedRev: 0, origin: { client: 'c', op: 1 } },
+    ])
+    time += 59_999
+    expect(await applied('c', 1)).toEqual({ resource: 'a', id: 'x', rev: 1 })
+    time += 1
+    expect(await applied('c', 1)).toBeUndefined()
+    // A later commit of the same client prunes; with the clock set back, a
+    // record that were only hidden would show again.
+    await storage.commit([
+      { resource: 'a', id: 'x', value: '2', expectedRev: 1, origin: { client: 'c', op: 2 } },
+    ])
+    time = start
+    await vi.waitFor(async () => expect(await applied('c', 1)).toBeUndefined())
+    expect(await applied('c', 2)).toEqual({ resource: 'a', id: 'x', rev: 2 })
+  })
+
+  it('names a bad dedupWindow', () => {
+    expect(() => place()({ dedupWindow: 0 })).toThrow(/dedupWindow must be a whole number of milliseconds/)
+    expect(() => place()({ dedupWindow: 1.5 })).toThrow(/dedupWindow/)
+  })
 })
 
 describe('sqliteStorage', () => {
@@ -120,7 +223,54 @@ describe('sqliteStorage', () => {
     storage.close()
   })
 
+  it('adds the table of applied writes to a file of an earlier version, keeping its data', () => {
+    const file = tmpFile()
+    mkdirSync(dirname(file), { recursive: true })
+    const old = new Database(file)
+    old.exec(`
+      CREATE TABLE lensync_entities (seq INTEGER PRIMARY KEY, resource TEXT NOT NULL, id TEXT NOT NULL,
+        rev INTEGER NOT NULL, value TEXT, UNIQUE (resource, id));
+      CREATE TABLE lensync_resources (resource TEXT PRIMARY KEY, rev INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO lensync_entities (resource, id, rev, value) VALUES ('a', 'x', 1, '1');
+      INSERT INTO lensync_resources (resource, rev) VALUES ('a', 1);
+    `)
+    old.close()
+    const storage = track(sqliteStorage({ file }))
+    expect(storage.get('a', 'x')).toEqual({ id: 'x', rev: 1, value: '1' })
+    expect(
+      storage.commit([
+        { resource: 'a', id: 'x', value: '2', expectedRev: 1, origin: { client: 'c', op: 1 } },
+      ]),
+    ).toEqual([{ rev: 2 }])
+    expect(storage.applied?.('c', 1)).toEqual({ resource: 'a', id: 'x', rev: 2 })
+  })
+
   it('names the option when the file is not a path', () => {
     expect(() => sqliteStorage({ file: '' })).toThrow(/file must be a path/)
+  })
+})
+
+describe.each(kinds.filter(([, , sharing]) => sharing === 'reopen'))('%s', (_name, place) => {
+  it('keeps applied writes across a reopen: they are committed with the write', async () => {
+    const open = place()
+    const first = open()
+    await first.commit([
+      { resource: 'a', id: 'x', value: '1', expectedRev: 0, origin: { client: 'c', op: 1 } },
+    ])
+    await first.close()
+    const second = track(open())
+    expect(await appliedOf(second)('c', 1)).toEqual({ resource: 'a', id: 'x', rev: 1 })
+  })
+})
+
+describe.each(kinds.filter(([, , sharing]) => sharing === 'shared'))('%s', (_name, place) => {
+  it('finds a write applied through one storage object through another on the same data', async () => {
+    const open = place()
+    const a = track(open())
+    const b = track(open())
+    await a.commit([{ resource: 'a', id: 'x', value: '1', expectedRev: 0, origin: { client: 'c', op: 1 } }])
+    expect(await appliedOf(b)('c', 1)).toEqual({ resource: 'a', id: 'x', rev: 1 })
+    await b.commit([{ resource: 'a', id: 'x', value: '2', expectedRev: 1, origin: { client: 'c', op: 2 } }])
+    expect(await appliedOf(a)('c', 2)).toEqual({ resource: 'a', id: 'x', rev: 2 })
   })
 })

@@ -12,6 +12,7 @@ export interface _PostgresTables {
   readonly entities: string
   readonly feed: string
   readonly changes: string
+  readonly applied: string
 }
 
 /** @internal Quotes an identifier for SQL. */
@@ -29,6 +30,7 @@ export function _postgresTables(schema: string): _PostgresTables {
     entities: `${q}.lensync_entities`,
     feed: `${q}.lensync_feed`,
     changes: `${q}.lensync_changes`,
+    applied: `${q}.lensync_applied`,
   }
 }
 
@@ -68,6 +70,21 @@ const MIGRATIONS: readonly ((t: _PostgresTables) => readonly string[])[] = [
       origin text NOT NULL,
       token bigint NOT NULL
     )`,
+  ],
+  t => [
+    // Writes applied with an origin, so a resent one is recognized: client
+    // and op as the client sent them (op as JSON text: 1 and "1" differ), at
+    // in ms since the epoch; rows older than dedupWindow are deleted.
+    `CREATE TABLE ${t.applied} (
+      client text NOT NULL,
+      op text NOT NULL,
+      resource text NOT NULL,
+      id text NOT NULL,
+      rev bigint NOT NULL,
+      at bigint NOT NULL,
+      PRIMARY KEY (client, op)
+    )`,
+    `CREATE INDEX lensync_applied_by_at ON ${t.applied} (at)`,
   ],
 ]
 

@@ -1,11 +1,22 @@
 import { createHash, randomUUID } from 'node:crypto'
+import type { OpId } from '@lensync/protocol'
 import type { Options, Sql, TransactionSql } from 'postgres'
 import { ServerError } from '../ServerError.ts'
+import {
+  _DEFAULT_DEDUP_WINDOW,
+  _dedupOptions,
+  _isFresh,
+  _opKey,
+  _PRUNE_BATCH,
+  _PruneSchedule,
+  type _ResolvedDedup,
+} from './dedupWindow.ts'
 import { _entityKey, _planCommit } from './postgresCommitPlan.ts'
 import { _PostgresFeed } from './postgresFeed.ts'
 import { _migrate, type _PostgresTables, _postgresTables } from './postgresSchema.ts'
 import { _requireOptional } from './requireOptional.ts'
 import type {
+  AppliedWrite,
   ChangeListener,
   CommitResult,
   ListedEntity,
@@ -38,12 +49,21 @@ export interface PostgresStorageOptions {
   postgresOptions?: Options<Record<string, never>>
   /** Where connection and feed problems are reported. Default `console`. */
   logger?: { warn?(message: string, ...details: unknown[]): void }
+  /**
+   * How long a write applied with an `origin` is remembered (ms), so a
+   * resent copy is recognized ({@link Storage.applied}) on every node.
+   * Default 7 days (`604_800_000`).
+   */
+  dedupWindow?: number
+  /** The clock applied writes are stamped and aged with. Default `Date.now`; tests inject one. */
+  now?: () => number
 }
 
 /** The defaults of {@link postgresStorage}. */
 export const defaultPostgresStorageOptions = Object.freeze({
   schema: 'lensync',
   feedLength: 10_000,
+  dedupWindow: _DEFAULT_DEDUP_WINDOW,
 })
 
 /**
@@ -55,11 +75,17 @@ export const defaultPostgresStorageOptions = Object.freeze({
  * other nodes, which read the new rows ({@link Storage.watch}) and send
  * their subscribers the changes in revision order.
  *
+ * A write applied with an `origin` is recorded in `lensync_applied` in the
+ * same transaction and kept for `dedupWindow`; each node deletes expired
+ * records after a commit, at most 1 000 at a time, about once a minute,
+ * outside the commit's transaction (so the feed lock is not held for it).
+ *
  * The tables are created, and migrated when a newer server needs it, at the
  * first use (see the README). The `postgres` package is an optional peer
  * dependency, loaded here.
  *
- * @param options - `url`, `schema`, `feedLength`, `postgresOptions`, `logger`.
+ * @param options - `url`, `schema`, `feedLength`, `postgresOptions`, `logger`,
+ *   `dedupWindow` (default 7 days), `now` (default `Date.now`).
  * @returns The storage; `close()` closes its connections.
  * @throws TypeError naming a bad option; ServerError `MODULE_MISSING` when `postgres` is not installed.
  * @example
@@ -72,7 +98,7 @@ export function postgresStorage(options: PostgresStorageOptions): Storage {
   const { url, schema, feedLength } = {
     ...defaultPostgresStorageOptions,
     ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
-  } as Required<Pick<PostgresStorageOptions, 'url' | 'schema' | 'feedLength'>>
+  } as Required<Pick<PostgresStorageOptions, 'url' | 'schema' | 'feedLength' | 'dedupWindow'>>
   if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url))
     throw new TypeError(
       `postgresStorage(options): url must be a postgres:// or postgresql:// URL, got ${String(url && maskUrl(String(url)))}`,
@@ -85,12 +111,14 @@ export function postgresStorage(options: PostgresStorageOptions): Storage {
     throw new TypeError(
       `postgresStorage(options): feedLength must be an integer >= 100, got ${String(feedLength)}`,
     )
+  const dedup = _dedupOptions('postgresStorage', options)
   return new PostgresStorage(
     url,
     schema,
     feedLength,
     options.postgresOptions ?? {},
     options.logger ?? console,
+    dedup,
   )
 }
 
@@ -132,6 +160,10 @@ class PostgresStorage implements Storage {
   /** This storage's writes whose change has not come back through the feed yet, by token. */
   private readonly _mine = new Map<number, StorageWrite>()
   private _nextToken = 1
+  private readonly _dedup: _ResolvedDedup
+  private readonly _prune: _PruneSchedule
+  /** The running pruning step, if any (one at a time; `close()` waits for it). */
+  private _pruning: Promise<void> | undefined
   private _ready: Promise<void> | undefined
   private _closed: Promise<void> | undefined
 
@@ -141,7 +173,10 @@ class PostgresStorage implements Storage {
     feedLength: number,
     postgresOptions: Options<Record<string, never>>,
     logger: NonNullable<PostgresStorageOptions['logger']>,
+    dedup: _ResolvedDedup,
   ) {
+    this._dedup = dedup
+    this._prune = new _PruneSchedule(dedup.dedupWindow)
     const postgres = _requireOptional<typeof import('postgres')>('postgres', 'postgresStorage')
     this.url = maskUrl(url)
     this._schema = schema
@@ -218,9 +253,20 @@ class PostgresStorage implements Storage {
     return { entities, more }
   }
 
+  async applied(client: string, op: OpId): Promise<AppliedWrite | undefined> {
+    await this.ready()
+    const [row] = await this.sql.unsafe<{ resource: string; id: string; rev: string; at: string }[]>(
+      `SELECT resource, id, rev, at FROM ${this.tables.applied} WHERE client = $1 AND op = $2`,
+      [client, _opKey(op)],
+    )
+    if (!row || !_isFresh(Number(row.at), this._dedup.now(), this._dedup.dedupWindow)) return undefined
+    return { resource: row.resource, id: row.id, rev: Number(row.rev) }
+  }
+
   async commit(writes: readonly StorageWrite[]): Promise<CommitResult[]> {
     if (writes.length === 0) return []
     await this.ready()
+    const at = this._dedup.now()
     const tokens = writes.map(write => {
       const token = this._nextToken++
       this._mine.set(token, write)
@@ -228,7 +274,7 @@ class PostgresStorage implements Storage {
     })
     let results: CommitResult[]
     try {
-      results = (await this.sql.begin(tx => this._apply(tx, writes, tokens))) as CommitResult[]
+      results = (await this.sql.begin(tx => this._apply(tx, writes, tokens, at))) as CommitResult[]
     } catch (error) {
       for (const token of tokens) this._mine.delete(token)
       throw error
@@ -237,6 +283,10 @@ class PostgresStorage implements Storage {
     results.forEach((result, i) => {
       if ('conflict' in result) this._mine.delete(tokens[i] as number)
     })
+    if (!this._pruning && !this._closed && this._prune.due(at))
+      this._pruning = this._pruneApplied(at).finally(() => {
+        this._pruning = undefined
+      })
     return results
   }
 
@@ -248,6 +298,7 @@ class PostgresStorage implements Storage {
   close(): Promise<void> {
     this._closed ??= (async () => {
       this._mine.clear()
+      await this._pruning
       await this._feed.stop()
       await this.sql.end({ timeout: 5 })
     })()
@@ -295,11 +346,34 @@ class PostgresStorage implements Storage {
     this._logger.warn?.(message, error)
   }
 
+  /**
+   * Deletes up to a batch of expired records, in a statement of its own:
+   * inside the commit it would hold the feed lock, and every node's commits
+   * with it. Rows another node is deleting are skipped, not waited for.
+   */
+  private async _pruneApplied(now: number): Promise<void> {
+    const t = this.tables
+    try {
+      const deleted = await this.sql.unsafe(
+        `DELETE FROM ${t.applied} WHERE (client, op) IN
+         (SELECT client, op FROM ${t.applied} WHERE at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+        [now - this._dedup.dedupWindow, _PRUNE_BATCH],
+      )
+      this._prune.pruned(deleted.count)
+    } catch (error) {
+      this.warn(
+        'lensync postgresStorage: deleting expired applied-write records failed; retrying later',
+        error,
+      )
+    }
+  }
+
   /** One group commit, inside its transaction. */
   private async _apply(
     tx: TransactionSql,
     writes: readonly StorageWrite[],
     tokens: readonly number[],
+    at: number,
   ): Promise<CommitResult[]> {
     const t = this.tables
     const resources = [...new Set(writes.map(write => write.resource))]
@@ -326,6 +400,7 @@ class PostgresStorage implements Storage {
     )
     if (plan.changes.length === 0) return plan.results
     const { changes, entities } = plan
+    const recorded = changes.filter(c => c.write.origin)
     // Trim in steps, when the head crosses a multiple of the step.
     const trimTo =
       Math.floor(plan.head / this._trimStep) > Math.floor(head / this._trimStep)
@@ -348,6 +423,12 @@ class PostgresStorage implements Storage {
          UPDATE ${t.feed} SET n = $15::int8
        ), trimmed AS (
          DELETE FROM ${t.changes} WHERE n <= $16::int8
+       ), applied AS (
+         INSERT INTO ${t.applied} (client, op, resource, id, rev, at)
+         SELECT client, op, resource, id, rev, $23::int8
+         FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::int8[])
+           AS a(client, op, resource, id, rev)
+         ON CONFLICT (client, op) DO NOTHING
        )
        SELECT pg_notify($17, $15::int8::text)`,
       [
@@ -368,6 +449,12 @@ class PostgresStorage implements Storage {
         plan.head,
         trimTo,
         this.channel,
+        recorded.map(c => c.write.origin?.client as string),
+        recorded.map(c => _opKey(c.write.origin?.op as OpId)),
+        recorded.map(c => c.write.resource),
+        recorded.map(c => c.write.id),
+        recorded.map(c => c.rev),
+        at,
       ],
     )
     return plan.results
