@@ -16,6 +16,14 @@ export interface CreateSyncServerOptions extends SyncServerOptions {
    * `memory` are then unused; not together with `redis`. Default: none (SQLite).
    */
   postgres?: string | PostgresStorageOptions
+  /**
+   * How long the storage the server makes remembers an applied write (ms),
+   * so a write a client resends (after a lost ack) is answered without
+   * being applied twice. Passed to that storage (a `dedupWindow` in `redis`
+   * or `postgres` options wins); unused with `storage`. Default 7 days
+   * (`604_800_000`).
+   */
+  dedupWindow?: number
 }
 
 /**
@@ -30,7 +38,7 @@ export interface CreateSyncServerOptions extends SyncServerOptions {
  * `':memory:'` keeps nothing on disk).
  *
  * @param options - `port` (8787; 0 picks a free one), `host` ('127.0.0.1'),
- *   `dataFile`, `memory`, `storage`, `path` ('/sync'), and every `createApp`
+ *   `dataFile`, `memory`, `storage`, `dedupWindow` (7 days), `path` ('/sync'), and every `createApp`
  *   and `syncRoute` option.
  * @returns The running server: `port`, `url`, `node`, `hub`, `close()`.
  * @throws TypeError for a bad option; the Node error when the port is taken.
@@ -64,17 +72,23 @@ export async function createSyncServer(options: CreateSyncServerOptions = {}): P
   let storage: Storage | undefined = options.storage
   const owned = storage === undefined
   if (!storage) {
+    const dedup = options.dedupWindow === undefined ? {} : { dedupWindow: options.dedupWindow }
     if (redis !== undefined)
       storage = redisStorage({
         logger: options.logger ?? console,
+        ...dedup,
         ...(typeof redis === 'string' ? { url: redis } : redis),
       })
     else if (postgres !== undefined)
       storage = postgresStorage({
         logger: options.logger ?? console,
+        ...dedup,
         ...(typeof postgres === 'string' ? { url: postgres } : postgres),
       })
-    else storage = memory ? memoryStorage() : sqliteStorage({ file: options.dataFile ?? DEFAULT_DATA_FILE })
+    else
+      storage = memory
+        ? memoryStorage(dedup)
+        : sqliteStorage({ file: options.dataFile ?? DEFAULT_DATA_FILE, ...dedup })
   }
   try {
     const app = createApp(options)
