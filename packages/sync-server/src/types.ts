@@ -57,12 +57,18 @@ export interface Logger {
   info?(message: string, ...details: unknown[]): void
 }
 
-/** The timer functions the heartbeat uses; injectable for tests. */
+/** The timer functions the heartbeat and the sync hub use; injectable for tests. */
 export interface Timers {
   /** Runs `callback` after `ms`; returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, ms: number): unknown
   /** Cancels a timer made by `setTimeout`. */
   clearTimeout(handle: unknown): void
+  /**
+   * Runs `callback` once the events of this turn of the event loop are
+   * handled, as Node's `setImmediate` (the sync hub flushes so, once per
+   * tick). Optional: without it the hub uses `setTimeout(callback, 0)`.
+   */
+  setImmediate?(callback: () => void): unknown
 }
 
 /** Options of {@link createApp}. Every one is optional; the defaults are listed. */

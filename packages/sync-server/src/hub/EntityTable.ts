@@ -1,6 +1,8 @@
 import type { DelMessage, PatchMessage, PutMessage } from '@lensync/protocol'
+import type { Storage, StoredEntity } from '../storage/Storage.ts'
 import type { HubClient } from './HubClient.ts'
 import type { _Slot } from './Outbox.ts'
+import { isThenable } from './whenDone.ts'
 
 /** @internal Marks a state whose value was not decoded yet. */
 export const _NOT_DECODED: unique symbol = Symbol('not decoded')
@@ -70,26 +72,44 @@ export class _EntityEntry {
   get busy(): boolean {
     return this.staged !== undefined || this.loading !== undefined || this.running || this.queue.length > 0
   }
+
+  /** Takes a newer committed state into the cache (an older one is ignored). */
+  freshen(rev: number, state: _EntityState): void {
+    if (this.committed && this.committed.rev >= rev) return
+    this.committed = { rev, text: state.text, decoded: state.decoded, plain: state.plain }
+  }
+
+  /** Throws away what is cached and staged (conflict, storage failure): running work restarts on a fresh read. */
+  forget(): void {
+    this.generation++
+    this.staged = undefined
+    this.committed = undefined
+  }
 }
 
-/** @internal The key of an entity; the length prefix keeps `('a:b', 'c')` and `('a', 'b:c')` apart. */
-export function _entityKey(resource: string, id: string): string {
+/** The key of an entity; the length prefix keeps `('a:b', 'c')` and `('a', 'b:c')` apart. */
+function entityKey(resource: string, id: string): string {
   return `${resource.length}:${resource}${id}`
 }
 
 /**
  * @internal
- * The hub's entities, least recently used first. Idle entries beyond
+ * The hub's entities, least recently used first, read from storage when
+ * needed; and the highest revision seen per resource. Idle entries beyond
  * `capacity` are dropped (their state is in storage); busy ones stay.
  */
 export class _EntityTable {
   private readonly _entries = new Map<string, _EntityEntry>()
+  private readonly _revisions = new Map<string, number>()
 
-  constructor(private readonly _capacity: number) {}
+  constructor(
+    private readonly _capacity: number,
+    private readonly _storage: Storage,
+  ) {}
 
   /** The entry of an entity, made when missing, and marked as most recently used. */
   entry(resource: string, id: string): _EntityEntry {
-    const key = _entityKey(resource, id)
+    const key = entityKey(resource, id)
     let entry = this._entries.get(key)
     if (entry) this._entries.delete(key)
     else entry = new _EntityEntry(key, resource, id)
@@ -99,7 +119,47 @@ export class _EntityTable {
 
   /** The entry of an entity when the hub has one, without touching the order. */
   peek(resource: string, id: string): _EntityEntry | undefined {
-    return this._entries.get(_entityKey(resource, id))
+    return this._entries.get(entityKey(resource, id))
+  }
+
+  /**
+   * Makes sure the entity's committed state is known.
+   *
+   * @returns `undefined` when it is, else a promise for the read.
+   */
+  load(entry: _EntityEntry): Promise<void> | undefined {
+    if (entry.committed) return undefined
+    if (entry.loading) return entry.loading
+    const found = this._storage.get(entry.resource, entry.id)
+    if (!isThenable(found)) {
+      entry.committed = committedFrom(found)
+      return undefined
+    }
+    const generation = entry.generation
+    const loading = Promise.resolve(found).then(
+      stored => {
+        if (entry.loading === loading) entry.loading = undefined
+        // A commit (or a change from the feed) that came meanwhile knows
+        // better than this read; a read from before an invalidation is stale.
+        if (!entry.committed && generation === entry.generation) entry.committed = committedFrom(stored)
+      },
+      error => {
+        if (entry.loading === loading) entry.loading = undefined
+        throw error
+      },
+    )
+    entry.loading = loading
+    return loading
+  }
+
+  /** Records a committed revision of a resource (from this node or, through the feed, another). */
+  noteRevision(resource: string, rev: number): void {
+    if (rev > (this._revisions.get(resource) ?? 0)) this._revisions.set(resource, rev)
+  }
+
+  /** The highest revision of a resource this hub saw committed; `0` when none. */
+  revision(resource: string): number {
+    return this._revisions.get(resource) ?? 0
   }
 
   /** Drops idle least-recently-used entries until at most `capacity` remain (busy ones are skipped). */
@@ -115,10 +175,11 @@ export class _EntityTable {
   }
 
   /**
-   * Forgets every cached state (the cache may be stale): idle entries are
-   * dropped, busy ones restart their running work on a fresh read.
+   * Forgets every cached state and revision (the cache may be stale): idle
+   * entries are dropped, busy ones restart their running work on a fresh read.
    */
   invalidate(): void {
+    this._revisions.clear()
     for (const [key, entry] of this._entries) {
       if (!entry.busy) {
         this._entries.delete(key)
@@ -129,9 +190,8 @@ export class _EntityTable {
       entry.loading = undefined
     }
   }
+}
 
-  /** How many entries are held. */
-  get size(): number {
-    return this._entries.size
-  }
+function committedFrom(stored: StoredEntity | undefined): _Committed {
+  return { rev: stored?.rev ?? 0, text: stored?.value ?? null, decoded: _NOT_DECODED, plain: false }
 }

@@ -1,18 +1,69 @@
 import type { IncomingMessage } from 'node:http'
-import { ProtocolError, parseFrame } from '@lensync/protocol'
+import { CloseCodes, ProtocolError, parseFrame } from '@lensync/protocol'
 import { _ErrorWindow, _TokenBucket } from './limits.ts'
 import { _Outbox } from './Outbox.ts'
-import type { _ResolvedSyncOptions } from './syncOptions.ts'
+import { _ClientSubscriptions, type _SubscriptionIndex } from './Subscriptions.ts'
+import type { _ResolvedSyncOptions, _ResolvedTimers } from './syncOptions.ts'
 import type { HubConnection } from './syncTypes.ts'
 
 /** Envelopes waiting before `receive()` asks its caller to slow down. */
 const BACKLOG_HIGH_WATER = 1024
+
+/** How long a policy close waits for the answers to the client's accepted writes (async storage). */
+const CLOSE_AFTER_ANSWERS_MS = 2_000
 
 /** @internal What the hub does with one incoming envelope; may finish later. */
 export type _EnvelopeHandler = (client: HubClient, raw: unknown) => void | Promise<void>
 
 /** @internal Told about every envelope as it arrives, before it waits its turn (to start reads early). */
 export type _EnvelopeListener = (client: HubClient, raw: unknown) => void
+
+/**
+ * @internal
+ * Where a connection is in its life: `open` (envelopes are handled),
+ * `closing` (nothing more is handled; what is queued goes out at the next
+ * flush, then the transport is closed with `code`), `gone` (the transport
+ * reported the end: nothing is sent).
+ */
+export type _ConnectionState =
+  | { readonly kind: 'open' }
+  | {
+      readonly kind: 'closing'
+      readonly code: number
+      readonly reason: string
+      /** Whether the close waits (bounded by `timer`) until the client's accepted writes are answered. */
+      waitForAnswers: boolean
+      readonly timer: unknown
+    }
+  | { readonly kind: 'gone' }
+
+/**
+ * @internal
+ * Where a connection is in its handshake: `anonymous` (no `authenticate`:
+ * everything is handled, `hello` optional), `awaitingHello` and
+ * `authenticating` (only `hello` is handled; `deadline` closes it with 4401),
+ * `welcomed` (a `hello` was answered).
+ */
+export type _HandshakeState =
+  | { readonly kind: 'anonymous' }
+  | { readonly kind: 'awaitingHello'; readonly deadline: unknown }
+  | { readonly kind: 'authenticating'; readonly deadline: unknown }
+  | { readonly kind: 'welcomed'; readonly principal: unknown }
+
+/** @internal What the hub wires into each connection it makes. */
+export interface _HubClientWiring {
+  readonly options: _ResolvedSyncOptions
+  /** The hub's fan-out index, kept in step by the connection's subscriptions. */
+  readonly subscriptions: _SubscriptionIndex<HubClient>
+  /** Handles one envelope in its turn. */
+  readonly handle: _EnvelopeHandler
+  /** Sees every envelope as it arrives. */
+  readonly arrived: _EnvelopeListener
+  /** The connection started closing, or may close now: flush soon. */
+  readonly closing: (client: HubClient) => void
+  /** The connection is gone. */
+  readonly gone: (client: HubClient) => void
+}
 
 /**
  * One connection to a {@link SyncHub}, made by `hub.connect()`. Feed it the
@@ -27,54 +78,62 @@ export class HubClient {
   readonly connection: HubConnection
   /** The upgrade request (headers, cookies), for `authenticate`. */
   readonly request: IncomingMessage
-  /** What `authenticate` returned; `undefined` without authentication. */
-  principal: unknown = undefined
-  /** Whether envelopes other than `hello` are accepted. */
-  authenticated: boolean
-  /** Set once the connection is closing or gone: nothing more is handled or sent. */
-  closed = false
 
-  /** @internal Set by `disconnect()`. */
-  _gone = false
-  /** @internal */
-  readonly _outbox = new _Outbox()
-  /** @internal Subscription keys, for cleanup and the per-connection limit. */
-  readonly _subscriptions = new Set<string>()
-  /** @internal */
-  readonly _bucket: _TokenBucket | undefined
-  /** @internal */
-  readonly _errors: _ErrorWindow
-  /** @internal Whether a `hello` came (one per connection). */
-  _helloSeen = false
-  /** @internal Closes a connection that does not authenticate in time. */
-  _helloTimer: ReturnType<typeof setTimeout> | undefined
+  /** @internal What the hub queued for it. */
+  readonly outbox = new _Outbox()
+  /** @internal Its subscriptions. */
+  readonly subscriptions: _ClientSubscriptions<HubClient>
+  /** @internal Its rate limit; `undefined` without one. */
+  readonly bucket: _TokenBucket | undefined
+  /** @internal Its unusable or refused envelopes. */
+  readonly errors: _ErrorWindow
 
-  private readonly _handle: _EnvelopeHandler
-  private readonly _arrived: _EnvelopeListener | undefined
-  private readonly _logger: _ResolvedSyncOptions['logger']
-  private readonly _onDisconnect: (client: HubClient) => void
+  private _state: _ConnectionState = OPEN
+  private _handshake: _HandshakeState
+  private readonly _wiring: _HubClientWiring
+  private readonly _timers: _ResolvedTimers
   private _backlog: unknown[] = []
   private _busy = false
   private _drained: (() => void) | undefined
 
   /** @internal Made by `hub.connect()`. */
-  constructor(
-    connection: HubConnection,
-    request: IncomingMessage,
-    options: _ResolvedSyncOptions,
-    handle: _EnvelopeHandler,
-    onDisconnect: (client: HubClient) => void,
-    arrived?: _EnvelopeListener,
-  ) {
+  constructor(connection: HubConnection, request: IncomingMessage, wiring: _HubClientWiring) {
+    const { options } = wiring
     this.connection = connection
     this.request = request
-    this.authenticated = options.authenticate === undefined
-    this._bucket = options.rateLimit ? new _TokenBucket(options.rateLimit, options.now) : undefined
-    this._errors = new _ErrorWindow(options.maxErrors, options.now)
-    this._handle = handle
-    this._arrived = arrived
-    this._logger = options.logger
-    this._onDisconnect = onDisconnect
+    this._wiring = wiring
+    this._timers = options.timers
+    this.subscriptions = new _ClientSubscriptions<HubClient>(this, wiring.subscriptions)
+    this.bucket = options.rateLimit ? new _TokenBucket(options.rateLimit, options.now) : undefined
+    this.errors = new _ErrorWindow(options.maxErrors, options.now)
+    this._handshake = options.authenticate
+      ? {
+          kind: 'awaitingHello',
+          deadline: this._timers.setTimeout(() => {
+            if (!this.authenticated) this.close(CloseCodes.UNAUTHENTICATED, 'No hello in time')
+          }, options.helloTimeout),
+        }
+      : ANONYMOUS
+  }
+
+  /** What `authenticate` returned; `undefined` without authentication. */
+  get principal(): unknown {
+    return this._handshake.kind === 'welcomed' ? this._handshake.principal : undefined
+  }
+
+  /** Whether envelopes other than `hello` are accepted. */
+  get authenticated(): boolean {
+    return this._handshake.kind === 'anonymous' || this._handshake.kind === 'welcomed'
+  }
+
+  /** Set once the connection is closing or gone: nothing more is handled or sent. */
+  get closed(): boolean {
+    return this._state.kind !== 'open'
+  }
+
+  /** @internal Where the connection is in its life. */
+  get state(): _ConnectionState {
+    return this._state
   }
 
   /**
@@ -92,7 +151,7 @@ export class HubClient {
     else
       for (const envelope of envelopes) {
         this._backlog.push(envelope)
-        this._arrived?.(this, envelope)
+        this._wiring.arrived(this, envelope)
       }
     return this._pump()
   }
@@ -113,13 +172,95 @@ export class HubClient {
 
   /** Tells the hub the connection is gone: its subscriptions end, queued envelopes are dropped. Idempotent. */
   disconnect(): void {
-    if (this._gone) return
-    this._gone = true
-    this.closed = true
+    if (this._state.kind === 'gone') return
+    this._stopTimers()
+    this._state = GONE
     this._backlog = DISCONNECTED
-    this._outbox.clear()
+    this.outbox.clear()
+    this.subscriptions.clear()
     this._drained?.()
-    this._onDisconnect(this)
+    this._wiring.gone(this)
+  }
+
+  /**
+   * @internal
+   * Notes a `hello`.
+   *
+   * @returns `false` when one was already received (a second is a bad frame).
+   */
+  helloReceived(): boolean {
+    const handshake = this._handshake
+    if (handshake.kind === 'anonymous') this._handshake = { kind: 'welcomed', principal: undefined }
+    else if (handshake.kind === 'awaitingHello')
+      this._handshake = { kind: 'authenticating', deadline: handshake.deadline }
+    else return false
+    return true
+  }
+
+  /** @internal `authenticate` let the connection in as `principal`. */
+  accept(principal: unknown): void {
+    const handshake = this._handshake
+    if (handshake.kind === 'authenticating') this._timers.clearTimeout(handshake.deadline)
+    this._handshake = { kind: 'welcomed', principal }
+  }
+
+  /**
+   * @internal
+   * Stops handling the client's envelopes at once; at the next flush (after
+   * the commit of its staged writes) what is queued is sent and the
+   * transport closed. Nothing happens when it is already closing or gone.
+   *
+   * @param waitForAnswers - Wait until the writes it already got accepted are
+   *   answered (with storage that commits asynchronously that can take a
+   *   moment), at most `CLOSE_AFTER_ANSWERS_MS`: a client closed for its
+   *   behaviour still learns which of its writes are stored.
+   */
+  close(code: number, reason: string, waitForAnswers = false): void {
+    if (this._state.kind !== 'open') return
+    this._closing(code, reason, waitForAnswers)
+  }
+
+  /**
+   * @internal
+   * A slow consumer: drops what is queued and closes with `code` at once,
+   * replacing a close in progress (and its wait). Nothing happens when gone.
+   */
+  closeNow(code: number, reason: string): void {
+    const state = this._state
+    if (state.kind === 'gone') return
+    if (state.kind === 'closing') this._timers.clearTimeout(state.timer)
+    this.outbox.clear()
+    this._closing(code, reason, false)
+  }
+
+  /**
+   * @internal
+   * Closes the transport with the closing state's code (the hub's flush
+   * calls it once the answers went out). May throw (the transport's error).
+   */
+  closeTransport(): void {
+    const state = this._state
+    if (state.kind !== 'closing') return
+    this._timers.clearTimeout(state.timer)
+    this.connection.close(state.code, state.reason)
+  }
+
+  private _closing(code: number, reason: string, waitForAnswers: boolean): void {
+    const state = { kind: 'closing' as const, code, reason, waitForAnswers, timer: undefined as unknown }
+    if (waitForAnswers)
+      state.timer = this._timers.setTimeout(() => {
+        state.waitForAnswers = false
+        this._wiring.closing(this)
+      }, CLOSE_AFTER_ANSWERS_MS)
+    this._state = state
+    this._wiring.closing(this)
+  }
+
+  private _stopTimers(): void {
+    const handshake = this._handshake
+    if (handshake.kind === 'awaitingHello' || handshake.kind === 'authenticating')
+      this._timers.clearTimeout(handshake.deadline)
+    if (this._state.kind === 'closing') this._timers.clearTimeout(this._state.timer)
   }
 
   private _pump(): Promise<void> | undefined {
@@ -127,7 +268,7 @@ export class HubClient {
       const raw = this._backlog.shift()
       let result: void | Promise<void>
       try {
-        result = this._handle(this, raw)
+        result = this._wiring.handle(this, raw)
       } catch (error) {
         this._crash(error)
         continue
@@ -155,8 +296,14 @@ export class HubClient {
 
   private _crash(error: unknown): void {
     // A bug in the hub must not take the connection's queue down with it.
-    this._logger.error(`lensync hub: handling an envelope of connection ${this.connection.id} failed`, error)
+    this._wiring.options.logger.error(
+      `lensync hub: handling an envelope of connection ${this.connection.id} failed`,
+      error,
+    )
   }
 }
 
+const OPEN: _ConnectionState = Object.freeze({ kind: 'open' })
+const GONE: _ConnectionState = Object.freeze({ kind: 'gone' })
+const ANONYMOUS: _HandshakeState = Object.freeze({ kind: 'anonymous' })
 const DISCONNECTED: unknown[] = []

@@ -1,17 +1,15 @@
 /**
  * @internal
- * Who is subscribed to what: per resource, the subscribers of the whole
- * collection and those of single entities. `T` is the hub's client state.
+ * Who is subscribed to what, for fan-out: per resource, the subscribers of
+ * the whole collection and those of single entities. An index, kept in step
+ * by each connection's {@link _ClientSubscriptions} (the one place a
+ * subscription is added or ended); `T` is the hub's connection.
  */
-export class _Subscriptions<T> {
+export class _SubscriptionIndex<T> {
   private readonly _resources = new Map<string, { all: Set<T>; byId: Map<string, Set<T>> }>()
 
-  /**
-   * Subscribes `client` to a collection (`id` undefined) or one entity.
-   *
-   * @returns `true` when it is new, `false` when it already existed.
-   */
-  add(client: T, resource: string, id: string | undefined): boolean {
+  /** Subscribes `client` to a collection (`id` undefined) or one entity. */
+  add(client: T, resource: string, id: string | undefined): void {
     let entry = this._resources.get(resource)
     if (!entry) {
       entry = { all: new Set(), byId: new Map() }
@@ -26,30 +24,20 @@ export class _Subscriptions<T> {
       }
       set = forId
     }
-    if (set.has(client)) return false
     set.add(client)
-    return true
   }
 
-  /** Ends one subscription. @returns `true` when there was one. */
-  delete(client: T, resource: string, id: string | undefined): boolean {
+  /** Ends one subscription. */
+  delete(client: T, resource: string, id: string | undefined): void {
     const entry = this._resources.get(resource)
-    if (!entry) return false
-    let removed: boolean
-    if (id === undefined) removed = entry.all.delete(client)
+    if (!entry) return
+    if (id === undefined) entry.all.delete(client)
     else {
       const forId = entry.byId.get(id)
-      removed = forId?.delete(client) ?? false
+      forId?.delete(client)
       if (forId && forId.size === 0) entry.byId.delete(id)
     }
     if (entry.all.size === 0 && entry.byId.size === 0) this._resources.delete(resource)
-    return removed
-  }
-
-  /** Whether `client` is subscribed to this entity (itself or through its collection). */
-  covers(client: T, resource: string, id: string): boolean {
-    const entry = this._resources.get(resource)
-    return !!entry && (entry.all.has(client) || (entry.byId.get(id)?.has(client) ?? false))
   }
 
   /**
@@ -63,4 +51,60 @@ export class _Subscriptions<T> {
     const forId = entry.byId.get(id)
     if (forId) for (const client of forId) if (!entry.all.has(client)) fn(client)
   }
+}
+
+/** @internal What one subscription is to: a collection (`id` undefined) or an entity. */
+interface _Target {
+  readonly resource: string
+  readonly id: string | undefined
+}
+
+/**
+ * @internal
+ * One connection's subscriptions: counted for `maxSubscriptions`, checked by
+ * a collection snapshot between pages, ended together when the connection
+ * goes. Adding and ending here keeps the hub's {@link _SubscriptionIndex} in step.
+ */
+export class _ClientSubscriptions<T> {
+  private readonly _targets = new Map<string, _Target>()
+
+  constructor(
+    private readonly _owner: T,
+    private readonly _index: _SubscriptionIndex<T>,
+  ) {}
+
+  /** How many subscriptions the connection holds. */
+  get size(): number {
+    return this._targets.size
+  }
+
+  /** Whether the connection is subscribed to this collection (`id` undefined) or entity. */
+  has(resource: string, id: string | undefined): boolean {
+    return this._targets.has(targetKey(resource, id))
+  }
+
+  /** Subscribes (again: nothing changes). */
+  add(resource: string, id: string | undefined): void {
+    const key = targetKey(resource, id)
+    if (this._targets.has(key)) return
+    this._targets.set(key, { resource, id })
+    this._index.add(this._owner, resource, id)
+  }
+
+  /** Ends one subscription (none: nothing changes). */
+  delete(resource: string, id: string | undefined): void {
+    if (!this._targets.delete(targetKey(resource, id))) return
+    this._index.delete(this._owner, resource, id)
+  }
+
+  /** Ends every subscription (the connection is gone). */
+  clear(): void {
+    for (const { resource, id } of this._targets.values()) this._index.delete(this._owner, resource, id)
+    this._targets.clear()
+  }
+}
+
+/** The key of a subscription; `c` for a collection, `e` for an entity (the length keeps names apart). */
+function targetKey(resource: string, id: string | undefined): string {
+  return id === undefined ? `c${resource.length}:${resource}` : `e${resource.length}:${resource}${id}`
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { defaultSerializer, isStandardSchema, type Serializer } from '@lensync/protocol'
-import type { Logger } from '../types.ts'
+import type { Logger, Timers } from '../types.ts'
 import type {
   Authenticate,
   Authorize,
@@ -31,6 +31,39 @@ export interface _ResolvedSyncOptions {
   readonly helloTimeout: number
   readonly logger: Logger
   readonly now: () => number
+  readonly timers: _ResolvedTimers
+}
+
+/**
+ * @internal
+ * The hub's timers: the `timers` option's (default the global ones), with
+ * `setImmediate` always there. A timer the hub starts never keeps the
+ * process alive (it is `unref`'d when the handle can be).
+ */
+export interface _ResolvedTimers {
+  setTimeout(callback: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+  setImmediate(callback: () => void): unknown
+}
+
+const globalHubTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: handle => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setImmediate: callback => setImmediate(callback),
+}
+
+/** The injected timers as the hub uses them: unref'd timeouts; `setImmediate` or, without it, `setTimeout(…, 0)`. */
+function resolveTimers(timers: Timers): _ResolvedTimers {
+  const immediate = timers.setImmediate?.bind(timers)
+  return {
+    setTimeout(callback, ms) {
+      const handle = timers.setTimeout(callback, ms)
+      ;(handle as { unref?: () => void } | null)?.unref?.()
+      return handle
+    },
+    clearTimeout: handle => timers.clearTimeout(handle),
+    setImmediate: immediate ?? (callback => timers.setTimeout(callback, 0)),
+  }
 }
 
 /** The documented defaults of the hub's limits. */
@@ -131,6 +164,13 @@ export function _resolveSyncOptions(options: SyncRouteOptions, where: string): _
   }
   const logger = options.logger ?? (console as Logger)
   if (typeof logger?.error !== 'function') fail('logger', 'an object with an error() method', logger)
+  const timers = options.timers ?? globalHubTimers
+  if (
+    typeof timers?.setTimeout !== 'function' ||
+    typeof timers.clearTimeout !== 'function' ||
+    (timers.setImmediate !== undefined && typeof timers.setImmediate !== 'function')
+  )
+    fail('timers', 'an object with setTimeout() and clearTimeout() (and optionally setImmediate())', timers)
 
   return Object.freeze({
     serializer,
@@ -194,6 +234,7 @@ export function _resolveSyncOptions(options: SyncRouteOptions, where: string): _
     ),
     logger,
     now: fn<() => number>('now', options.now) ?? (() => performance.now()),
+    timers: resolveTimers(timers),
   })
 }
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { HelloMessage, Serializer, StandardSchemaV1 } from '@lensync/protocol'
 import type { RedisStorageOptions } from '../storage/redisStorage.ts'
 import type { Storage } from '../storage/Storage.ts'
-import type { AppOptions, Logger, WebSocketHandler } from '../types.ts'
+import type { AppOptions, Logger, Timers, WebSocketHandler } from '../types.ts'
 import type { SharedFrame } from './Outbox.ts'
 import type { SyncHub } from './SyncHub.ts'
 
@@ -151,6 +151,13 @@ export interface SyncRouteOptions {
   logger?: Logger
   /** The clock for rate limits, in milliseconds. Default `performance.now`. */
   now?: () => number
+  /**
+   * The timers of the hub: the hello timeout, the wait of a closing
+   * connection for its answers, the wait for the storage feed, and the
+   * flush once per tick (`setImmediate`, or `setTimeout(…, 0)` without it).
+   * Default the global ones.
+   */
+  timers?: Timers
 }
 
 /**

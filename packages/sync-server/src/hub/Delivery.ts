@@ -1,0 +1,197 @@
+import { CloseCodes, encodeAck, encodeEntitySnap, encodeReject } from '@lensync/protocol'
+import type { _WriteTask } from './EntityTable.ts'
+import type { HubClient } from './HubClient.ts'
+import { SharedFrame } from './Outbox.ts'
+import type { _SubscriptionIndex } from './Subscriptions.ts'
+import type { _ResolvedSyncOptions } from './syncOptions.ts'
+import type { _WriteAnswers, _WriteOutcome } from './WriteOutcome.ts'
+
+/**
+ * @internal
+ * Everything that leaves the hub: each connection's outbox, the set of
+ * connections with something to send, and the flush that sends it — once
+ * per tick (`setImmediate` from the injected timers), so everything for one
+ * connection in one tick is one frame (or a few, cut at
+ * `maxOutgoingFrameBytes`). Bounds what a connection can make the hub hold
+ * (`maxBufferedBytes` → close 1013), and closes connections at the flush
+ * after their last answers.
+ *
+ * Errors in this deferred work concern one connection only: it is closed
+ * with 1011 and the others, and the process, go on.
+ */
+export class _Delivery implements _WriteAnswers {
+  private readonly _dirty = new Set<HubClient>()
+  /** Connections whose close waits for the next flush. */
+  private readonly _closing = new Set<HubClient>()
+  private _scheduled = false
+  private _waiters: (() => void)[] = []
+
+  /**
+   * @param _commit - Commits the staged writes: called first in every flush, so
+   *   the acks and broadcasts of a synchronous commit join this tick's frames.
+   */
+  constructor(
+    private readonly _options: _ResolvedSyncOptions,
+    private readonly _subscriptions: _SubscriptionIndex<HubClient>,
+    private readonly _commit: () => void,
+  ) {}
+
+  /** Queues one envelope for a connection (dropped once it is closing). */
+  send(client: HubClient, text: string): void {
+    if (client.closed) return
+    client.outbox.push(text)
+    this._dirty.add(client)
+    this._checkBacklog(client)
+    this.schedule()
+  }
+
+  /** Sends one envelope to every subscriber of the entity but its writer (if it is connected here). */
+  broadcast(resource: string, id: string, sender: HubClient | undefined, text: string): void {
+    let shared: SharedFrame | undefined
+    this._subscriptions.forEach(resource, id, client => {
+      if (client === sender || client.closed) return
+      shared ??= new SharedFrame(text)
+      client.outbox.pushChange(shared, resource, id)
+      this._dirty.add(client)
+      this._checkBacklog(client)
+    })
+    if (shared) this.schedule()
+  }
+
+  /** Turns a write's outcome into its answer, in the writer's outbox. */
+  answer(task: _WriteTask, outcome: _WriteOutcome): void {
+    const { msg, client } = task
+    switch (outcome.kind) {
+      case 'staged':
+        // Keeps the place of the answer: answers leave in the order the envelopes came in.
+        task.slot ??= client.closed
+          ? { texts: [], open: true, entity: outcome.entity, detached: true }
+          : client.outbox.reserve(outcome.entity)
+        this.schedule()
+        return
+      case 'ack':
+        this._answer(task, encodeAck(msg.op, outcome.rev, outcome.applied), true)
+        return
+      case 'offered':
+        this._answer(task, encodeEntitySnap(msg.r, msg.id, outcome.rev, outcome.value), false)
+        this._answer(task, encodeAck(msg.op, outcome.rev, false), true)
+        return
+      case 'reject':
+        this._answer(task, encodeReject({ op: msg.op }, outcome.code, outcome.message, outcome.issues), true)
+        return
+      case 'close':
+        client.close(outcome.code, outcome.reason)
+        return
+    }
+  }
+
+  /** A connection started closing (or its close may go now): close it at the next flush. */
+  closing(client: HubClient): void {
+    this._closing.delete(client)
+    this._closing.add(client)
+    this.schedule()
+  }
+
+  /** A connection is gone: nothing more is sent to it. */
+  forget(client: HubClient): void {
+    this._dirty.delete(client)
+    this._closing.delete(client)
+  }
+
+  /** Flushes soon (once per tick however often it is asked). */
+  schedule(): void {
+    if (this._scheduled) return
+    this._scheduled = true
+    this._options.timers.setImmediate(this._deferredFlush)
+  }
+
+  /** Resolves after the next flush (commit and send). */
+  nextFlush(): Promise<void> {
+    this.schedule()
+    return new Promise(resolve => this._waiters.push(resolve))
+  }
+
+  /** Commits what is staged, sends what is ready, closes what is closing. */
+  flush(): void {
+    this._scheduled = false
+    this._commit()
+    for (const client of this._dirty) this._sendNow(client)
+    this._dirty.clear()
+    for (const client of this._closing) {
+      this._sendNow(client)
+      const state = client.state
+      if (state.kind === 'closing' && state.waitForAnswers && client.outbox.waiting) continue
+      this._closing.delete(client)
+      try {
+        client.closeTransport()
+      } catch (error) {
+        this._options.logger.error(`lensync hub: closing connection ${client.connection.id} failed`, error)
+      }
+    }
+    const waiters = this._waiters
+    this._waiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  /** The flush run from `setImmediate`: nothing thrown there may end the process. */
+  private readonly _deferredFlush = (): void => {
+    try {
+      this.flush()
+    } catch (error) {
+      // flush guards each connection; this is a bug in the hub itself.
+      this._scheduled = false
+      this._options.logger.error('lensync hub: a flush failed', error)
+    }
+  }
+
+  /** Answers a write: into its slot when it has one (it was staged), else at the end of the outbox. */
+  private _answer(task: _WriteTask, text: string, final: boolean): void {
+    const { slot, client } = task
+    if (!slot?.open) {
+      this.send(client, text)
+      return
+    }
+    client.outbox.fill(slot, text, final)
+    this._dirty.add(client)
+    this._checkBacklog(client)
+    this.schedule()
+  }
+
+  /**
+   * Bounds what one connection can make the server hold: what its outbox
+   * queues plus what its socket has not sent yet. Past `maxBufferedBytes`
+   * the client is not reading (or asks for more than it reads): its queue is
+   * dropped and it is closed with 1013, like any slow consumer, before a
+   * single frame or string can grow without limit.
+   */
+  private _checkBacklog(client: HubClient): void {
+    const queued = client.outbox.chars + (client.connection.bufferedAmount?.() ?? 0)
+    if (queued <= this._options.maxBufferedBytes || client.state.kind === 'gone') return
+    this._options.logger.warn?.(
+      `lensync hub: connection ${client.connection.id} has ${queued} bytes unsent (maxBufferedBytes ${this._options.maxBufferedBytes}); closing 1013 as a slow consumer`,
+    )
+    // Already closing for another reason: the slow consumer's close replaces it, without waiting.
+    client.closeNow(CloseCodes.TRY_AGAIN_LATER, 'Slow consumer')
+  }
+
+  /**
+   * Sends what is ready for one connection. An exception here (a transport
+   * that throws, a bug) concerns this connection only: it is logged and the
+   * connection is closed with 1011; the others, and the process, go on.
+   */
+  private _sendNow(client: HubClient): void {
+    if (client.state.kind === 'gone') return
+    try {
+      const { connection } = client
+      for (const frame of client.outbox.take(this._options.maxOutgoingFrameBytes)) {
+        if (typeof frame === 'string') connection.send(frame)
+        else if (connection.sendShared) connection.sendShared(frame)
+        else connection.send(frame.text)
+      }
+    } catch (error) {
+      this._options.logger.error(`lensync hub: sending to connection ${client.connection.id} failed`, error)
+      client.outbox.clear()
+      client.close(CloseCodes.INTERNAL_ERROR, 'Internal server error')
+    }
+  }
+}

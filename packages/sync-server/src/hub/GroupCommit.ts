@@ -1,0 +1,164 @@
+import type { CommitResult, Storage, StorageWrite } from '../storage/Storage.ts'
+import type { _EntityEntry, _EntityState, _EntityTable, _WriteTask } from './EntityTable.ts'
+import type { _FeedReconciler } from './FeedReconciler.ts'
+import type { _ResolvedSyncOptions } from './syncOptions.ts'
+import type { _WriteAnswers } from './WriteOutcome.ts'
+import { whenDone } from './whenDone.ts'
+
+/** @internal The broadcast envelope of a write, split around its revision: `head + rev + tail`. */
+export type _Change = readonly [head: string, tail: string]
+
+/** @internal A write accepted and waiting in the open batch for its commit. */
+export interface _StagedWrite {
+  readonly task: _WriteTask
+  readonly entry: _EntityEntry
+  readonly state: _EntityState
+  readonly change: _Change
+  /**
+   * The committed revision the write was decided on; `undefined` when it was
+   * decided on a staged write (it expects that write's revision).
+   */
+  readonly baseRev: number | undefined
+}
+
+/**
+ * @internal
+ * What the writer does when a batch comes back without (all of) its writes
+ * stored: a conflict re-decides the entity's writes, a failure closes their
+ * connections.
+ */
+export interface _CommitFallout {
+  /** Storage refused these writes of one entity (its state moved on): decide them again. */
+  conflicted(entry: _EntityEntry, writes: readonly _StagedWrite[]): void
+  /** The commit threw: nothing of the batch is known to be stored. */
+  failed(batch: readonly _StagedWrite[]): void
+}
+
+/**
+ * @internal
+ * Group commit: accepted writes wait in one open batch and are committed in
+ * one storage transaction per tick (the flush commits, then sends). Commits
+ * run one at a time. With synchronous storage the acks and broadcasts are
+ * queued before `commit()` returns, so they join this tick's frames; the
+ * others get the change before the writer gets its ack. With a feed
+ * (shared storage) the answers wait for the feed instead.
+ */
+export class _GroupCommit {
+  private _batch: _StagedWrite[] = []
+  private _committing: Promise<void> | undefined
+
+  constructor(
+    private readonly _storage: Storage,
+    private readonly _table: _EntityTable,
+    private readonly _answers: _WriteAnswers,
+    private readonly _feed: _FeedReconciler | undefined,
+    private readonly _fallout: _CommitFallout,
+    private readonly _logger: _ResolvedSyncOptions['logger'],
+  ) {}
+
+  /** Whether writes are staged or a commit is running. */
+  get pending(): boolean {
+    return this._batch.length > 0 || this._committing !== undefined
+  }
+
+  /** The commit in flight (async storage), if any. */
+  get committing(): Promise<void> | undefined {
+    return this._committing
+  }
+
+  /** Adds an accepted write to the open batch. */
+  stage(write: _StagedWrite): void {
+    this._batch.push(write)
+  }
+
+  /** Takes the open batch's writes of one entity out (they are decided again or dropped). */
+  takeOpen(entry: _EntityEntry): _StagedWrite[] {
+    const mine = this._batch.filter(write => write.entry === entry)
+    if (mine.length > 0) this._batch = this._batch.filter(write => write.entry !== entry)
+    return mine
+  }
+
+  /**
+   * Commits the open batch in one storage transaction, unless a commit is
+   * still running (the next flush commits then).
+   */
+  commit(): void {
+    if (this._committing || this._batch.length === 0) return
+    const batch = this._batch
+    this._batch = []
+    const seen = new Set<_EntityEntry>()
+    const writes: StorageWrite[] = batch.map(staged => {
+      const { entry, state, change, baseRev } = staged
+      // Commits run one at a time, so the revision the entity's first write
+      // in the batch builds on is known; its later writes build on it.
+      const first = !seen.has(entry)
+      seen.add(entry)
+      const write: StorageWrite = {
+        resource: entry.resource,
+        id: entry.id,
+        value: state.text,
+        change,
+        ...(first ? { expectedRev: baseRev ?? entry.chainRev } : {}),
+      }
+      this._feed?.expect(write, staged)
+      return write
+    })
+    let result: CommitResult[] | Promise<CommitResult[]>
+    try {
+      result = this._storage.commit(writes)
+    } catch (error) {
+      this._failed(batch, writes, error)
+      return
+    }
+    const settled = whenDone(
+      result,
+      results => this._committed(batch, writes, results),
+      error => this._failed(batch, writes, error),
+    )
+    // Asynchronous storage: the next commit waits for this one.
+    if (settled instanceof Promise)
+      this._committing = settled.finally(() => {
+        this._committing = undefined
+        this._answers.schedule()
+      })
+  }
+
+  private _committed(
+    batch: readonly _StagedWrite[],
+    writes: readonly StorageWrite[],
+    results: readonly CommitResult[],
+  ): void {
+    const conflicts = new Map<_EntityEntry, _StagedWrite[]>()
+    batch.forEach((write, i) => {
+      const result = results[i]
+      const { entry, state, task, change } = write
+      if (!result || !('rev' in result)) {
+        this._feed?.forget(writes[i])
+        const list = conflicts.get(entry) ?? []
+        list.push(write)
+        conflicts.set(entry, list)
+        return
+      }
+      const { rev } = result
+      entry.chainRev = rev
+      entry.freshen(rev, state)
+      if (entry.staged === state) entry.staged = undefined
+      this._table.noteRevision(entry.resource, rev)
+      // With a feed the write is answered when its change comes back.
+      if (this._feed) return
+      // The others first: the writer already shows its edit, so their frames
+      // leave (and are on the wire) before its ack.
+      this._answers.broadcast(entry.resource, entry.id, task.client, `${change[0]}${rev}${change[1]}`)
+      this._answers.answer(task, { kind: 'ack', rev, applied: true })
+    })
+    for (const [entry, writes] of conflicts) this._fallout.conflicted(entry, writes)
+    this._table.trim()
+  }
+
+  /** The commit threw: nothing of the batch is known to be stored; its writers reconnect and resend. */
+  private _failed(batch: readonly _StagedWrite[], written: readonly StorageWrite[], error: unknown): void {
+    this._logger.error('lensync hub: storage failed to commit a batch of writes', error)
+    for (const write of written) this._feed?.forget(write)
+    this._fallout.failed(batch)
+  }
+}

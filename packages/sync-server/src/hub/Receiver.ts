@@ -1,0 +1,146 @@
+import {
+  CloseCodes,
+  encodeReject,
+  ProtocolError,
+  parseClientMessage,
+  type RejectCode,
+  type SubMessage,
+} from '@lensync/protocol'
+import type { _Delivery } from './Delivery.ts'
+import { _patchTooLarge, type WriteMessage } from './decideWrite.ts'
+import type { _EntityTable } from './EntityTable.ts'
+import type { _EntityWriter } from './EntityWriter.ts'
+import type { _Gate } from './Gate.ts'
+import type { _Handshake } from './Handshake.ts'
+import type { HubClient } from './HubClient.ts'
+import type { _Snapshots } from './Snapshots.ts'
+import type { _ResolvedSyncOptions } from './syncOptions.ts'
+
+/** @internal The parts of the hub an envelope is dispatched to. */
+export interface _ReceiverParts {
+  readonly options: _ResolvedSyncOptions
+  readonly table: _EntityTable
+  readonly gate: _Gate
+  readonly handshake: _Handshake
+  readonly snapshots: _Snapshots
+  readonly writer: _EntityWriter
+  readonly delivery: _Delivery
+}
+
+/**
+ * @internal
+ * Dispatches each envelope of a connection, in its turn: through the gate,
+ * then to the handshake, the snapshots, the subscriptions or the writer.
+ * Also starts reading an envelope's entity as soon as its frame arrives.
+ */
+export class _Receiver {
+  constructor(private readonly _parts: _ReceiverParts) {}
+
+  /**
+   * Starts reading the entity of a write or entity `sub` as soon as its frame
+   * arrives. Envelopes are handled one at a time, so with storage that
+   * answers asynchronously (Redis) a frame of writes to uncached entities
+   * would otherwise cost one round trip each; read together, they are
+   * decided and committed together. Reading is harmless: nothing is sent
+   * before the envelope's turn (and its authorization).
+   */
+  readonly prefetch = (client: HubClient, raw: unknown): void => {
+    if (!client.authenticated || typeof raw !== 'object' || raw === null) return
+    const { t, r, id } = raw as { t?: unknown; r?: unknown; id?: unknown }
+    const { gate, table } = this._parts
+    if (typeof r !== 'string' || typeof id !== 'string' || !gate.knownResource(r)) return
+    if (t !== 'put' && t !== 'patch' && t !== 'del' && t !== 'sub') return
+    const entry = table.peek(r, id)
+    if (entry?.committed || entry?.loading) return
+    table.load(table.entry(r, id))?.catch(() => {
+      // Read again (and reported) when the envelope's turn comes.
+    })
+  }
+
+  /** Handles one envelope; a promise while it waits (the connection's next envelopes wait too). */
+  readonly handle = (client: HubClient, raw: unknown): void | Promise<void> => {
+    const { gate } = this._parts
+    // Every envelope costs a token, whatever its type or outcome: a flood of
+    // anything (unsubs, garbage, writes to unknown resources) is slowed down
+    // and then closed like a flood of writes.
+    if (!gate.admit(client, raw)) return
+    const msg = raw instanceof ProtocolError ? raw : parseClientMessage(raw)
+    if (msg instanceof ProtocolError) {
+      gate.problem(client, msg)
+      return
+    }
+    if (!client.authenticated && msg.t !== 'hello') {
+      gate.error(client, 'BAD_FRAME', 'authentication required: send hello first')
+      client.close(CloseCodes.UNAUTHENTICATED, 'Unauthenticated')
+      return
+    }
+    switch (msg.t) {
+      case 'hello':
+        return this._parts.handshake.hello(client, msg)
+      case 'sub':
+        return this._sub(client, msg)
+      case 'unsub':
+        client.subscriptions.delete(msg.r, msg.id)
+        return
+      default:
+        return this._write(client, msg)
+    }
+  }
+
+  private _sub(client: HubClient, msg: SubMessage): Promise<void> | undefined {
+    const { gate, options, delivery, snapshots } = this._parts
+    const { r, id } = msg
+    const refuse = (code: RejectCode, message: string) =>
+      delivery.send(client, encodeReject({ r, id }, code, message))
+    if (!gate.knownResource(r)) {
+      refuse('FORBIDDEN', `unknown resource ${JSON.stringify(r)}`)
+      gate.refused(client)
+      return undefined
+    }
+    if (!client.subscriptions.has(r, id) && client.subscriptions.size >= options.maxSubscriptions) {
+      refuse(
+        'RATE_LIMITED',
+        `too many subscriptions on this connection (maxSubscriptions ${options.maxSubscriptions})`,
+      )
+      return undefined
+    }
+    return gate.authorized(client, { op: 'read', resource: r, id }, allowed => {
+      if (!allowed) {
+        refuse('FORBIDDEN', `not allowed to read ${r}${id === undefined ? '' : ` ${id}`}`)
+        gate.refused(client)
+        return undefined
+      }
+      return id === undefined ? snapshots.collection(client, r, msg.since) : snapshots.entity(client, r, id)
+    })
+  }
+
+  private _write(client: HubClient, msg: WriteMessage): Promise<void> | undefined {
+    const { gate, options, writer } = this._parts
+    const { op, r, id } = msg
+    if (!gate.knownResource(r)) {
+      gate.refuse(client, op, 'FORBIDDEN', `unknown resource ${JSON.stringify(r)}`)
+      gate.refused(client)
+      return undefined
+    }
+    // Refused before `authorize` and before the entity is read.
+    const tooMany = _patchTooLarge(msg, options)
+    if (tooMany !== undefined) {
+      gate.refuse(client, op, 'TOO_LARGE', tooMany)
+      return undefined
+    }
+    const what = msg.t === 'del' ? 'delete' : 'write'
+    return gate.authorized(client, { op: what, resource: r, id }, allowed => {
+      if (!allowed) {
+        gate.refuse(client, op, 'FORBIDDEN', `not allowed to ${what} ${r} ${id}`)
+        gate.refused(client)
+        return undefined
+      }
+      // A create-only put that finds the entity answers with its value.
+      if (msg.t === 'put' && msg.create === true)
+        return gate.authorized(client, { op: 'read', resource: r, id }, readable =>
+          writer.enqueue(client, msg, readable),
+        )
+      return writer.enqueue(client, msg)
+    })
+  }
+}
