@@ -1,109 +1,136 @@
 import type { FieldPath, OpId } from '@lensync/protocol'
-import {
-  applyFieldChanges,
-  diffFields,
-  type FieldChange,
-  isPlainObject,
-  setIn,
-  unsetIn,
-} from '@lensync/protocol'
-
-/** One pending local field edit. `op` is the in-flight write carrying it, or `undefined` when not sent yet. */
-interface PendingEdit {
-  path: FieldPath
-  value: unknown
-  unset: boolean
-  op: OpId | undefined
-}
-
-/** What a replica wants to send next (values still decoded; the caller encodes them). */
-export type OutgoingWrite =
-  | { kind: 'put'; value: unknown; create: boolean }
-  | { kind: 'patch'; set: FieldChange[]; unset: FieldPath[] }
-  | { kind: 'del' }
+import { applyFieldChanges, diffFields, type FieldChange, isPlainObject } from '@lensync/protocol'
+import { applyEdits, type FieldEdit, FieldOutbox, overlaps } from './FieldOutbox.ts'
+import type { LocalIntent, OutboxWrite, ServerState, WriteContent } from './replicaState.ts'
 
 const pathKey = (path: FieldPath): string => path.join('\u0000')
-
-function isPrefix(prefix: FieldPath, path: FieldPath): boolean {
-  if (prefix.length > path.length) return false
-  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== path[i]) return false
-  return true
-}
+const NONE: LocalIntent = { kind: 'none' }
 
 /**
- * The client's model of one entity (docs/protocol.md, "The client's model"):
- * the last value known to be on the server (`confirmed`, `rev`) and the local
- * field edits not yet acknowledged (`pending`), coalesced per field.
- * What the store shows is `confirmed ⊕ pending`.
+ * The client's model of one entity (docs/protocol.md, "The client's model"),
+ * as a state machine of three parts:
+ * - {@link server}: what is known of the server side (unknown / absent / present with the confirmed value);
+ * - {@link intent}: what the local side still means to do with the whole entity
+ *   (none / keep / create an offer / put / delete);
+ * - the outbox: field edits not sent yet ({@link draft}, coalesced per field),
+ *   and the writes sent and not answered yet ({@link inFlight}, oldest first,
+ *   each with its op and fixed content).
  *
- * Pure bookkeeping: no I/O, no signals. The sync channels drive it.
+ * What the store shows is the server's value with the writes in flight, the
+ * intent and the draft on top. Pure bookkeeping: no I/O, no signals; the
+ * sync channels drive it.
  *
  * @internal
  */
 export class EntityReplica {
-  /** The last value known to be on the server; `undefined` while unknown or absent. */
-  confirmed: unknown = undefined
-  /** The server revision of `confirmed` (0: never seen). */
-  rev = 0
-  /** `true` exists on the server, `false` known absent (or deleted), `undefined` not known yet. */
-  exists: boolean | undefined = undefined
-  /** Base used while the server has no such entity: the local value (the offer). */
-  private offer: unknown
-  /** A whole-value write is needed (entity absent on the server, or the root was replaced). */
-  private needsPut = false
-  /** Create-only put: an offer, applied only if the server has no such entity. */
-  private createOnly = true
-  private putOp: OpId | undefined = undefined
-  /** A local delete waiting to be sent or acknowledged. */
-  deleted = false
-  private delOp: OpId | undefined = undefined
-  private readonly pending = new Map<string, PendingEdit>()
+  /** What is known of the entity on the server. */
+  server: ServerState
+  /** What the local side still means to do with the whole entity. */
+  intent: LocalIntent
+  /** Field edits not sent yet. */
+  readonly draft = new FieldOutbox()
+  /** Writes sent and not answered yet, oldest first. */
+  readonly inFlight: OutboxWrite[] = []
 
   /**
    * @param id - The entity id.
-   * @param initial - The local value when the sync started: an offer, not an edit.
-   * @param origin - `offer`: a local value (created on the server only if absent);
-   *   `added`: a local value added while the server's state is unknown — an offer
-   *   too, but counted as pending, since the user made it;
-   *   `remote`: first heard of from the server (nothing to send).
+   * @param initial - The local value when the sync started.
+   * @param origin - `offer`: the value a sync started with (created on the
+   *   server only if absent); `added`: a value the user added while the
+   *   server's state is unknown (an offer too, but pending, since the user made
+   *   it); `remote`: first heard of from the server (nothing to send).
    */
   constructor(
     readonly id: string,
     initial: unknown,
-    readonly origin: 'offer' | 'added' | 'remote' = 'offer',
+    origin: 'offer' | 'added' | 'remote' = 'offer',
   ) {
-    this.offer = initial
-    if (origin === 'remote') this.exists = false
-    if (origin === 'added') this.needsPut = true
-  }
-
-  /** Number of local changes not yet acknowledged. */
-  get pendingCount(): number {
-    return this.pending.size + (this.needsPut && this.pending.size === 0 ? 1 : 0) + (this.deleted ? 1 : 0)
-  }
-
-  /** True when something is waiting to be sent (not merely waiting for an ack). */
-  get hasUnsent(): boolean {
-    if (this.exists === undefined) return false
-    if (this.deleted) return this.delOp === undefined
-    if (this.needsPut) return this.putOp === undefined
-    for (const edit of this.pending.values()) if (edit.op === undefined) return true
-    return false
-  }
-
-  // While the server has no such entity, or a whole-value replacement is on
-  // its way, the local value is the base; otherwise the server's value is.
-  private get base(): unknown {
-    return this.exists !== true || (this.needsPut && !this.createOnly) ? this.offer : this.confirmed
-  }
-
-  /** What the store should show: confirmed (or the offer) with pending edits on top. */
-  view(): unknown {
-    let base = this.base
-    for (const edit of this.pending.values()) {
-      base = edit.unset ? unsetIn(base, edit.path) : setIn(base, edit.path, edit.value)
+    if (origin === 'remote') {
+      this.server = { kind: 'absent', rev: 0 }
+      this.intent = NONE
+    } else {
+      this.server = { kind: 'unknown' }
+      this.intent = { kind: 'create', offer: initial, userMade: origin === 'added' }
     }
-    return base
+  }
+
+  /** The server revision known (0: none). */
+  get rev(): number {
+    return this.server.kind === 'unknown' ? 0 : this.server.rev
+  }
+
+  /** The last value known to be on the server; `undefined` while unknown or absent. */
+  get confirmed(): unknown {
+    return this.server.kind === 'present' ? this.server.value : undefined
+  }
+
+  /** A local delete is waiting to be sent or answered. */
+  get deleting(): boolean {
+    return this.intent.kind === 'delete' || this.inFlight.some(write => write.kind === 'del')
+  }
+
+  /** Whether the user added this entity before anything was known or sent of it. */
+  get addedUnseen(): boolean {
+    return (
+      this.server.kind === 'unknown' &&
+      this.inFlight.length === 0 &&
+      this.intent.kind === 'create' &&
+      this.intent.userMade
+    )
+  }
+
+  /** Number of local changes not yet acknowledged: fields, plus whole values and deletions without fields. */
+  get pendingCount(): number {
+    const fields = new Set<string>()
+    let whole = false
+    let deletion = false
+    for (const write of this.inFlight) {
+      if (write.kind === 'del') deletion = true
+      else {
+        if (write.kind === 'put') whole = true
+        for (const edit of write.edits) fields.add(pathKey(edit.path))
+      }
+    }
+    const intent = this.intent
+    if (
+      intent.kind === 'put' ||
+      (intent.kind === 'create' && (intent.userMade || this.server.kind === 'absent'))
+    )
+      whole = true
+    if (intent.kind === 'delete') deletion = true
+    for (const edit of this.draft.values()) fields.add(pathKey(edit.path))
+    return fields.size + (whole && fields.size === 0 ? 1 : 0) + (deletion ? 1 : 0)
+  }
+
+  /** True when something is waiting to be sent (not merely waiting for an answer). */
+  get hasUnsent(): boolean {
+    if (this.server.kind === 'unknown') return false
+    if (this.inFlight.some(write => !write.onWire)) return true
+    const intent = this.intent.kind
+    if (intent === 'delete' || intent === 'put') return true
+    // A create goes once the earlier writes were answered: they may still tell that the entity exists.
+    if (intent === 'create') return this.server.kind === 'absent' && this.inFlight.length === 0
+    return intent === 'none' && this.server.kind === 'present' && this.draft.size > 0
+  }
+
+  /** What the store should show: the server's value with the writes in flight, the intent and the draft on top. */
+  view(): unknown {
+    return applyEdits(this.baseView(), this.draft.values())
+  }
+
+  // What the store shows beneath the draft: the base the draft's edits apply to.
+  private baseView(): unknown {
+    const present = this.server.kind === 'present'
+    let value = this.confirmed
+    for (const write of this.inFlight) {
+      if (write.kind === 'patch') value = applyEdits(value, write.edits)
+      else if (write.kind === 'put')
+        value = applyEdits(write.create && present ? value : write.base, write.edits)
+    }
+    const intent = this.intent
+    if (intent.kind === 'keep' || intent.kind === 'put') return intent.value
+    if (intent.kind === 'create' && !present) return intent.offer
+    return value
   }
 
   /**
@@ -113,123 +140,103 @@ export class EntityReplica {
   localEdit(before: unknown, after: unknown): boolean {
     const diff = diffFields(before, after)
     if (diff.set.length === 0 && diff.unset.length === 0) return false
-    for (const [path, value] of diff.set) {
-      if (path.length === 0 || !isPlainObject(after)) {
-        // The root itself was replaced: send the whole value.
-        this.pending.clear()
-        this.offer = after
-        this.needsPut = true
-        this.createOnly = false
-        this.putOp = undefined
-        return true
-      }
-      this.addEdit(path, value, false)
+    if (!isPlainObject(after) || diff.set.some(([path]) => path.length === 0)) {
+      // The root itself was replaced: send the whole value.
+      this.draft.clear()
+      this.intent = { kind: 'put', value: after }
+      return true
     }
-    for (const path of diff.unset) this.addEdit(path, undefined, true)
-    if (this.exists === false && !this.needsPut) {
-      this.needsPut = true
-      this.putOp = undefined
+    if (this.intent.kind === 'keep') {
+      this.intent = { kind: 'create', offer: this.intent.value, userMade: true }
+    } else if (this.intent.kind === 'none' && this.server.kind === 'absent') {
+      this.intent = { kind: 'create', offer: this.baseView(), userMade: true }
     }
+    for (const [path, value] of diff.set) this.draft.add({ path, value, unset: false })
+    for (const path of diff.unset) this.draft.add({ path, value: undefined, unset: true })
     return true
   }
 
-  private addEdit(path: FieldPath, value: unknown, unset: boolean): void {
-    // A pending ancestor absorbs the edit, so one field is never both a whole
-    // value and a separate patch (the order of the two would matter).
-    for (const edit of this.pending.values()) {
-      if (edit.path.length < path.length && isPrefix(edit.path, path) && !edit.unset) {
-        const rest = path.slice(edit.path.length)
-        edit.value = unset ? unsetIn(edit.value, rest) : setIn(edit.value, rest, value)
-        edit.op = undefined
-        return
-      }
-    }
-    for (const [key, edit] of this.pending) {
-      if (edit.path.length > path.length && isPrefix(path, edit.path)) this.pending.delete(key)
-    }
-    const key = pathKey(path)
-    this.pending.delete(key) // re-insert: pending keeps edit order
-    this.pending.set(key, { path, value, unset, op: undefined })
-  }
-
-  /** Marks the entity deleted locally. */
+  /** Marks the entity deleted locally: unsent field edits are dropped. */
   localDelete(): void {
-    this.deleted = true
-    this.delOp = undefined
+    this.draft.clear()
+    this.intent = { kind: 'delete' }
   }
 
   /**
-   * Takes what must be sent now and tags it with `op`.
-   * @returns The write, or `undefined` when nothing is unsent.
+   * The next write to send: one sent before the connection dropped (again, in
+   * order), else one made from the intent and the draft.
+   * @param newOp - Makes the op id of a write.
+   * @returns The write, now on the wire, or `undefined` when nothing is unsent.
    */
-  takeOutgoing(op: OpId): OutgoingWrite | undefined {
+  nextWrite(newOp: () => OpId): OutboxWrite | undefined {
     if (!this.hasUnsent) return undefined
-    if (this.deleted) {
-      this.delOp = op
-      return { kind: 'del' }
+    for (const write of this.inFlight) {
+      if (write.onWire) continue
+      write.op = newOp()
+      write.onWire = true
+      return write
     }
-    if (this.needsPut || this.exists === false) {
-      this.needsPut = true
-      this.putOp = op
-      for (const edit of this.pending.values()) edit.op = op
-      return { kind: 'put', value: this.view(), create: this.createOnly }
-    }
-    const set: FieldChange[] = []
-    const unset: FieldPath[] = []
-    for (const edit of this.pending.values()) {
-      if (edit.op !== undefined) continue
-      edit.op = op
-      if (edit.unset) unset.push(edit.path)
-      else set.push([edit.path, edit.value])
-    }
-    return { kind: 'patch', set, unset }
+    const content = this.takeContent()
+    if (!content) return undefined
+    const write: OutboxWrite = { ...content, op: newOp(), onWire: true }
+    this.inFlight.push(write)
+    return write
   }
 
-  /** Whether `op` is a write of this replica still waiting for its answer. */
-  owns(op: OpId): boolean {
-    if (this.putOp === op || this.delOp === op) return true
-    for (const edit of this.pending.values()) if (edit.op === op) return true
-    return false
+  private takeContent(): WriteContent | undefined {
+    const intent = this.intent
+    switch (intent.kind) {
+      case 'keep':
+        return undefined
+      case 'delete':
+        this.intent = NONE
+        this.draft.clear()
+        return { kind: 'del' }
+      case 'put':
+        this.intent = NONE
+        return { kind: 'put', base: intent.value, edits: this.draft.take(), create: false }
+      case 'create':
+        if (this.server.kind !== 'absent') return undefined
+        this.intent = NONE
+        return { kind: 'put', base: intent.offer, edits: this.draft.take(), create: true }
+      case 'none':
+        if (this.server.kind !== 'present' || this.draft.size === 0) return undefined
+        return { kind: 'patch', edits: this.draft.take() }
+    }
   }
 
-  /** Forgets in-flight ops (the connection dropped): everything pending is unsent again. */
+  /** The connection dropped: every write in flight is sent again on the next one. */
   resetInFlight(): void {
-    this.putOp = undefined
-    this.delOp = undefined
-    for (const edit of this.pending.values()) edit.op = undefined
+    for (const write of this.inFlight) write.onWire = false
   }
 
-  /** The server's current value (`null`: absent). */
+  /** The server's current value, or that it has no such entity (`present: false`). */
   applySnapshot(value: unknown, rev: number, present: boolean): void {
     if (!present) {
-      if (this.exists === true) this.offer = this.base
-      this.exists = false
-      this.rev = rev
-      this.confirmed = undefined
-      if (!this.deleted) {
-        this.needsPut = true
-        this.putOp = undefined
-      } else {
+      // What was shown (beneath the draft) is offered back: the server lost
+      // the entity, or never had it.
+      const offer = this.baseView()
+      this.server = { kind: 'absent', rev }
+      const intent = this.intent.kind
+      if (intent === 'delete') {
         // Deleting something that is already gone: done.
-        this.deleted = false
-        this.delOp = undefined
+        this.intent = NONE
+      } else if (intent === 'keep' || (intent === 'none' && !this.deleting)) {
+        this.intent = { kind: 'create', offer, userMade: true }
       }
       return
     }
     // An older snapshot (e.g. answering a create that raced a change this
     // client already has) must not take the confirmed value back in time.
-    if (this.exists !== true || rev >= this.rev) {
-      this.confirmed = value
-      this.rev = rev
-    }
-    this.exists = true
-    if (this.needsPut && this.createOnly) {
-      // The offer lost: the server's value wins, later edits stay pending.
-      this.needsPut = false
-      this.putOp = undefined
-    }
-    // A whole-value replacement still to go keeps its value: the offer is what it sends.
-    if (!this.needsPut) this.offer = undefined
+    if (this.server.kind !== 'present' || rev >= this.server.rev)
+      this.server = { kind: 'present', rev, value }
+    this.foundOnServer()
+  }
+
+  // The entity exists: an offer lost (the server's value wins, the field
+  // edits stay and patch it), a kept value is replaced.
+  private foundOnServer(): void {
+    if (this.intent.kind === 'create' || this.intent.kind === 'keep') this.intent = NONE
   }
 
   /**
@@ -238,162 +245,148 @@ export class EntityReplica {
    */
   applyChange(rev: number, change: { value?: unknown; set?: FieldChange[]; unset?: FieldPath[] }): boolean {
     if (rev <= this.rev) return false
-    this.rev = rev
-    if ('value' in change && change.set === undefined) {
-      this.confirmed = change.value
-    } else {
-      this.confirmed = applyFieldChanges(this.confirmed, change.set ?? [], change.unset ?? [])
-    }
-    if (this.exists !== true) {
-      this.exists = true
-      if (this.needsPut && this.createOnly) {
-        this.needsPut = false
-        this.putOp = undefined
-      }
-      if (!this.needsPut) this.offer = undefined
-    }
+    const value =
+      'value' in change && change.set === undefined
+        ? change.value
+        : applyFieldChanges(this.confirmed, change.set ?? [], change.unset ?? [])
+    this.server = { kind: 'present', rev, value }
+    this.foundOnServer()
     return true
   }
 
-  /** A remote delete. @returns false when stale. */
+  /** A remote delete: the store keeps showing its value. @returns false when stale. */
   applyGone(rev: number): boolean {
     if (rev <= this.rev) return false
-    this.offer = this.view()
-    this.pending.clear()
-    this.rev = rev
-    this.exists = false
-    this.confirmed = undefined
-    this.needsPut = false
-    this.createOnly = true
-    this.putOp = undefined
-    if (this.deleted) {
-      this.deleted = false
-      this.delOp = undefined
-    }
+    const shown = this.view()
+    this.server = { kind: 'absent', rev }
+    this.draft.clear()
+    this.intent = { kind: 'keep', value: shown }
     return true
+  }
+
+  /** Removes the write `op` from the writes in flight. */
+  private take(op: OpId): { write: OutboxWrite; index: number } | undefined {
+    const index = this.inFlight.findIndex(write => write.op === op)
+    if (index < 0) return undefined
+    const [write] = this.inFlight.splice(index, 1) as [OutboxWrite]
+    return { write, index }
+  }
+
+  /** Whether a write sent after position `index` replaces the whole value. */
+  private replacedAfter(index: number): boolean {
+    return this.inFlight.slice(index).some(write => write.kind !== 'patch')
+  }
+
+  /** The field edits of the writes sent after position `index`. */
+  private editsAfter(index: number): FieldEdit[] {
+    return this.inFlight.slice(index).flatMap(write => (write.kind === 'del' ? [] : write.edits))
   }
 
   /**
-   * An acknowledgement of `op`. @returns true when the op was this replica's.
+   * Puts edits of an answered write back into the draft, beneath newer
+   * edits: a field a later write (in flight or in the draft) also sets keeps
+   * the later value.
    */
-  applyAck(op: OpId, rev: number, applied: boolean): boolean {
-    if (this.deleted && this.delOp === op) {
-      this.deleted = false
-      this.delOp = undefined
-      this.exists = false
-      this.confirmed = undefined
-      this.pending.clear()
-      this.rev = Math.max(this.rev, rev)
-      return true
-    }
-    if (this.needsPut && this.putOp === op) {
-      this.needsPut = false
-      this.putOp = undefined
-      if (applied) {
-        this.confirmed = this.acknowledgedView(op)
-        this.exists = true
-        this.offer = undefined
-        this.rev = Math.max(this.rev, rev)
-        for (const [key, edit] of this.pending) if (edit.op === op) this.pending.delete(key)
-      } else {
-        // A create found the entity: the snap before this ack holds the
-        // server's value (a sync no longer subscribed to the id gets none);
-        // edits carried by the put must go again as a patch.
-        this.exists = true
-        this.offer = undefined
-        for (const edit of this.pending.values()) if (edit.op === op) edit.op = undefined
-      }
-      this.createOnly = false
-      return true
-    }
-    let mine = false
-    let confirmed = this.confirmed
-    for (const [key, edit] of this.pending) {
-      if (edit.op !== op) continue
-      mine = true
-      confirmed = edit.unset ? unsetIn(confirmed, edit.path) : setIn(confirmed, edit.path, edit.value)
-      this.pending.delete(key)
-    }
-    if (mine) {
-      this.confirmed = confirmed
-      this.rev = Math.max(this.rev, rev)
-    }
-    return mine
+  private requeue(edits: readonly FieldEdit[], index: number): void {
+    if (this.replacedAfter(index)) return
+    const later = this.editsAfter(index)
+    this.draft.addUnder(edits.filter(edit => !later.some(other => overlaps(other.path, edit.path))))
   }
 
-  // The value the server stored for a whole-value put `op`: the base and the
-  // edits carried by that op (edits made after it are still pending).
-  private acknowledgedView(op: OpId): unknown {
-    let base = this.offer
-    for (const edit of this.pending.values()) {
-      if (edit.op !== op) continue
-      base = edit.unset ? unsetIn(base, edit.path) : setIn(base, edit.path, edit.value)
+  /**
+   * An acknowledgement of `op`.
+   * @param applied - `false`: the server did not apply it (a create-only put
+   *   that found the entity).
+   * @returns true when the op was this replica's.
+   */
+  applyAck(op: OpId, rev: number, applied: boolean): boolean {
+    const taken = this.take(op)
+    if (!taken) return false
+    const { write, index } = taken
+    if (!applied) {
+      if (write.kind === 'put' && write.create) {
+        // The offer lost: the snap before this ack holds the server's value
+        // (a sync no longer subscribed to the id gets none); the edits the
+        // put carried must go again, as a patch.
+        if (this.server.kind !== 'present')
+          this.server = { kind: 'present', rev: Math.max(this.rev, rev), value: this.confirmed }
+        this.foundOnServer()
+        this.requeue(write.edits, index)
+      }
+      return true
     }
-    return base
+    // An ack not newer than what this replica has would take it back in time.
+    if (rev <= this.rev) return true
+    switch (write.kind) {
+      case 'del':
+        this.server = { kind: 'absent', rev }
+        this.draft.clear()
+        return true
+      case 'put':
+        this.server = { kind: 'present', rev, value: applyEdits(write.base, write.edits) }
+        this.foundOnServer()
+        return true
+      case 'patch':
+        this.server = { kind: 'present', rev, value: applyEdits(this.confirmed, write.edits) }
+        return true
+    }
   }
 
   /** A rejected write: its fields revert to the confirmed value. @returns true when the op was this replica's. */
   applyReject(op: OpId): boolean {
-    if (this.deleted && this.delOp === op) {
-      this.deleted = false
-      this.delOp = undefined
-      return true
+    const taken = this.take(op)
+    if (!taken) return false
+    if (taken.write.kind === 'put' && this.server.kind !== 'present') {
+      // Nothing on the server to revert to: the rejected value stays shown
+      // and is not sent again (the edits on top of it go with it).
+      this.draft.clear()
+      if (this.intent.kind === 'none') this.intent = { kind: 'keep', value: taken.write.base }
     }
-    if (this.needsPut && this.putOp === op) {
-      this.needsPut = false
-      this.putOp = undefined
-      for (const [key, edit] of this.pending) if (edit.op === op) this.pending.delete(key)
-      if (this.exists !== true) this.offer = this.confirmed ?? this.offer
-      return true
-    }
-    let mine = false
-    for (const [key, edit] of this.pending) {
-      if (edit.op !== op) continue
-      mine = true
-      this.pending.delete(key)
-    }
-    return mine
+    return true
   }
 
   /**
-   * A write refused for a passing reason (`RATE_LIMITED`): its changes become
-   * unsent again, nothing reverts, so the next push carries them.
+   * A write refused for a passing reason (`RATE_LIMITED`): nothing reverts,
+   * its changes go back to the outbox (beneath newer ones), so the next push
+   * carries them again.
    * @returns true when the op was this replica's.
    */
   unsend(op: OpId): boolean {
-    let mine = false
-    if (this.deleted && this.delOp === op) {
-      this.delOp = undefined
-      mine = true
+    const taken = this.take(op)
+    if (!taken) return false
+    const { write, index } = taken
+    const intent = this.intent.kind
+    if (write.kind === 'del') {
+      if (intent === 'none') this.intent = { kind: 'delete' }
+    } else if (write.kind === 'put') {
+      if (intent === 'none' && !this.replacedAfter(index)) {
+        this.intent = write.create
+          ? { kind: 'create', offer: write.base, userMade: true }
+          : { kind: 'put', value: write.base }
+        this.draft.addUnder([...write.edits, ...this.editsAfter(index)])
+      }
+    } else if (intent === 'none' || intent === 'create') {
+      this.requeue(write.edits, index)
     }
-    if (this.needsPut && this.putOp === op) {
-      this.putOp = undefined
-      mine = true
-    }
-    for (const edit of this.pending.values()) {
-      if (edit.op !== op) continue
-      edit.op = undefined
-      mine = true
-    }
-    return mine
+    return true
   }
 
-  /** The server says the entity does not exist (a patch was refused): send the whole value instead. */
+  /**
+   * The server says the entity does not exist (`reject NOT_FOUND` of a
+   * patch): the edits go as a create-only put of the last known value instead.
+   * After a remote delete the patch is dropped: the delete wins.
+   * @returns true when the op was this replica's patch.
+   */
   markMissing(op: OpId): boolean {
-    let mine = false
-    for (const edit of this.pending.values()) {
-      if (edit.op === op) {
-        edit.op = undefined
-        mine = true
-      }
-    }
-    if (!mine) return false
-    this.offer = this.base
-    this.exists = false
-    this.confirmed = undefined
-    this.needsPut = true
-    this.createOnly = true
-    this.putOp = undefined
+    if (!this.inFlight.some(write => write.op === op && write.kind === 'patch')) return false
+    const { write, index } = this.take(op) as { write: OutboxWrite & { kind: 'patch' }; index: number }
+    const intent = this.intent
+    if (intent.kind === 'keep' || intent.kind === 'put' || intent.kind === 'delete') return true
+    if (this.replacedAfter(index)) return true
+    const base = this.confirmed
+    this.server = { kind: 'absent', rev: this.rev }
+    this.draft.addUnder([...write.edits, ...this.editsAfter(index)])
+    if (intent.kind === 'none') this.intent = { kind: 'create', offer: base, userMade: true }
     return true
   }
 }

@@ -1,9 +1,11 @@
 import {
+  type AckMessage,
   applyFieldChanges,
   type ChangeMessage,
-  type ClientMessage,
   type Encoded,
   type FieldChange,
+  type FieldPath,
+  type FieldSet,
   findValueProblem,
   type Issue,
   MAX_VALUE_DEPTH,
@@ -22,8 +24,10 @@ import {
   signal,
 } from '@lensync/store'
 import type { EntityReplica } from './EntityReplica.ts'
+import { applyEdits } from './FieldOutbox.ts'
+import type { OutboxWrite } from './replicaState.ts'
 import type { Resource } from './resource.ts'
-import type { SyncChannel, SyncConnection } from './SyncConnection.ts'
+import type { SyncChannel, SyncConnection, WriteMessage } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
 import type { Sync, SyncStatus } from './syncTypes.ts'
 
@@ -57,6 +61,8 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
   /** While set, writes wait: the server refused one with `RATE_LIMITED`. */
   private retryTimer: unknown = undefined
   private retryAttempt = 0
+  /** The replica each write on the current connection came from, by op. */
+  private readonly routes = new Map<OpId, EntityReplica>()
 
   constructor(
     protected readonly connection: SyncConnection,
@@ -170,34 +176,86 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
     return replica.applyChange(message.rev, { value: decoded.value })
   }
 
-  /** Takes a replica's unsent write, tags it with a fresh op and queues it. @returns the op, if anything was sent. */
-  protected sendFrom(replica: EntityReplica): OpId | undefined {
-    if (!replica.hasUnsent) return undefined
-    const op = this.connection.op(this)
-    const write = replica.takeOutgoing(op)
-    if (!write) return undefined
+  /** Sends a replica's unsent writes (resends first, in order). */
+  protected sendFrom(replica: EntityReplica): void {
+    for (;;) {
+      const write = replica.nextWrite(() => this.connection.nextOp())
+      if (!write) return
+      this.routes.set(write.op, replica)
+      this.connection.send(this, this.encodeWrite(replica.id, write))
+    }
+  }
+
+  private encodeWrite(id: string, write: OutboxWrite): WriteMessage {
+    const { op } = write
     const r = this.resource
-    const id = replica.id
-    let message: ClientMessage
     switch (write.kind) {
       case 'del':
-        message = { t: 'del', op, r, id }
-        break
-      case 'put':
-        message = write.create
-          ? { t: 'put', op, r, id, value: this.encode(write.value), create: true }
-          : { t: 'put', op, r, id, value: this.encode(write.value) }
-        break
+        return { t: 'del', op, r, id }
+      case 'put': {
+        const value = this.encode(applyEdits(write.base, write.edits))
+        return write.create ? { t: 'put', op, r, id, value, create: true } : { t: 'put', op, r, id, value }
+      }
       case 'patch': {
-        const set = write.set.map(([path, value]) => [path, this.encode(value)] as const)
-        message =
-          write.unset.length > 0
-            ? { t: 'patch', op, r, id, set, unset: write.unset }
-            : { t: 'patch', op, r, id, set }
+        const set: FieldSet[] = []
+        const unset: FieldPath[] = []
+        for (const edit of write.edits) {
+          if (edit.unset) unset.push(edit.path)
+          else set.push([edit.path, this.encode(edit.value)])
+        }
+        return unset.length > 0 ? { t: 'patch', op, r, id, set, unset } : { t: 'patch', op, r, id, set }
       }
     }
-    this.connection.write(message)
-    return op
+  }
+
+  /**
+   * The one way an answer to a write (`ack`, or `reject` with an op) is
+   * handled, for every kind of sync: found by its op, applied to its
+   * replica, then {@link answered} lets the sync show the result.
+   */
+  protected answer(message: AckMessage | RejectMessage): void {
+    if (message.op === undefined) return
+    const replica = this.routes.get(message.op)
+    if (!replica) return
+    this.routes.delete(message.op)
+    const wasDeleting = replica.deleting
+    if (message.t === 'ack') {
+      this.accepted()
+      if (!replica.applyAck(message.op, message.rev, message.applied !== false)) return
+      this.answered(replica, wasDeleting, message.rev)
+      this.push()
+      return
+    }
+    if (message.code === 'NOT_FOUND' && replica.markMissing(message.op)) {
+      this.push()
+      return
+    }
+    if (message.code === 'RATE_LIMITED') {
+      if (replica.unsend(message.op)) this.retryLater(message, replica.id)
+      return
+    }
+    if (replica.applyReject(message.op)) {
+      this.answered(replica, wasDeleting, undefined)
+      this.reportReject(message, replica.id)
+      this.push()
+    }
+  }
+
+  /**
+   * Hook: an answer changed `replica`; show it.
+   * @param wasDeleting - Whether a delete of it was waiting before the answer.
+   * @param rev - The acknowledged revision, or `undefined` for a rejection.
+   */
+  protected abstract answered(replica: EntityReplica, wasDeleting: boolean, rev: number | undefined): void
+
+  /** Every replica of this sync (for the pending count and reconnects). */
+  protected abstract allReplicas(): Iterable<EntityReplica>
+
+  /** Sets `pending` from the replicas. */
+  protected updatePending(): void {
+    let count = 0
+    for (const replica of this.allReplicas()) count += replica.pendingCount
+    this._pending.value = count
   }
 
   /** Reports a rejected write on `errors`. */
@@ -219,6 +277,8 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
 
   connectionLost(refusal: SyncError | undefined): void {
     this.subscribed.value = false
+    this.routes.clear()
+    for (const replica of this.allReplicas()) replica.resetInFlight()
     this.onConnectionLost()
     if (refusal) {
       this.connectionRefusal.value = refusal
@@ -227,7 +287,7 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
     }
   }
 
-  /** Hook: the connection dropped (in-flight writes are unsent again). */
+  /** Hook: the connection dropped (the writes in flight were marked to be sent again). */
   protected abstract onConnectionLost(): void
 
   report(error: SyncError): void {

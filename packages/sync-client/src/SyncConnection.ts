@@ -42,6 +42,13 @@ export interface SyncChannel {
   report(error: SyncError): void
 }
 
+/**
+ * A write as it goes on the wire.
+ *
+ * @internal
+ */
+export type WriteMessage = Extract<ClientMessage, { t: 'put' | 'patch' | 'del' }>
+
 const keyOf = (resource: string, id: string | undefined): string => `${resource}\u0000${id ?? '\u0001'}`
 
 function randomId(): string {
@@ -65,8 +72,6 @@ function isSession(target: Socket | Session): target is Session {
 export class SyncConnection {
   /** The connection state (see {@link ConnectionState}). */
   readonly state: ReadonlySignal<ConnectionState>
-  /** The node id from the server's `welcome`. */
-  node: string | undefined
   readonly client = randomId()
   /** Counts the text frames received; the messages of one frame are routed under one number. */
   frameNumber = 0
@@ -77,10 +82,10 @@ export class SyncConnection {
   private readonly channels = new Map<string, Set<SyncChannel>>()
   private readonly ops = new Map<OpId, SyncChannel>()
   /** Writes in flight, so other syncs on this connection learn of them when acknowledged. */
-  private readonly writes = new Map<OpId, Extract<ClientMessage, { t: 'put' | 'patch' | 'del' }>>()
+  private readonly writes = new Map<OpId, WriteMessage>()
   private outbox: ClientMessage[] = []
   private flushScheduled = false
-  private nextOp = 1
+  private opCounter = 1
   private readonly disposers: Array<() => void> = []
   private generation = 0
   private closed = false
@@ -151,18 +156,26 @@ export class SyncConnection {
     if (this.channels.size === 0 && !keepAlive) this.dispose()
   }
 
-  /** A fresh op id, routed back to `channel` for its `ack`/`reject`. */
-  op(channel: SyncChannel): OpId {
-    const op = this.nextOp++
-    this.ops.set(op, channel)
-    return op
+  /** A fresh op id. */
+  nextOp(): OpId {
+    return this.opCounter++
+  }
+
+  /**
+   * Queues a write of `channel`; its `ack`/`reject` is routed back to it, and
+   * once acknowledged the other syncs on this connection hear of it.
+   * Dropped when not ready.
+   */
+  send(channel: SyncChannel, message: WriteMessage): void {
+    if (this._state.peek() !== 'ready') return
+    this.ops.set(message.op, channel)
+    this.writes.set(message.op, message)
+    this.write(message)
   }
 
   /** Queues a message; everything written in one tick leaves as one frame. Dropped when not ready. */
   write(message: ClientMessage): void {
     if (this._state.peek() !== 'ready' && message.t !== 'hello') return
-    if (message.t === 'put' || message.t === 'patch' || message.t === 'del')
-      this.writes.set(message.op, message)
     this.outbox.push(message)
     if (!this.flushScheduled) {
       this.flushScheduled = true
@@ -259,7 +272,6 @@ export class SyncConnection {
     try {
       switch (m.t) {
         case 'welcome':
-          this.node = m.node
           return
         case 'snap':
           if ('id' in m) {
@@ -299,11 +311,7 @@ export class SyncConnection {
 
   // The server never echoes a write to the connection that sent it, so the
   // other syncs sharing this connection hear of it here, as a `change`.
-  private echoToSiblings(
-    owner: SyncChannel,
-    write: Extract<ClientMessage, { t: 'put' | 'patch' | 'del' }>,
-    rev: number,
-  ): void {
+  private echoToSiblings(owner: SyncChannel, write: WriteMessage, rev: number): void {
     const { r, id } = write
     const message: ServerMessage =
       write.t === 'del'

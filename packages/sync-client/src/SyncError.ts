@@ -12,7 +12,12 @@ import { LensyncClientError } from './errors.ts'
  *   `SNAPSHOT_TOO_LARGE` (a collection snapshot passed `syncList`'s bound; the
  *   sync shows `offline` and subscribes again when the connection reopens),
  *   `UNAUTHENTICATED` (closed with 4401), `CONNECTION_FORBIDDEN` (closed with 4403),
- *   `STOPPED` (the sync was stopped while `flush()` waited).
+ *   `STOPPED` (the sync was stopped while `flush()` waited);
+ * - thrown at once by `resource()`, `syncWith()` and `syncList()`: `BAD_ARGUMENT`
+ *   (an option, a store or an id they cannot use; the message says what to change);
+ * - from the cache (the sync goes on in memory): `CACHE_UNAVAILABLE` (it cannot
+ *   be opened or used: private mode, blocked, no IndexedDB), `CACHE_FULL` (a write
+ *   was refused by the browser's storage quota).
  */
 export type SyncErrorCode =
   | 'VALIDATION_FAILED'
@@ -29,6 +34,9 @@ export type SyncErrorCode =
   | 'UNAUTHENTICATED'
   | 'CONNECTION_FORBIDDEN'
   | 'STOPPED'
+  | 'BAD_ARGUMENT'
+  | 'CACHE_UNAVAILABLE'
+  | 'CACHE_FULL'
 
 /** Details carried by a {@link SyncError}. */
 export interface SyncErrorDetails {
@@ -46,7 +54,9 @@ export interface SyncErrorDetails {
 
 /**
  * An error of entity sync, reported on `sync.errors` (rejected writes, bad
- * frames, refused connections) and by `flush()`. It never stops the sync.
+ * frames, refused connections) and by `flush()`; none of those stops the
+ * sync. Also thrown by `resource()`, `syncWith()` and `syncList()` for
+ * arguments they cannot use (`BAD_ARGUMENT`).
  *
  * @example
  * sync.errors.subscribe(e => { if (e.code === 'VALIDATION_FAILED') showIssues(e.issues) })

@@ -4,6 +4,7 @@ import {
   type Serializer,
   type StandardSchemaV1,
 } from '@lensync/protocol'
+import { SyncError } from './SyncError.ts'
 
 /** Options of {@link resource}. */
 export interface ResourceOptions<T> {
@@ -30,23 +31,32 @@ export interface Resource<T> {
  *
  * @param options - Name, id function, optional serializer and schema.
  * @returns The resource.
- * @throws TypeError when an option is missing or of the wrong kind.
+ * @throws SyncError `BAD_ARGUMENT` when an option is missing or of the wrong kind.
  * @example
  * const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
  */
 export function resource<T>(options: ResourceOptions<T>): Resource<T> {
   const { name, id, serializer = defaultSerializer, schema } = options ?? ({} as ResourceOptions<T>)
   if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
-    throw new TypeError('resource(): `name` must be a non-empty string of at most 256 characters')
+    throw new SyncError(
+      'BAD_ARGUMENT',
+      'resource(): `name` must be a non-empty string of at most 256 characters',
+    )
   }
   if (typeof id !== 'function') {
-    throw new TypeError('resource(): `id` must be a function returning the entity id, e.g. `id: p => p._id`')
+    throw new SyncError(
+      'BAD_ARGUMENT',
+      'resource(): `id` must be a function returning the entity id, e.g. `id: p => p._id`',
+    )
   }
   if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
-    throw new TypeError('resource(): `serializer` must have serialize() and deserialize()')
+    throw new SyncError('BAD_ARGUMENT', 'resource(): `serializer` must have serialize() and deserialize()')
   }
   if (schema !== undefined && !isStandardSchema(schema)) {
-    throw new TypeError('resource(): `schema` must implement Standard Schema v1 (zod, valibot, arktype …)')
+    throw new SyncError(
+      'BAD_ARGUMENT',
+      'resource(): `schema` must implement Standard Schema v1 (zod, valibot, arktype …)',
+    )
   }
   return Object.freeze({ name, id, serializer, schema })
 }

@@ -1,4 +1,4 @@
-import type { CollectionSnapMessage, OpId, ServerMessage, SnapItem } from '@lensync/protocol'
+import type { CollectionSnapMessage, ServerMessage, SnapItem } from '@lensync/protocol'
 import { diffFields } from '@lensync/protocol'
 import type { Store } from '@lensync/store'
 import { EntityReplica } from './EntityReplica.ts'
@@ -21,7 +21,10 @@ function resolveOptions(options: SyncListOptions): Required<SyncListOptions> {
     const value = options[key]
     if (value === undefined) continue
     if (typeof value !== 'number' || !(value > 0) || (!Number.isInteger(value) && value !== Infinity)) {
-      throw new TypeError(`syncList(): ${key} must be a positive integer or Infinity, got ${String(value)}`)
+      throw new SyncError(
+        'BAD_ARGUMENT',
+        `syncList(): ${key} must be a positive integer or Infinity, got ${String(value)}`,
+      )
     }
     resolved[key] = value
   }
@@ -68,7 +71,6 @@ class ListSync<T> extends SyncBase<T> {
   private shown: T[]
   /** The item object last shown per id, reused while its content is unchanged. */
   private readonly shownItems = new Map<string, T>()
-  private readonly opOwners = new Map<OpId, string>()
   /** The resource revision everything up to which this sync has seen: the next `since`. */
   private since: number | undefined
   private buffer: SnapshotBuffer = emptyBuffer()
@@ -85,10 +87,12 @@ class ListSync<T> extends SyncBase<T> {
     super(connectionFor(target), resourceDef)
     this.limits = limits
     this.shown = store.current
-    if (!Array.isArray(this.shown)) throw new TypeError('syncList(): the store must hold an array')
+    if (!Array.isArray(this.shown))
+      throw new SyncError('BAD_ARGUMENT', 'syncList(): the store must hold an array')
     for (const item of this.shown) {
       const id = this.idOf(item)
-      if (this.replicas.has(id)) throw new TypeError(`syncList(): two items have the id "${id}"`)
+      if (this.replicas.has(id))
+        throw new SyncError('BAD_ARGUMENT', `syncList(): two items have the id "${id}"`)
       this.replicas.set(id, new EntityReplica(id, item))
       this.shownItems.set(id, item)
       this.order.push(id)
@@ -100,7 +104,10 @@ class ListSync<T> extends SyncBase<T> {
   private idOf(item: T): string {
     const id = this.resourceDef.id(item)
     if (typeof id !== 'string' || id.length === 0) {
-      throw new TypeError(`syncList(): resource "${this.resource}" gave an empty or non-string id`)
+      throw new SyncError(
+        'BAD_ARGUMENT',
+        `syncList(): resource "${this.resource}" gave an empty or non-string id`,
+      )
     }
     return id
   }
@@ -129,7 +136,7 @@ class ListSync<T> extends SyncBase<T> {
       this.shownItems.set(id, item)
       const previous = before.get(id)
       let replica = this.replicas.get(id)
-      if (!replica || replica.deleted) {
+      if (!replica || replica.deleting) {
         let fresh: EntityReplica
         if (this.subscribed.peek() || replica) {
           // A new item the server is known not to have (or one deleted and added again): a whole-value put.
@@ -154,11 +161,11 @@ class ListSync<T> extends SyncBase<T> {
       this.shownItems.delete(id)
       const replica = this.replicas.get(id)
       if (!replica) continue
-      if (replica.exists === undefined && replica.origin === 'added') {
+      if (replica.addedUnseen) {
         // Added and removed before anything was known or sent: nothing to
         // undo, and an entity of that id made elsewhere was never seen here.
         this.replicas.delete(id)
-      } else if (replica.exists === true || replica.exists === undefined) {
+      } else if (replica.server.kind !== 'absent') {
         replica.localDelete()
       } else {
         this.replicas.delete(id)
@@ -180,16 +187,11 @@ class ListSync<T> extends SyncBase<T> {
       !this.subscribed.peek()
     )
       return
-    for (const [id, replica] of this.replicas) {
-      const op = this.sendFrom(replica)
-      if (op !== undefined) this.opOwners.set(op, id)
-    }
+    for (const replica of this.replicas.values()) this.sendFrom(replica)
   }
 
-  private updatePending(): void {
-    let count = 0
-    for (const replica of this.replicas.values()) count += replica.pendingCount
-    this._pending.value = count
+  protected allReplicas(): Iterable<EntityReplica> {
+    return this.replicas.values()
   }
 
   private render(): void {
@@ -198,8 +200,8 @@ class ListSync<T> extends SyncBase<T> {
     const order: string[] = []
     for (const id of this.order) {
       const replica = this.replicas.get(id)
-      if (!replica || replica.deleted) continue
-      if (replica.exists !== true && replica.pendingCount === 0 && this.subscribed.peek()) {
+      if (!replica || replica.deleting) continue
+      if (replica.server.kind !== 'present' && replica.pendingCount === 0 && this.subscribed.peek()) {
         // Known absent on the server and nothing on its way there.
         this.replicas.delete(id)
         continue
@@ -226,10 +228,8 @@ class ListSync<T> extends SyncBase<T> {
   }
 
   connectionReady(): void {
-    this.opOwners.clear()
     this.buffer = emptyBuffer()
     this.clearSubscriptionRefusal('SNAPSHOT_TOO_LARGE')
-    for (const replica of this.replicas.values()) replica.resetInFlight()
     this.connection.write(
       this.since === undefined
         ? { t: 'sub', r: this.resource }
@@ -238,9 +238,7 @@ class ListSync<T> extends SyncBase<T> {
   }
 
   protected onConnectionLost(): void {
-    this.opOwners.clear()
     this.buffer = emptyBuffer()
-    for (const replica of this.replicas.values()) replica.resetInFlight()
   }
 
   private seen(rev: number): void {
@@ -295,50 +293,30 @@ class ListSync<T> extends SyncBase<T> {
         }
         return
       }
-      case 'ack': {
-        const id = this.opOwners.get(message.op)
-        if (id === undefined) return
-        this.accepted()
-        this.opOwners.delete(message.op)
-        this.seen(message.rev)
-        const replica = this.replicas.get(id)
-        if (!replica) return
-        const wasDeleted = replica.deleted
-        if (replica.applyAck(message.op, message.rev, message.applied !== false)) {
-          if (wasDeleted && !replica.deleted) this.replicas.delete(id)
-          this.render()
-          this.push()
-        }
+      case 'ack':
+        this.answer(message)
         return
-      }
-      case 'reject': {
-        if (message.op === undefined) {
-          if (message.id === undefined) this.subscriptionRefused(message.code, message.message, undefined)
-          return
-        }
-        const id = this.opOwners.get(message.op)
-        if (id === undefined) return
-        this.opOwners.delete(message.op)
-        const replica = this.replicas.get(id)
-        if (!replica) return
-        if (message.code === 'NOT_FOUND' && replica.markMissing(message.op)) {
-          this.push()
-          return
-        }
-        if (message.code === 'RATE_LIMITED') {
-          if (replica.unsend(message.op)) this.retryLater(message, id)
-          return
-        }
-        if (replica.applyReject(message.op)) {
-          this.render()
-          this.reportReject(message, id)
-          this.push()
-        }
+      case 'reject':
+        if (message.op !== undefined) this.answer(message)
+        else if (message.id === undefined) this.subscriptionRefused(message.code, message.message, undefined)
         return
-      }
       default:
         return
     }
+  }
+
+  protected answered(replica: EntityReplica, wasDeleting: boolean, rev: number | undefined): void {
+    if (rev !== undefined) this.seen(rev)
+    // An answer to the write of an item removed and added again since is the old item's.
+    if (this.replicas.get(replica.id) !== replica) return
+    if (wasDeleting && !replica.deleting) {
+      // The delete was answered. The server may have the entity again (made
+      // by someone else after it): then it is shown again.
+      if (replica.server.kind === 'present') {
+        if (!this.order.includes(replica.id)) this.order.push(replica.id)
+      } else this.replicas.delete(replica.id)
+    }
+    this.render()
   }
 
   /** Keeps a change or delete that came before the snapshot's last page. */
@@ -391,7 +369,7 @@ class ListSync<T> extends SyncBase<T> {
       for (const id of page.gone) {
         const replica = this.replicas.get(id)
         // A replica whose existence is unknown was added here meanwhile: it is an offer (below), not gone.
-        if (replica && replica.exists !== undefined && !replica.hasUnsent) {
+        if (replica && replica.server.kind !== 'unknown' && !replica.hasUnsent) {
           this.replicas.delete(id)
           this.shownItems.delete(id)
         }
@@ -403,9 +381,10 @@ class ListSync<T> extends SyncBase<T> {
     // full snapshot also tells that items known to exist were deleted remotely.
     for (const replica of this.replicas.values()) {
       if (present.has(replica.id)) continue
-      if (replica.exists === undefined) replica.applySnapshot(undefined, 0, false)
+      if (replica.server.kind === 'unknown') replica.applySnapshot(undefined, 0, false)
       else if (incremental) continue
-      else if (replica.exists === true && replica.pendingCount === 0) this.replicas.delete(replica.id)
+      else if (replica.server.kind === 'present' && replica.pendingCount === 0)
+        this.replicas.delete(replica.id)
       else replica.applySnapshot(undefined, 0, false)
     }
     this.since = Math.max(this.since ?? 0, rev)
@@ -426,7 +405,7 @@ class ListSync<T> extends SyncBase<T> {
       this.replicas.set(item.id, replica)
       this.order.push(item.id)
     }
-    if (item.rev >= replica.rev || replica.exists !== true)
+    if (item.rev >= replica.rev || replica.server.kind !== 'present')
       replica.applySnapshot(decoded.value, item.rev, true)
   }
 
@@ -448,7 +427,8 @@ class ListSync<T> extends SyncBase<T> {
  * @param resource - The entity kind: name, id, serializer, schema.
  * @param options - Bounds on a snapshot held before its last page (`maxSnapshotItems`, `maxSnapshotBytes`).
  * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`.
- * @throws TypeError when an option is not a positive integer or `Infinity`.
+ * @throws SyncError `BAD_ARGUMENT` when an option is not a positive integer or `Infinity`, the
+ *   store does not hold an array, or two items have no valid or the same id.
  * @example
  * const chat = syncList(messages, websocket(url), MessageResource)
  */

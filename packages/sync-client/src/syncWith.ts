@@ -1,4 +1,4 @@
-import type { OpId, ServerMessage } from '@lensync/protocol'
+import type { ServerMessage } from '@lensync/protocol'
 import { diffFields } from '@lensync/protocol'
 import type { Store } from '@lensync/store'
 import { EntityReplica } from './EntityReplica.ts'
@@ -39,7 +39,10 @@ class EntitySync<T> extends SyncBase<T> {
   private idOf(value: T): string {
     const id = this.resourceDef.id(value)
     if (typeof id !== 'string' || id.length === 0) {
-      throw new TypeError(`syncWith(): resource "${this.resource}" gave an empty or non-string id`)
+      throw new SyncError(
+        'BAD_ARGUMENT',
+        `syncWith(): resource "${this.resource}" gave an empty or non-string id`,
+      )
     }
     return id
   }
@@ -81,7 +84,7 @@ class EntitySync<T> extends SyncBase<T> {
     if (previous.pendingCount > 0) {
       // Never subscribed far enough to know whether it exists: the create-only
       // put finds out (an existing entity gets the edits as a patch).
-      if (previous.exists === undefined) previous.applySnapshot(undefined, previous.rev, false)
+      if (previous.server.kind === 'unknown') previous.applySnapshot(undefined, previous.rev, false)
       this.draining.set(old, previous)
     }
     this.entityId = id
@@ -101,16 +104,19 @@ class EntitySync<T> extends SyncBase<T> {
     for (const replica of this.draining.values()) this.sendFrom(replica)
   }
 
-  /** The replica whose write `op` is: the current one or one still draining. */
-  private ownerOf(op: OpId): EntityReplica | undefined {
-    if (this.replica.owns(op)) return this.replica
-    for (const replica of this.draining.values()) if (replica.owns(op)) return replica
-    return undefined
+  protected *allReplicas(): Iterable<EntityReplica> {
+    yield this.replica
+    yield* this.draining.values()
   }
 
-  /** After an answer to a draining replica's write: forget it once nothing of it waits. */
-  private drained(replica: EntityReplica): void {
-    if (replica !== this.replica && replica.pendingCount === 0) this.draining.delete(replica.id)
+  // A draining replica is forgotten once nothing of it waits.
+  protected answered(replica: EntityReplica): void {
+    if (replica === this.replica) {
+      this.render()
+      return
+    }
+    if (replica.pendingCount === 0 && this.draining.get(replica.id) === replica)
+      this.draining.delete(replica.id)
     this.updatePending()
   }
 
@@ -123,24 +129,15 @@ class EntitySync<T> extends SyncBase<T> {
     this.store.update(view)
   }
 
-  private updatePending(): void {
-    let count = this.replica.pendingCount
-    for (const replica of this.draining.values()) count += replica.pendingCount
-    this._pending.value = count
-  }
-
-  // Draining replicas are not reset here: connectionLost() did that for a
-  // reopen, and after an id change their writes in flight are still answered.
+  // Writes in flight are not marked to be sent again here: connectionLost()
+  // did that for a reopen, and after an id change (attach while ready) they
+  // are still answered on this connection.
   connectionReady(): void {
-    this.replica.resetInFlight()
     this.connection.write({ t: 'sub', r: this.resource, id: this.entityId })
     this.push()
   }
 
-  protected onConnectionLost(): void {
-    this.replica.resetInFlight()
-    for (const replica of this.draining.values()) replica.resetInFlight()
-  }
+  protected onConnectionLost(): void {}
 
   handle(message: ServerMessage): void {
     const replica = this.replica
@@ -171,44 +168,14 @@ class EntitySync<T> extends SyncBase<T> {
       case 'gone':
         if (message.id === this.entityId && replica.applyGone(message.rev)) this.render()
         return
-      case 'ack': {
-        this.accepted()
-        const owner = this.ownerOf(message.op)
-        if (!owner?.applyAck(message.op, message.rev, message.applied !== false)) return
-        if (owner === replica) this.render()
-        else this.drained(owner)
-        this.push()
+      case 'ack':
+        this.answer(message)
         return
-      }
-      case 'reject': {
-        if (message.op === undefined) {
-          if (message.id === this.entityId) {
-            this.subscriptionRefused(
-              message.code === 'FORBIDDEN' ? 'FORBIDDEN' : message.code,
-              message.message,
-              message.id,
-            )
-          }
-          return
-        }
-        const owner = this.ownerOf(message.op)
-        if (!owner) return
-        if (message.code === 'NOT_FOUND' && owner.markMissing(message.op)) {
-          this.push()
-          return
-        }
-        if (message.code === 'RATE_LIMITED') {
-          if (owner.unsend(message.op)) this.retryLater(message, owner.id)
-          return
-        }
-        if (owner.applyReject(message.op)) {
-          if (owner === replica) this.render()
-          else this.drained(owner)
-          this.reportReject(message, owner.id)
-          this.push()
-        }
+      case 'reject':
+        if (message.op !== undefined) this.answer(message)
+        else if (message.id === this.entityId)
+          this.subscriptionRefused(message.code, message.message, message.id)
         return
-      }
       default:
         return
     }
@@ -235,6 +202,7 @@ class EntitySync<T> extends SyncBase<T> {
  * @param target - A `Socket` (shared, reconnecting connection) or a `Session` you manage.
  * @param resource - The entity kind: name, id, serializer, schema.
  * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`.
+ * @throws SyncError `BAD_ARGUMENT` when the store's value has no valid id.
  * @example
  * const sync = syncWith(personStore, websocket(url), PersonResource)
  * await sync.flush()
