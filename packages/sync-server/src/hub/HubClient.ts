@@ -162,11 +162,7 @@ export class HubClient {
    */
   receiveBinary(): Promise<void> | undefined {
     if (this.closed) return undefined
-    this._backlog.push({
-      problem: true,
-      code: 'BAD_FRAME',
-      message: 'binary frames are not part of the protocol',
-    })
+    this._backlog.push(new ProtocolError('BAD_FRAME', 'binary frames are not part of the protocol'))
     return this._pump()
   }
 
