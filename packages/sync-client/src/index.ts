@@ -4,6 +4,26 @@
 // is @lensync/protocol's.
 export type { Issue, OpId, Serializer, StandardSchemaV1 } from '@lensync/protocol'
 export { defaultSerializer } from '@lensync/protocol'
+export type { IndexedDbCacheOptions } from './cache/IndexedDbCache.ts'
+export { indexedDbCache } from './cache/IndexedDbCache.ts'
+export type { MemoryCacheOptions } from './cache/MemoryCache.ts'
+export { memoryCache } from './cache/MemoryCache.ts'
+export type {
+  BroadcastChannelConstructor,
+  BroadcastChannelLike,
+  CachedCollection,
+  CachedEntity,
+  CacheNotice,
+  CacheState,
+  CacheWriteResult,
+  ClaimRule,
+  CollectionUpdate,
+  LockManagerLike,
+  OutboxEntry,
+  OutboxKind,
+  OutboxQuery,
+  SyncCache,
+} from './cache/types.ts'
 export type { ConnectionErrorCode, SendErrorCode } from './errors.ts'
 export { ConnectionError, LensyncClientError, SendError } from './errors.ts'
 export type { Resource, ResourceOptions } from './resource.ts'
