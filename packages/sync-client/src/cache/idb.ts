@@ -80,18 +80,34 @@ export function transact<T>(
         resolve({ ok: false, error })
       }
     }
-    done.onabort = () =>
-      resolve({ ok: false, error: done.error ?? new DOMException('Aborted', 'AbortError') })
+    done.onabort = event => {
+      const aborted = (event?.target as IDBTransaction | null) ?? done
+      const error = callbackErrors.get(aborted) ?? done.error ?? new DOMException('Aborted', 'AbortError')
+      resolve({ ok: false, error })
+    }
   })
 }
 
+/** What a request callback threw, per transaction it aborted: reported instead of a bare AbortError. */
+const callbackErrors = new WeakMap<IDBTransaction, unknown>()
+
 /**
  * Calls `then` with a request's result once it succeeds (inside the
- * transaction, so `then` may issue more requests). An error aborts the
- * transaction, which {@link transact} reports.
+ * transaction, so `then` may issue more requests). A request error, or a
+ * throw from `then` (a `put` refused over quota), aborts the transaction,
+ * which {@link transact} reports with that error.
  *
  * @internal
  */
 export function onResult<T>(request: IDBRequest<T>, then: (result: T) => void): void {
-  request.onsuccess = () => then(request.result)
+  request.onsuccess = () => {
+    try {
+      then(request.result)
+    } catch (error) {
+      const tx = request.transaction
+      if (tx === null) throw error
+      if (!callbackErrors.has(tx)) callbackErrors.set(tx, error)
+      tx.abort()
+    }
+  }
 }
