@@ -80,7 +80,7 @@ describe('PresenceRooms: joining, updates, leaving', () => {
     const since = new Date('2024-05-01T10:00:00Z')
     await presence.join(a, 'doc', state({ ...ada, since, tags: new Set(['x']) }))
     await presence.join(b, 'doc', state(bob))
-    const [snap] = drain(b) as [{ peers: [{ state: { json: unknown; meta?: unknown } }] }]
+    const [snap] = drain(b) as unknown as [{ peers: [{ state: { json: unknown; meta?: unknown } }] }]
     expect(defaultSerializer.deserialize(snap.peers[0].state)).toEqual({
       ...ada,
       since,
