@@ -126,3 +126,51 @@ export function failingFactory(how: 'throw' | 'error' | 'blocked'): IDBFactory {
     },
   } as unknown as IDBFactory
 }
+
+/** Timers and a clock that move only when told: `advance()` fires what falls due, in time order. */
+export class ManualClock {
+  private time = 0
+  private nextHandle = 1
+  private readonly due = new Map<number, { at: number; callback: () => void }>()
+
+  readonly now = (): number => this.time
+
+  readonly setTimeout = (callback: () => void, ms: number): unknown => {
+    const handle = this.nextHandle++
+    this.due.set(handle, { at: this.time + ms, callback })
+    return handle
+  }
+
+  readonly clearTimeout = (handle: unknown): void => {
+    this.due.delete(handle as number)
+  }
+
+  /** How many timers are waiting. */
+  get pending(): number {
+    return this.due.size
+  }
+
+  /** Moves the clock `ms` on, firing each timer when its time comes. */
+  advance(ms: number): void {
+    const end = this.time + ms
+    for (;;) {
+      let next: [number, { at: number; callback: () => void }] | undefined
+      for (const entry of this.due)
+        if (entry[1].at <= end && (next === undefined || entry[1].at < next[1].at)) next = entry
+      if (next === undefined) break
+      this.due.delete(next[0])
+      this.time = next[1].at
+      next[1].callback()
+    }
+    this.time = end
+  }
+}
+
+/**
+ * Lets the work started by fired timers run to its end: `turns` macrotask
+ * turns (each IndexedDB request of fake-indexeddb takes one or two). Not a
+ * wait for time: the clock is manual.
+ */
+export async function settle(turns = 40): Promise<void> {
+  for (let i = 0; i < turns; i++) await nextTurn()
+}
