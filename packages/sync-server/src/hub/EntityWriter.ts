@@ -70,8 +70,6 @@ export class _EntityWriter {
    * @returns `undefined` when it was decided at once, else a promise for that.
    */
   enqueue(client: HubClient, msg: _WriteTask['msg'], readable = true): Promise<void> | undefined {
-    // Here a write's identity (client, op) is known before anything is
-    // decided: the place to look up writes storage already applied.
     const entry = this._table.entry(msg.r, msg.id)
     const task: _WriteTask = {
       client,
@@ -125,7 +123,12 @@ export class _EntityWriter {
     task.done?.()
   }
 
-  /** Reads the entity when needed, then decides the task. */
+  /**
+   * Reads the entity when needed, then decides the task. Each step may
+   * answer later and is chained with `whenDone`: a lookup of a write storage
+   * already applied (by its origin, `task.client.clientId` and `task.msg.op`)
+   * would be one more step here, before the decision.
+   */
   private _run(entry: _EntityEntry, task: _WriteTask): Promise<void> | undefined {
     const generation = entry.generation
     return whenDone(this._table.load(entry), () => this._decide(entry, task, generation))

@@ -26,7 +26,7 @@ export class _Handshake {
 
   /** Handles a `hello`; a promise while `authenticate` thinks. */
   hello(client: HubClient, msg: HelloMessage): void | Promise<void> {
-    if (!client.helloReceived()) {
+    if (!client.helloReceived(msg.client)) {
       this._gate.problem(client, new ProtocolError('BAD_FRAME', 'hello was already received'))
       return
     }

@@ -42,13 +42,13 @@ export type _ConnectionState =
  * Where a connection is in its handshake: `anonymous` (no `authenticate`:
  * everything is handled, `hello` optional), `awaitingHello` and
  * `authenticating` (only `hello` is handled; `deadline` closes it with 4401),
- * `welcomed` (a `hello` was answered).
+ * `welcomed` (a `hello` was answered). `client` is the id the `hello` gave.
  */
 export type _HandshakeState =
   | { readonly kind: 'anonymous' }
   | { readonly kind: 'awaitingHello'; readonly deadline: unknown }
-  | { readonly kind: 'authenticating'; readonly deadline: unknown }
-  | { readonly kind: 'welcomed'; readonly principal: unknown }
+  | { readonly kind: 'authenticating'; readonly deadline: unknown; readonly client: string }
+  | { readonly kind: 'welcomed'; readonly principal: unknown; readonly client: string }
 
 /** @internal What the hub wires into each connection it makes. */
 export interface _HubClientWiring {
@@ -131,6 +131,16 @@ export class HubClient {
     return this._state.kind !== 'open'
   }
 
+  /**
+   * @internal
+   * The client id its `hello` gave (the `client` of its writes' origin);
+   * `undefined` before a `hello` (optional without `authenticate`).
+   */
+  get clientId(): string | undefined {
+    const handshake = this._handshake
+    return handshake.kind === 'authenticating' || handshake.kind === 'welcomed' ? handshake.client : undefined
+  }
+
   /** @internal Where the connection is in its life. */
   get state(): _ConnectionState {
     return this._state
@@ -182,13 +192,14 @@ export class HubClient {
    * @internal
    * Notes a `hello`.
    *
+   * @param client - The client id it gave.
    * @returns `false` when one was already received (a second is a bad frame).
    */
-  helloReceived(): boolean {
+  helloReceived(client: string): boolean {
     const handshake = this._handshake
-    if (handshake.kind === 'anonymous') this._handshake = { kind: 'welcomed', principal: undefined }
+    if (handshake.kind === 'anonymous') this._handshake = { kind: 'welcomed', principal: undefined, client }
     else if (handshake.kind === 'awaitingHello')
-      this._handshake = { kind: 'authenticating', deadline: handshake.deadline }
+      this._handshake = { kind: 'authenticating', deadline: handshake.deadline, client }
     else return false
     return true
   }
@@ -196,8 +207,9 @@ export class HubClient {
   /** @internal `authenticate` let the connection in as `principal`. */
   accept(principal: unknown): void {
     const handshake = this._handshake
-    if (handshake.kind === 'authenticating') this._timers.clearTimeout(handshake.deadline)
-    this._handshake = { kind: 'welcomed', principal }
+    if (handshake.kind !== 'authenticating') return
+    this._timers.clearTimeout(handshake.deadline)
+    this._handshake = { kind: 'welcomed', principal, client: handshake.client }
   }
 
   /**
