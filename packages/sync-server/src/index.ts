@@ -9,7 +9,7 @@ export { createSyncHub } from './hub/createSyncHub.ts'
 export type { EntityState, WriteDecision, WriteLimits, WriteMessage } from './hub/decideWrite.ts'
 export { decideWrite } from './hub/decideWrite.ts'
 export { HubClient } from './hub/HubClient.ts'
-export { SharedFrame } from './hub/Outbox.ts'
+export { SharedFrame } from './hub/SharedFrame.ts'
 export { SyncHub } from './hub/SyncHub.ts'
 export { defaultSyncLimits } from './hub/syncOptions.ts'
 export type {

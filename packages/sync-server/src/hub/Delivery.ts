@@ -1,7 +1,7 @@
 import { CloseCodes, encodeAck, encodeEntitySnap, encodeReject } from '@lensync/protocol'
 import type { _WriteTask } from './EntityTable.ts'
 import type { HubClient } from './HubClient.ts'
-import { SharedFrame } from './Outbox.ts'
+import { SharedFrame } from './SharedFrame.ts'
 import type { _SubscriptionIndex } from './Subscriptions.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
 import type { _WriteAnswers, _WriteOutcome } from './WriteOutcome.ts'

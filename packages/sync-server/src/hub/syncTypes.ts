@@ -3,7 +3,7 @@ import type { HelloMessage, Serializer, StandardSchemaV1 } from '@lensync/protoc
 import type { RedisStorageOptions } from '../storage/redisStorage.ts'
 import type { Storage } from '../storage/Storage.ts'
 import type { AppOptions, Logger, Timers, WebSocketHandler } from '../types.ts'
-import type { SharedFrame } from './Outbox.ts'
+import type { SharedFrame } from './SharedFrame.ts'
 import type { SyncHub } from './SyncHub.ts'
 
 /**
