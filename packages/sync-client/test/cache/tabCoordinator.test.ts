@@ -186,6 +186,24 @@ describe('tab coordination with Web Locks', () => {
     expect(clock.pending).toBe(0)
   })
 
+  it('gives up a client taken over when another page steals its lock', async () => {
+    const shim = locksShim()
+    const b = browser(shim)
+    const tabA = b.tab()
+    const a = coordinate(tabA, 'client-a', [])
+    await a.started
+    await tabA.enqueue(patch('client-a', 1, 'p1', 'x'))
+    await a.stop()
+    const log: Takeover[] = []
+    const lost: string[] = []
+    const survivor = coordinate(b.tab(), 'client-b', log, { onLost: client => lost.push(client) })
+    await firstTakeover(log)
+    const stolen = shim.request(`lensync:${tabA.name}:client:client-a`, { steal: true }, () => 'stolen')
+    expect(await stolen).toBe('stolen')
+    await expect.poll(() => lost).toEqual(['client-a'])
+    expect([...survivor.adopted]).toEqual([])
+  })
+
   it('never lets two survivors take over the same orphan (100 seeded schedules)', async () => {
     for (let seed = 1; seed <= 100; seed++) {
       const random = seeded(seed)
