@@ -1,0 +1,47 @@
+import { websocket } from '@lensync/sync-client'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { WebSocket } from 'ws'
+import { presence } from '../../src/presence/index.ts'
+import { startServer, type TestServer } from '../sessionHelpers.ts'
+
+// presence() over a real socket, against a scripted server: what the
+// connection sends (hello first, then pjoin) and how answers reach the room.
+
+let server: TestServer | undefined
+afterEach(async () => {
+  await server?.close()
+  server = undefined
+})
+
+describe('presence() over a socket', () => {
+  it('says hello, joins, shows the members the server reports, and leaves on stop', async () => {
+    server = await startServer()
+    const socket = websocket(server.url, { WebSocket: WebSocket as never, token: 'secret' })
+    const room = presence<{ name: string }>(socket, 'person/p1', { name: 'Ada' })
+    const chat = presence<{ name: string }>(socket, 'chat', { name: 'Ada' })
+    const [hello, first] = (await server.received(1, 2)).map(text => JSON.parse(text as string))
+    expect(hello).toMatchObject({ t: 'hello', v: 1, token: 'secret', client: expect.any(String) })
+    // Both rooms' joins leave in one frame, on the one connection.
+    expect(first).toEqual([
+      { t: 'pjoin', room: 'person/p1', state: { json: { name: 'Ada' } } },
+      { t: 'pjoin', room: 'chat', state: { json: { name: 'Ada' } } },
+    ])
+    const ws = await server.connection(1)
+    ws.send(
+      JSON.stringify([
+        { t: 'psnap', room: 'person/p1', peers: [{ client: 'b', state: { json: { name: 'Bob' } } }] },
+        { t: 'psnap', room: 'chat', peers: [] },
+      ]),
+    )
+    await vi.waitFor(() => expect(room.others.value).toEqual([{ client: 'b', state: { name: 'Bob' } }]))
+    expect(chat.others.value).toEqual([])
+    expect(server.connections).toHaveLength(1)
+
+    room.stop()
+    const received = await server.received(1, 3)
+    expect(JSON.parse(received[2] as string)).toEqual({ t: 'pleave', room: 'person/p1' })
+    chat.stop()
+    // The last room stopped: the presence connection closes.
+    await vi.waitFor(() => expect(ws.readyState).toBe(WebSocket.CLOSED))
+  })
+})
