@@ -8,10 +8,13 @@ import {
   type RejectCode,
 } from '@lensync/protocol'
 import type { _Delivery } from './Delivery.ts'
+import type { WriteMessage } from './decideWrite.ts'
+import type { _EntityTable } from './EntityTable.ts'
 import type { HubClient } from './HubClient.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
 import type { AuthorizeRequest } from './syncTypes.ts'
 import { whenDone } from './whenDone.ts'
+import { _writePaths } from './writePaths.ts'
 
 /**
  * @internal
@@ -24,6 +27,7 @@ export class _Gate {
   constructor(
     private readonly _options: _ResolvedSyncOptions,
     private readonly _delivery: _Delivery,
+    private readonly _table: _EntityTable,
   ) {}
 
   /**
@@ -86,6 +90,36 @@ export class _Gate {
   /** Sends an `error` envelope. */
   error(client: HubClient, code: ErrorCode, message: string): void {
     this._delivery.send(client, encodeError(code, message))
+  }
+
+  /**
+   * Asks `authorize` about a write, with the field paths it changes
+   * (`paths`, see {@link _writePaths}), and continues with the answer. For a
+   * `put` the entity is read first (usually it is already cached, or being
+   * read since its frame arrived): the fields the put removes are listed too.
+   * Without `authorize` nothing is read.
+   */
+  authorizedWrite(
+    client: HubClient,
+    msg: WriteMessage,
+    then: (allowed: boolean) => Promise<void> | undefined,
+  ): Promise<void> | undefined {
+    const { r: resource, id } = msg
+    const op = msg.t === 'del' ? 'delete' : 'write'
+    const ask = (): Promise<void> | undefined => {
+      const entry = msg.t === 'put' ? this._table.peek(resource, id) : undefined
+      const base = entry && (entry.staged ?? entry.committed)
+      const paths = _writePaths(msg, base, this._options.serializer)
+      return this.authorized(client, { op, resource, id, paths }, then)
+    }
+    if (!this._options.authorize || msg.t !== 'put') return ask()
+    const entry = this._table.entry(resource, id)
+    return whenDone(this._table.load(entry), ask, error => {
+      // As a write that cannot read its entity: the writer reconnects and resends.
+      this._options.logger.error(`lensync hub: reading ${resource} ${id} to authorize a put failed`, error)
+      client.close(CloseCodes.INTERNAL_ERROR, 'Storage failure')
+      return undefined
+    })
   }
 
   /**

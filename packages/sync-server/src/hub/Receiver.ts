@@ -129,7 +129,7 @@ export class _Receiver {
       return undefined
     }
     const what = msg.t === 'del' ? 'delete' : 'write'
-    return gate.authorized(client, { op: what, resource: r, id }, allowed => {
+    return gate.authorizedWrite(client, msg, allowed => {
       if (!allowed) {
         gate.refuse(client, op, 'FORBIDDEN', `not allowed to ${what} ${r} ${id}`)
         gate.refused(client)

@@ -59,7 +59,7 @@ export class SyncHub {
     this._delivery = new _Delivery(options, this._subscriptions, () => this._writer.commit())
     this._feed = storage.watch ? new _FeedReconciler(this._table, this._delivery, options.timers) : undefined
     this._writer = new _EntityWriter(storage, this._table, options, this._delivery, this._feed)
-    const gate = new _Gate(options, this._delivery)
+    const gate = new _Gate(options, this._delivery, this._table)
     this._receiver = new _Receiver({
       options,
       table: this._table,

@@ -41,6 +41,17 @@ export interface AuthorizeRequest {
   readonly resource: string
   /** The entity id; `undefined` for a collection subscription. */
   readonly id: string | undefined
+  /**
+   * `write` only: the field paths the write changes, as dotted strings with
+   * a leading dot (`'.role'`, `'.address.street'`; `''` is the whole value),
+   * for field-level permissions. A `patch` lists its `set` and `unset`
+   * paths; a `put` lists the top-level fields of its value and those of the
+   * stored value it removes (a value that is not a plain object: `['']`).
+   * A `delete` has `[]` (deleting is decided by `op`); a `read`, `undefined`.
+   * Refusing a write because of one field refuses the whole write
+   * (`reject FORBIDDEN`); the client reverts it.
+   */
+  readonly paths?: readonly string[]
 }
 
 /** Per-resource configuration of the hub. */
