@@ -100,7 +100,14 @@ export interface AuthMessage {
   token: string
 }
 /** Every message a client may send. */
-export type ClientMessage = HelloMessage | SubMessage | UnsubMessage | PutMessage | PatchMessage | DelMessage
+export type ClientMessage =
+  | HelloMessage
+  | SubMessage
+  | UnsubMessage
+  | PutMessage
+  | PatchMessage
+  | DelMessage
+  | AuthMessage
 
 /** Server → client: answer to `hello`. */
 export interface WelcomeMessage {

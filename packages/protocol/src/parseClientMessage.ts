@@ -89,6 +89,11 @@ export function parseClientMessage(raw: unknown): ClientMessage | ProtocolError 
       case 'patch':
       case 'del':
         return write(t, raw)
+      case 'auth': {
+        if (typeof raw.token !== 'string' || raw.token === '')
+          throw bad('auth.token must be a non-empty string')
+        return { t, token: raw.token }
+      }
     }
   } catch (error) {
     if (error instanceof ProtocolError) return error

@@ -212,6 +212,13 @@ export class HubClient {
     this._handshake = { kind: 'welcomed', principal, client: handshake.client }
   }
 
+  /** @internal A fresh credential (`auth`) was accepted: `principal` replaces the old one. */
+  renew(principal: unknown): void {
+    const handshake = this._handshake
+    if (handshake.kind !== 'welcomed') return
+    this._handshake = { kind: 'welcomed', principal, client: handshake.client }
+  }
+
   /**
    * @internal
    * Stops handling the client's envelopes at once; at the next flush (after

@@ -77,6 +77,8 @@ export class _Receiver {
     switch (msg.t) {
       case 'hello':
         return this._parts.handshake.hello(client, msg)
+      case 'auth':
+        return this._parts.handshake.auth(client, msg)
       case 'sub':
         return this._sub(client, msg)
       case 'unsub':

@@ -46,6 +46,7 @@ export class SyncHub {
   private readonly _feed: _FeedReconciler | undefined
   private readonly _writer: _EntityWriter
   private readonly _receiver: _Receiver
+  private readonly _handshake: _Handshake
   private _closed: Promise<void> | undefined
   private readonly _ready: Promise<void>
   private _unwatch: (() => void) | undefined
@@ -60,11 +61,12 @@ export class SyncHub {
     this._feed = storage.watch ? new _FeedReconciler(this._table, this._delivery, options.timers) : undefined
     this._writer = new _EntityWriter(storage, this._table, options, this._delivery, this._feed)
     const gate = new _Gate(options, this._delivery, this._table)
+    this._handshake = new _Handshake(options, this._delivery, gate)
     this._receiver = new _Receiver({
       options,
       table: this._table,
       gate,
-      handshake: new _Handshake(options, this._delivery, gate),
+      handshake: this._handshake,
       snapshots: new _Snapshots(storage, this._table, this._delivery, options),
       writer: this._writer,
       delivery: this._delivery,
@@ -148,6 +150,7 @@ export class SyncHub {
   private readonly _gone = (client: HubClient): void => {
     this._delivery.forget(client)
     this._clients.delete(client)
+    this._handshake.gone(client)
   }
 
   /** Follows the storage's change feed (shared storage); resolves once it does. */

@@ -3,6 +3,7 @@ import type { HelloMessage, Serializer, StandardSchemaV1 } from '@lensync/protoc
 import type { RedisStorageOptions } from '../storage/redisStorage.ts'
 import type { Storage } from '../storage/Storage.ts'
 import type { AppOptions, Logger, Timers, WebSocketHandler } from '../types.ts'
+import type { ExpiringSession } from './SessionExpiry.ts'
 import type { SharedFrame } from './SharedFrame.ts'
 import type { SyncHub } from './SyncHub.ts'
 
@@ -91,6 +92,15 @@ export interface ErrorLimitOptions {
  * `CloseReason` closes it with that code and message — e.g.
  * `new CloseReason(4403, 'Account suspended')` for a known user who may not
  * connect (clients do not retry 4401 and 4403).
+ *
+ * A session that expires: return `{ principal, expiresAt: Date }` (exactly
+ * those two keys, see {@link ExpiringSession}). Before `expiresAt` — at
+ * `min(30 s, a third of the remaining time)` before it — the client is sent
+ * `reauth` and answers `auth { token }` with a fresh token; `authenticate` is
+ * called again with the `hello` carrying that token. What it returns then
+ * replaces the principal (with a new `expiresAt`, or none: the session no
+ * longer expires); a refusal, a throw, or no accepted `auth` by `expiresAt`
+ * closes the connection with 4401. An `expiresAt` already past closes it at once.
  */
 export type Authenticate = (request: IncomingMessage, hello: HelloMessage) => unknown
 
