@@ -40,7 +40,7 @@ export interface CreateSyncServerOptions extends SyncServerOptions {
  * @param options - `port` (8787; 0 picks a free one), `host` ('127.0.0.1'),
  *   `dataFile`, `memory`, `storage`, `dedupWindow` (7 days), `path` ('/sync'), and every `createApp`
  *   and `syncRoute` option.
- * @returns The running server: `port`, `url`, `node`, `hub`, `close()`.
+ * @returns The running server: `port`, `url`, `node`, `hub`, `disconnect()`, `close()`.
  * @throws TypeError for a bad option; the Node error when the port is taken.
  * @example
  * const server = await createSyncServer({ port: 0, memory: true })
@@ -105,6 +105,7 @@ export async function createSyncServer(options: CreateSyncServerOptions = {}): P
       url: `ws://${urlHost}:${address.port}${path}`,
       node: sync.hub.node,
       hub: sync.hub,
+      disconnect: (predicate, reason) => sync.hub.disconnect(predicate, reason),
       close() {
         closing ??= (async () => {
           // Acks and changes already decided go out before the sessions close.

@@ -8,6 +8,7 @@ export { binaryFrame, PreparedMessage, prepareMessage, textFrame } from './frame
 export { createSyncHub } from './hub/createSyncHub.ts'
 export type { EntityState, WriteDecision, WriteLimits, WriteMessage } from './hub/decideWrite.ts'
 export { decideWrite } from './hub/decideWrite.ts'
+export type { PrincipalPredicate } from './hub/disconnectMatching.ts'
 export { HubClient } from './hub/HubClient.ts'
 export type { ExpiringSession } from './hub/SessionExpiry.ts'
 export { SharedFrame } from './hub/SharedFrame.ts'

@@ -85,5 +85,6 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
     })()
     return closing
   }
-  return Object.assign(handler, { hub, close })
+  const disconnect: SyncRouteHandler['disconnect'] = (predicate, reason) => hub.disconnect(predicate, reason)
+  return Object.assign(handler, { hub, close, disconnect })
 }

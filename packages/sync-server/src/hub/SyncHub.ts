@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { CloseCodes } from '@lensync/protocol'
 import type { Storage } from '../storage/Storage.ts'
 import { _Delivery } from './Delivery.ts'
+import { _checkDisconnect, _disconnectMatching, type PrincipalPredicate } from './disconnectMatching.ts'
 import { _EntityTable } from './EntityTable.ts'
 import { _EntityWriter } from './EntityWriter.ts'
 import { _FeedReconciler } from './FeedReconciler.ts'
@@ -94,6 +95,25 @@ export class SyncHub {
   /** Whether `close()` was called. */
   get closed(): boolean {
     return this._closed !== undefined
+  }
+
+  /**
+   * Revokes connections: closes every connection whose principal matches
+   * with 4403 and `reason` (clients do not reconnect after 4403). Only
+   * connections on this node: with several nodes, call it on each (e.g. from
+   * a message your nodes all receive). Connections still in their handshake
+   * are not matched; a principal revoked for good must also be refused by
+   * `authenticate`.
+   *
+   * @param predicate - Gets each connection's principal; `true` closes it.
+   * @param reason - The close reason (cut to 123 bytes). Default `'Forbidden'`.
+   * @returns How many connections are being closed.
+   * @example
+   * hub.disconnect(principal => (principal as User).id === 'u1', 'Access revoked')
+   */
+  disconnect(predicate: PrincipalPredicate, reason = 'Forbidden'): number {
+    _checkDisconnect(predicate, reason, 'hub.disconnect(predicate, reason)')
+    return _disconnectMatching(this._clients, predicate, reason, this._options.logger)
   }
 
   /**

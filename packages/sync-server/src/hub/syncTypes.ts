@@ -3,6 +3,7 @@ import type { HelloMessage, Serializer, StandardSchemaV1 } from '@lensync/protoc
 import type { RedisStorageOptions } from '../storage/redisStorage.ts'
 import type { Storage } from '../storage/Storage.ts'
 import type { AppOptions, Logger, Timers, WebSocketHandler } from '../types.ts'
+import type { PrincipalPredicate } from './disconnectMatching.ts'
 import type { ExpiringSession } from './SessionExpiry.ts'
 import type { SharedFrame } from './SharedFrame.ts'
 import type { SyncHub } from './SyncHub.ts'
@@ -189,6 +190,13 @@ export interface SyncRouteHandler extends WebSocketHandler {
   /** The hub serving this route. */
   readonly hub: SyncHub
   /**
+   * Closes every connection of this route whose principal matches with 4403
+   * and `reason` (see `SyncHub.disconnect`); this node only.
+   *
+   * @returns How many connections are being closed.
+   */
+  disconnect(predicate: PrincipalPredicate, reason?: string): number
+  /**
    * Commits what is pending and closes the storage when the route opened it
    * (no `storage` option). Close the app first. Idempotent.
    */
@@ -225,6 +233,15 @@ export interface SyncServer {
   readonly node: string
   /** The hub, e.g. for its `connections` count. */
   readonly hub: SyncHub
+  /**
+   * Revokes connections: closes every connection whose principal matches
+   * with 4403 and `reason` (default `'Forbidden'`); this node only.
+   *
+   * @returns How many connections are being closed.
+   * @example
+   * server.disconnect(principal => principal.id === 'u1', 'revoked')
+   */
+  disconnect(predicate: PrincipalPredicate, reason?: string): number
   /** Stops accepting, closes sessions with 1001, commits and closes storage. Idempotent. */
   close(): Promise<void>
 }
