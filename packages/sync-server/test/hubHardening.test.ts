@@ -211,7 +211,13 @@ describe.each(STORAGE_KINDS)('on %s storage', storage => {
         return id !== 'ann-only' || user.name === 'ann'
       },
     }
-    const hello = (token?: string) => ({ t: 'hello', v: 1, client: 'c', ...(token ? { token } : {}) })
+    // One client id per credential: a client id belongs to the principal that first used it.
+    const hello = (token?: string) => ({
+      t: 'hello',
+      v: 1,
+      client: `c-${token ?? 'header'}`,
+      ...(token ? { token } : {}),
+    })
 
     it('closes 4401 when the first envelope is not hello, or the token is wrong or missing', async () => {
       await start(authOptions)
@@ -232,7 +238,7 @@ describe.each(STORAGE_KINDS)('on %s storage', storage => {
       await start({ ...authOptions, node: 'n1' })
       const ann = await connect()
       ann.send([hello('token-ann'), { t: 'sub', r: 'doc', id: '1' }])
-      expect(await ann.next()).toEqual({ t: 'welcome', v: 1, client: 'c', node: 'n1' })
+      expect(await ann.next()).toEqual({ t: 'welcome', v: 1, client: 'c-token-ann', node: 'n1' })
       expect(await ann.next()).toMatchObject({ t: 'snap', id: '1' })
       const bob = await connect({ authorization: 'Bearer token-bob' })
       bob.send([hello(), { t: 'put', op: 1, r: 'doc', id: '1', value: enc({ by: 'bob' }) }])

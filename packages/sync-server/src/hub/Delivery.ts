@@ -25,6 +25,7 @@ export class _Delivery implements _WriteAnswers {
   private readonly _closing = new Set<HubClient>()
   private _scheduled = false
   private _waiters: (() => void)[] = []
+  private _closedWaiters: (() => void)[] = []
 
   /**
    * @param _commit - Commits the staged writes: called first in every flush, so
@@ -82,6 +83,8 @@ export class _Delivery implements _WriteAnswers {
       case 'close':
         client.close(outcome.code, outcome.reason)
         return
+      case 'dropped':
+        return
     }
   }
 
@@ -96,6 +99,7 @@ export class _Delivery implements _WriteAnswers {
   forget(client: HubClient): void {
     this._dirty.delete(client)
     this._closing.delete(client)
+    if (this._closedWaiters.length > 0) this.schedule()
   }
 
   /** Flushes soon (once per tick however often it is asked). */
@@ -103,6 +107,13 @@ export class _Delivery implements _WriteAnswers {
     if (this._scheduled) return
     this._scheduled = true
     this._options.timers.setImmediate(this._deferredFlush)
+  }
+
+  /** Resolves once no connection is closing any more (each was closed after its answers, or gave up waiting). */
+  allClosed(): Promise<void> {
+    if (this._closing.size === 0) return Promise.resolve()
+    this.schedule()
+    return new Promise(resolve => this._closedWaiters.push(resolve))
   }
 
   /** Resolves after the next flush (commit and send). */
@@ -131,6 +142,11 @@ export class _Delivery implements _WriteAnswers {
     const waiters = this._waiters
     this._waiters = []
     for (const resolve of waiters) resolve()
+    if (this._closing.size === 0 && this._closedWaiters.length > 0) {
+      const closed = this._closedWaiters
+      this._closedWaiters = []
+      for (const resolve of closed) resolve()
+    }
   }
 
   /** The flush run from `setImmediate`: nothing thrown there may end the process. */

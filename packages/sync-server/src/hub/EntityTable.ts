@@ -1,6 +1,7 @@
 import type { DelMessage, PatchMessage, PutMessage } from '@lensync/protocol'
 import type { Storage, StoredEntity } from '../storage/Storage.ts'
 import type { HubClient } from './HubClient.ts'
+import type { _Flight, _WriteOrigin } from './InFlightWrites.ts'
 import type { _Slot } from './Outbox.ts'
 import { isThenable } from './whenDone.ts'
 
@@ -27,6 +28,14 @@ export interface _WriteTask {
   readonly msg: PutMessage | PatchMessage | DelMessage
   /** Whether the writer may read the entity (a create-only put that finds it answers with its value). */
   readonly readable: boolean
+  /**
+   * Who sent it, for at-most-once: the write's `client` (another tab's
+   * outbox) or else its connection's `hello.client`, and its `op`;
+   * `undefined` without a client id (no `hello`).
+   */
+  readonly origin: _WriteOrigin | undefined
+  /** While it is decided and committed, its origin's record of this node ({@link _InFlightWrites}). */
+  flight: _Flight | undefined
   /** How many times it was retried after a storage conflict. */
   attempts: number
   /** Set while it sits in the queue again after a restart. */

@@ -1,13 +1,15 @@
 import { CloseCodes, plainIssues, type StandardResult } from '@lensync/protocol'
-import type { Storage } from '../storage/Storage.ts'
+import type { AppliedWrite, MaybePromise, Storage } from '../storage/Storage.ts'
+import type { _ChangeHooks } from './ChangeHooks.ts'
 import { _decodedValue, decideWrite } from './decideWrite.ts'
 import type { _EntityEntry, _EntityState, _EntityTable, _WriteTask } from './EntityTable.ts'
 import type { _FeedReconciler } from './FeedReconciler.ts'
 import { type _Change, _GroupCommit, type _StagedWrite } from './GroupCommit.ts'
 import type { HubClient } from './HubClient.ts'
+import type { _Flight, _InFlightWrites, _WriteOrigin } from './InFlightWrites.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
-import type { _WriteAnswers, _WriteOutcome } from './WriteOutcome.ts'
-import { whenDone } from './whenDone.ts'
+import type { _WriteOutcome } from './WriteOutcome.ts'
+import { isThenable, whenDone } from './whenDone.ts'
 
 /** Retries of one write after storage conflicts before its connection is closed. */
 const MAX_ATTEMPTS = 8
@@ -24,19 +26,28 @@ const MAX_ATTEMPTS = 8
  *
  * Every decision is an outcome ({@link _WriteOutcome}) handed to the hub's
  * delivery, which turns it into envelopes.
+ *
+ * At most once: a write with an origin (`client`, `op`) is first looked up in
+ * storage (`Storage.applied`); one applied before is answered
+ * `ack { rev, applied: false }` and not decided. The lookup runs each time a
+ * write is decided, so also after a storage conflict (two nodes taking the
+ * same resend at once: one conflicts, and its second decision finds the
+ * other's record). Within this node, {@link _InFlightWrites} keeps the same
+ * origin from being decided twice while the first is not committed yet.
  */
 export class _EntityWriter {
   private readonly _commits: _GroupCommit
 
   constructor(
-    storage: Storage,
+    private readonly _storage: Storage,
     private readonly _table: _EntityTable,
     private readonly _options: _ResolvedSyncOptions,
-    private readonly _answers: _WriteAnswers,
+    private readonly _answers: _InFlightWrites,
     feed: _FeedReconciler | undefined,
+    hooks?: _ChangeHooks,
   ) {
     this._commits = new _GroupCommit(
-      storage,
+      _storage,
       _table,
       _answers,
       feed,
@@ -45,6 +56,7 @@ export class _EntityWriter {
         failed: batch => this._failed(batch),
       },
       _options.logger,
+      hooks,
     )
   }
 
@@ -71,10 +83,14 @@ export class _EntityWriter {
    */
   enqueue(client: HubClient, msg: _WriteTask['msg'], readable = true): Promise<void> | undefined {
     const entry = this._table.entry(msg.r, msg.id)
+    // A write names its client when it is another tab's outbox; else it is the connection's.
+    const sender = msg.client ?? client.clientId
     const task: _WriteTask = {
       client,
       msg,
       readable,
+      origin: sender === undefined ? undefined : { client: sender, op: msg.op },
+      flight: undefined,
       attempts: 0,
       requeued: false,
       finished: false,
@@ -124,18 +140,53 @@ export class _EntityWriter {
   }
 
   /**
-   * Reads the entity when needed, then decides the task. Each step may
-   * answer later and is chained with `whenDone`: a lookup of a write storage
-   * already applied (by its origin, `task.client.clientId` and `task.msg.op`)
-   * would be one more step here, before the decision.
+   * Looks up whether the task's origin was applied before and reads the
+   * entity (both at once), then decides the task. Each step may answer later
+   * and is chained with `whenDone`.
    */
   private _run(entry: _EntityEntry, task: _WriteTask): Promise<void> | undefined {
     const generation = entry.generation
-    return whenDone(this._table.load(entry), () => this._decide(entry, task, generation))
+    const origin = task.origin
+    if (!origin) return whenDone(this._table.load(entry), () => this._decide(entry, task, generation))
+    const other = this._answers.claim(task)
+    if (other) return this._afterFlight(entry, task, other)
+    const loading = this._table.load(entry)
+    // Read in parallel with the lookup; a failed read is reported when it is awaited.
+    if (isThenable(loading)) loading.catch(() => {})
+    return whenDone(this._lookup(origin), found => {
+      if (found) return this._answer(task, { kind: 'ack', rev: found.rev, applied: false })
+      return whenDone(loading, () => this._decide(entry, task, generation))
+    })
+  }
+
+  /** Where storage applied a write with this origin within its dedup window, if it did. */
+  private _lookup(origin: _WriteOrigin): MaybePromise<AppliedWrite | undefined> {
+    return this._storage.applied ? this._storage.applied(origin.client, origin.op) : undefined
+  }
+
+  /**
+   * Another write with the same origin is being decided or committed on this
+   * node: waits until it landed. Acknowledged: this one was applied already
+   * (`ack applied: false` with its revision); otherwise it is decided itself.
+   */
+  private async _afterFlight(entry: _EntityEntry, task: _WriteTask, flight: _Flight): Promise<void> {
+    const generation = entry.generation
+    // The other write may be retried on this very entity (a conflict): that
+    // changes the generation, and this one steps behind it.
+    while (!flight.landed && generation === entry.generation && !task.client.closed)
+      await this._answers.nextFlush()
+    if (task.client.closed) return this._answer(task, DROPPED)
+    if (generation !== entry.generation) return this._restart(entry, task)
+    const outcome = flight.outcome
+    if (outcome?.kind === 'ack') return this._answer(task, { kind: 'ack', rev: outcome.rev, applied: false })
+    return this._run(entry, task)
   }
 
   private _decide(entry: _EntityEntry, task: _WriteTask, generation: number): Promise<void> | undefined {
     if (generation !== entry.generation || !entry.committed) return this._restart(entry, task)
+    // Its connection is closing (a shutdown drains, a policy close): nothing
+    // more is accepted from it, so it is not applied and not answered.
+    if (task.client.closed) return this._answer(task, DROPPED)
     const { msg } = task
     const committed = entry.committed
     const decision = decideWrite(entry.staged ?? committed, msg, this._options)
@@ -224,9 +275,10 @@ export class _EntityWriter {
     change: _Change,
     baseRev: number | undefined,
   ): undefined {
+    const base = entry.staged ?? entry.committed
     entry.staged = state
     this._answer(task, { kind: 'staged', entity: entry })
-    this._commits.stage({ task, entry, state, change, baseRev })
+    this._commits.stage({ task, entry, state, change, baseRev, base })
     return undefined
   }
 
@@ -288,3 +340,5 @@ export class _EntityWriter {
     this._answer(task, { kind: 'close', code: CloseCodes.INTERNAL_ERROR, reason: 'Internal server error' })
   }
 }
+
+const DROPPED: _WriteOutcome = Object.freeze({ kind: 'dropped' })

@@ -1,4 +1,5 @@
 import type { CommitResult, Storage, StorageWrite } from '../storage/Storage.ts'
+import type { _ChangeHooks } from './ChangeHooks.ts'
 import type { _EntityEntry, _EntityState, _EntityTable, _WriteTask } from './EntityTable.ts'
 import type { _FeedReconciler } from './FeedReconciler.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
@@ -19,6 +20,8 @@ export interface _StagedWrite {
    * decided on a staged write (it expects that write's revision).
    */
   readonly baseRev: number | undefined
+  /** The state the write was decided on (`onChange`'s `previous`); `undefined` when unknown. */
+  readonly base?: _EntityState | undefined
 }
 
 /**
@@ -54,6 +57,7 @@ export class _GroupCommit {
     private readonly _feed: _FeedReconciler | undefined,
     private readonly _fallout: _CommitFallout,
     private readonly _logger: _ResolvedSyncOptions['logger'],
+    private readonly _hooks?: _ChangeHooks,
   ) {}
 
   /** Whether writes are staged or a commit is running. */
@@ -88,7 +92,7 @@ export class _GroupCommit {
     this._batch = []
     const seen = new Set<_EntityEntry>()
     const writes: StorageWrite[] = batch.map(staged => {
-      const { entry, state, change, baseRev } = staged
+      const { entry, state, change, baseRev, task } = staged
       // Commits run one at a time, so the revision the entity's first write
       // in the batch builds on is known; its later writes build on it.
       const first = !seen.has(entry)
@@ -99,6 +103,8 @@ export class _GroupCommit {
         value: state.text,
         change,
         ...(first ? { expectedRev: baseRev ?? entry.chainRev } : {}),
+        // Recorded with the write, so a resend is recognised (`Storage.applied`).
+        ...(task.origin ? { origin: task.origin } : {}),
       }
       this._feed?.expect(write, staged)
       return write
@@ -150,6 +156,7 @@ export class _GroupCommit {
       // leave (and are on the wire) before its ack.
       this._answers.broadcast(entry.resource, entry.id, task.client, `${change[0]}${rev}${change[1]}`)
       this._answers.answer(task, { kind: 'ack', rev, applied: true })
+      this._hooks?.committed(write, rev)
     })
     for (const [entry, writes] of conflicts) this._fallout.conflicted(entry, writes)
     this._table.trim()

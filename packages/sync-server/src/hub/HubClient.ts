@@ -63,6 +63,11 @@ export interface _HubClientWiring {
   readonly closing: (client: HubClient) => void
   /** The connection is gone. */
   readonly gone: (client: HubClient) => void
+  /**
+   * With `authenticate`: binds a client id to a principal.
+   * @returns `false` when it belongs to another principal.
+   */
+  readonly bind: (clientId: string, principal: unknown) => boolean
 }
 
 /**
@@ -204,19 +209,33 @@ export class HubClient {
     return true
   }
 
-  /** @internal `authenticate` let the connection in as `principal`. */
+  /**
+   * @internal
+   * `authenticate` let the connection in as `principal`. When its client id
+   * belongs to another principal, it is closed with 4403 instead (nothing
+   * more is sent, the `welcome` neither).
+   */
   accept(principal: unknown): void {
     const handshake = this._handshake
     if (handshake.kind !== 'authenticating') return
     this._timers.clearTimeout(handshake.deadline)
     this._handshake = { kind: 'welcomed', principal, client: handshake.client }
+    if (!this._wiring.bind(handshake.client, principal))
+      this.close(CloseCodes.FORBIDDEN, 'This client id belongs to another user')
   }
 
-  /** @internal A fresh credential (`auth`) was accepted: `principal` replaces the old one. */
+  /**
+   * @internal
+   * A fresh credential (`auth`) was accepted: `principal` replaces the old
+   * one — unless the client id belongs to another principal (4403), as in
+   * {@link HubClient.accept}.
+   */
   renew(principal: unknown): void {
     const handshake = this._handshake
     if (handshake.kind !== 'welcomed') return
     this._handshake = { kind: 'welcomed', principal, client: handshake.client }
+    if (!this._wiring.bind(handshake.client, principal))
+      this.close(CloseCodes.FORBIDDEN, 'This client id belongs to another user')
   }
 
   /**

@@ -25,6 +25,8 @@ export interface _ReceiverParts {
   readonly snapshots: _Snapshots
   readonly writer: _EntityWriter
   readonly delivery: _Delivery
+  /** With `authenticate`: binds a client id to a principal; `false` when it belongs to another. */
+  readonly bind: (clientId: string, principal: unknown) => boolean
 }
 
 /**
@@ -121,6 +123,16 @@ export class _Receiver {
     const { op, r, id } = msg
     if (!gate.knownResource(r)) {
       gate.refuse(client, op, 'FORBIDDEN', `unknown resource ${JSON.stringify(r)}`)
+      gate.refused(client)
+      return undefined
+    }
+    // Another tab's outbox, sent under its client id: that id must be this principal's too.
+    if (
+      msg.client !== undefined &&
+      msg.client !== client.clientId &&
+      !this._parts.bind(msg.client, client.principal)
+    ) {
+      gate.refuse(client, op, 'FORBIDDEN', "the write's client id belongs to another user")
       gate.refused(client)
       return undefined
     }

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import { CloseCodes } from '@lensync/protocol'
 import type { Storage } from '../storage/Storage.ts'
+import { _ChangeHooks } from './ChangeHooks.ts'
+import { _ClientBindings } from './ClientBindings.ts'
 import { _Delivery } from './Delivery.ts'
 import { _checkDisconnect, _disconnectMatching, type PrincipalPredicate } from './disconnectMatching.ts'
 import { _EntityTable } from './EntityTable.ts'
@@ -9,6 +11,7 @@ import { _FeedReconciler } from './FeedReconciler.ts'
 import { _Gate } from './Gate.ts'
 import { _Handshake } from './Handshake.ts'
 import { HubClient } from './HubClient.ts'
+import { _InFlightWrites } from './InFlightWrites.ts'
 import { _Receiver } from './Receiver.ts'
 import { _Snapshots } from './Snapshots.ts'
 import { _SubscriptionIndex } from './Subscriptions.ts'
@@ -17,6 +20,9 @@ import type { HubConnection } from './syncTypes.ts'
 
 /** How long `flush()` waits for this node's committed writes to come back through a storage feed. */
 const FEED_DRAIN_MS = 5_000
+
+/** How long `close()` waits for queued `onChange` calls. */
+const HOOKS_DRAIN_MS = 5_000
 
 /**
  * The sync hub: keeps entities (through a {@link Storage}), answers
@@ -46,8 +52,12 @@ export class SyncHub {
   private readonly _delivery: _Delivery
   private readonly _feed: _FeedReconciler | undefined
   private readonly _writer: _EntityWriter
+  private readonly _inFlight: _InFlightWrites
+  /** With `authenticate`: which principal each client id belongs to. */
+  private readonly _bindings: _ClientBindings | undefined
   private readonly _receiver: _Receiver
   private readonly _handshake: _Handshake
+  private readonly _hooks: _ChangeHooks
   private _closed: Promise<void> | undefined
   private readonly _ready: Promise<void>
   private _unwatch: (() => void) | undefined
@@ -59,8 +69,14 @@ export class SyncHub {
     this._options = options
     this._table = new _EntityTable(options.cacheSize, storage)
     this._delivery = new _Delivery(options, this._subscriptions, () => this._writer.commit())
-    this._feed = storage.watch ? new _FeedReconciler(this._table, this._delivery, options.timers) : undefined
-    this._writer = new _EntityWriter(storage, this._table, options, this._delivery, this._feed)
+    // Every answer of a write passes the in-flight registry (at most once per node).
+    this._inFlight = new _InFlightWrites(this._delivery)
+    this._hooks = new _ChangeHooks(options)
+    this._feed = storage.watch
+      ? new _FeedReconciler(this._table, this._inFlight, options.timers, this._hooks)
+      : undefined
+    this._writer = new _EntityWriter(storage, this._table, options, this._inFlight, this._feed, this._hooks)
+    this._bindings = options.authenticate ? new _ClientBindings(options.principalKey) : undefined
     const gate = new _Gate(options, this._delivery, this._table)
     this._handshake = new _Handshake(options, this._delivery, gate)
     this._receiver = new _Receiver({
@@ -71,6 +87,7 @@ export class SyncHub {
       snapshots: new _Snapshots(storage, this._table, this._delivery, options),
       writer: this._writer,
       delivery: this._delivery,
+      bind: this._bind,
     })
     this._ready = this._watch()
     // Whoever serves connections awaits `ready`; this only keeps an early
@@ -131,8 +148,11 @@ export class SyncHub {
       arrived: this._receiver.prefetch,
       closing: this._closing,
       gone: this._gone,
+      bind: this._bind,
     })
     this._clients.add(client)
+    // Arrived while the hub drains: nothing of it is handled.
+    if (this._closed) client.close(CloseCodes.GOING_AWAY, 'Server shutting down')
     return client
   }
 
@@ -152,20 +172,36 @@ export class SyncHub {
   }
 
   /**
-   * Stops the hub: commits what is staged and sends what is queued. Does not
-   * close the storage (its owner does). Idempotent.
+   * Stops the hub, draining it: from now on no connection's envelopes are
+   * handled (frames that arrive are ignored, writes not decided yet are not
+   * applied — their clients resend them after reconnecting); the writes
+   * already accepted are committed, every answer is sent, and only then is
+   * each connection closed with 1001 (a connection waits at most 2 s for its
+   * answers). Does not close the storage (its owner does). Idempotent.
    *
-   * @returns Resolves when everything accepted is committed.
+   * @returns Resolves when everything accepted is committed and answered and every connection was closed.
    */
   close(): Promise<void> {
-    this._closed ??= this.flush().finally(() => {
-      this._unwatch?.()
-      this._unwatch = undefined
-    })
+    // Then the `onChange` calls of what was committed get a bounded while to finish.
+    this._closed ??= this._drain()
+      .finally(() => this._hooks.drained(HOOKS_DRAIN_MS))
+      .finally(() => {
+        this._unwatch?.()
+        this._unwatch = undefined
+      })
     return this._closed
   }
 
+  private async _drain(): Promise<void> {
+    for (const client of this._clients) client.close(CloseCodes.GOING_AWAY, 'Server shutting down', true)
+    await this.flush()
+    await this._delivery.allClosed()
+  }
+
   private readonly _closing = (client: HubClient): void => this._delivery.closing(client)
+
+  private readonly _bind = (clientId: string, principal: unknown): boolean =>
+    this._bindings?.bind(clientId, principal) ?? true
 
   private readonly _gone = (client: HubClient): void => {
     this._delivery.forget(client)
@@ -206,6 +242,8 @@ export class SyncHub {
       `lensync hub: the storage feed was reset (${reason}); reconnecting every client`,
     )
     this._feed?.reset()
+    // The writes waiting for the feed will not be answered: resends decide for themselves.
+    this._inFlight.releaseAll()
     for (const client of this._clients) client.close(CloseCodes.SERVICE_RESTART, 'Service restart')
   }
 }

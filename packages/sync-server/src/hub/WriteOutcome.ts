@@ -7,10 +7,13 @@ import type { HubClient } from './HubClient.ts'
  * How a write ended up, as the write path reports it to the hub's delivery
  * (which turns it into envelopes in the writer's outbox):
  * - `staged`: accepted, waiting in the open batch; answered after its commit;
- * - `ack`: answered with a revision (`applied: false` for an offer that found the entity);
+ * - `ack`: answered with a revision (`applied: false`: a resent write storage
+ *   already applied, or the same write in flight twice);
  * - `offered`: a create-only put found the entity: the entity `snap`, then `ack` with `applied: false`;
  * - `reject`: refused;
- * - `close`: the writer's connection is closed (storage failure, a crash).
+ * - `close`: the writer's connection is closed (storage failure, a crash);
+ * - `dropped`: not decided, because its connection is closing or gone: it
+ *   was not applied, nothing is sent (the client resends it after reconnecting).
  */
 export type _WriteOutcome =
   | { readonly kind: 'staged'; readonly entity: { readonly resource: string; readonly id: string } }
@@ -23,6 +26,7 @@ export type _WriteOutcome =
       readonly issues?: Issue[]
     }
   | { readonly kind: 'close'; readonly code: number; readonly reason: string }
+  | { readonly kind: 'dropped' }
 
 /**
  * @internal
