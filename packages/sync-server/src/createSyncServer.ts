@@ -108,8 +108,10 @@ export async function createSyncServer(options: CreateSyncServerOptions = {}): P
       disconnect: (predicate, reason) => sync.hub.disconnect(predicate, reason),
       close() {
         closing ??= (async () => {
-          // Acks and changes already decided go out before the sessions close.
-          await sync.hub.flush()
+          // Drains: nothing more is accepted; what was is committed and
+          // acknowledged before each session gets 1001, so no client has to
+          // resend a write this process stored.
+          await sync.hub.close()
           await app.close()
           await sync.close()
           if (owned) await storage.close()

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { defaultSerializer, isStandardSchema, type Serializer } from '@lensync/protocol'
+import { defaultPresenceOptions } from '../presence/presenceOptions.ts'
+import type { PresenceBus } from '../presence/types.ts'
 import type { Logger, Timers } from '../types.ts'
+import { defaultPrincipalKey } from './ClientBindings.ts'
 import type {
   Authenticate,
   Authorize,
@@ -16,6 +19,7 @@ export interface _ResolvedSyncOptions {
   readonly node: string
   readonly authenticate: Authenticate | undefined
   readonly authorize: Authorize | undefined
+  readonly principalKey: (principal: unknown) => string
   readonly resources: ReadonlyMap<string, ResourceConfig>
   readonly allowUnknownResources: boolean
   readonly maxEntityBytes: number
@@ -29,9 +33,19 @@ export interface _ResolvedSyncOptions {
   readonly allowedOrigins: ReadonlySet<string> | undefined
   readonly cacheSize: number
   readonly helloTimeout: number
+  readonly presence: _ResolvedHubPresence
   readonly logger: Logger
   readonly now: () => number
   readonly timers: _ResolvedTimers
+}
+
+/** @internal The presence options of the hub, checked; the rooms fill in what is missing. */
+export interface _ResolvedHubPresence {
+  readonly presenceTimeout: number
+  readonly maxPresenceBytes: number
+  readonly maxRooms: number
+  readonly rate: { readonly perSecond: number; readonly burst: number } | false
+  readonly bus: PresenceBus | undefined
 }
 
 /**
@@ -119,6 +133,12 @@ export function _resolveSyncOptions(options: SyncRouteOptions, where: string): _
         fail(`resources.${name}`, 'an object such as { schema }', config)
       if (config.schema !== undefined && !isStandardSchema(config.schema))
         fail(`resources.${name}.schema`, 'a Standard Schema (zod, valibot, arktype …)', config.schema)
+      if (config.onChange !== undefined && typeof config.onChange !== 'function')
+        fail(
+          `resources.${name}.onChange`,
+          'a function ({ id, rev, value, previous, change, principal }) => …',
+          config.onChange,
+        )
       resources.set(name, config)
     }
   }
@@ -172,11 +192,63 @@ export function _resolveSyncOptions(options: SyncRouteOptions, where: string): _
   )
     fail('timers', 'an object with setTimeout() and clearTimeout() (and optionally setImmediate())', timers)
 
+  let presenceRate: _ResolvedHubPresence['rate'] = defaultPresenceOptions.rate
+  if (options.presenceRate === false) presenceRate = false
+  else if (options.presenceRate !== undefined) {
+    if (typeof options.presenceRate !== 'object' || options.presenceRate === null)
+      fail('presenceRate', 'false or { perSecond, burst }', options.presenceRate)
+    const given = options.presenceRate
+    const defaults = defaultPresenceOptions.rate
+    presenceRate = {
+      perSecond: integer(
+        'presenceRate.perSecond',
+        given.perSecond,
+        defaults.perSecond,
+        1,
+        'updates per second',
+      ),
+      burst: integer('presenceRate.burst', given.burst, defaults.burst, 1, 'bucket size'),
+    }
+  }
+  const presenceBus = options.presenceBus
+  if (
+    presenceBus !== undefined &&
+    (typeof presenceBus?.start !== 'function' || typeof presenceBus.publish !== 'function')
+  )
+    fail('presenceBus', 'a PresenceBus (localPresenceBus() or redisPresenceBus(…))', presenceBus)
+  const presence: _ResolvedHubPresence = Object.freeze({
+    presenceTimeout: integer(
+      'presenceTimeout',
+      options.presenceTimeout,
+      defaultPresenceOptions.presenceTimeout,
+      1,
+      'milliseconds',
+    ),
+    maxPresenceBytes: integer(
+      'maxPresenceBytes',
+      options.maxPresenceBytes,
+      defaultPresenceOptions.maxPresenceBytes,
+      1,
+      'bytes per presence state',
+    ),
+    maxRooms: integer(
+      'maxPresenceRooms',
+      options.maxPresenceRooms,
+      defaultPresenceOptions.maxRooms,
+      1,
+      'presence rooms per connection',
+    ),
+    rate: presenceRate,
+    bus: presenceBus,
+  })
+
   return Object.freeze({
     serializer,
     node,
     authenticate: fn<Authenticate>('authenticate', options.authenticate),
     authorize: fn<Authorize>('authorize', options.authorize),
+    principalKey:
+      fn<(principal: unknown) => string>('principalKey', options.principalKey) ?? defaultPrincipalKey,
     resources,
     allowUnknownResources,
     maxEntityBytes: integer(
@@ -232,6 +304,7 @@ export function _resolveSyncOptions(options: SyncRouteOptions, where: string): _
       1,
       'milliseconds to wait for an accepted hello',
     ),
+    presence,
     logger,
     now: fn<() => number>('now', options.now) ?? (() => performance.now()),
     timers: resolveTimers(timers),

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { HelloMessage, Serializer, StandardSchemaV1 } from '@lensync/protocol'
+import type { PresenceBus, PresenceRateOptions } from '../presence/types.ts'
 import type { RedisStorageOptions } from '../storage/redisStorage.ts'
 import type { Storage } from '../storage/Storage.ts'
 import type { AppOptions, Logger, Timers, WebSocketHandler } from '../types.ts'
@@ -37,9 +38,9 @@ export interface HubConnection {
 
 /** What `authorize` is asked: may `principal` do `op` on the resource (and entity)? */
 export interface AuthorizeRequest {
-  /** `read` for a `sub`, `write` for `put`/`patch`, `delete` for `del`. */
-  readonly op: 'read' | 'write' | 'delete'
-  /** The resource name. */
+  /** `read` for a `sub`, `write` for `put`/`patch`, `delete` for `del`, `presence` for a `pjoin`. */
+  readonly op: 'read' | 'write' | 'delete' | 'presence'
+  /** The resource name; for `presence`, the room. */
   readonly resource: string
   /** The entity id; `undefined` for a collection subscription. */
   readonly id: string | undefined
@@ -65,7 +66,55 @@ export interface ResourceConfig {
    * client sent (a schema's transformations are not applied).
    */
   readonly schema?: StandardSchemaV1
+  /**
+   * Called after each committed write of the resource (an audit log, an
+   * e-mail, mirroring into another system), once per write across all
+   * nodes: with shared storage the node that committed the write calls it.
+   * Calls of one entity come one after the other in revision order (the
+   * next waits for a returned promise); other entities' calls and the hub's
+   * acks never wait for it. A throw or rejection is logged with the
+   * resource, entity id and revision, and never undoes the write. On
+   * `close()` the hub waits up to 5 s for queued calls; a call not made
+   * when the process ends is not made later (at most once).
+   */
+  readonly onChange?: OnChange
 }
+
+/**
+ * What a committed write did, as `onChange` gets it: a `put` (its whole new
+ * value), a `patch` (`set`: the paths, dotted with a leading dot as in
+ * `authorize`, and their new values, in the order sent; `unset`: the paths
+ * removed), or a `delete`.
+ */
+export type EntityChange =
+  | { readonly kind: 'put'; readonly value: unknown }
+  | {
+      readonly kind: 'patch'
+      readonly set: readonly { readonly path: string; readonly value: unknown }[]
+      readonly unset: readonly string[]
+    }
+  | { readonly kind: 'delete' }
+
+/** What `resources.<name>.onChange` is called with, after the write was committed. */
+export interface ChangeEvent {
+  /** The resource name. */
+  readonly resource: string
+  /** The entity id. */
+  readonly id: string
+  /** The revision the write got. */
+  readonly rev: number
+  /** The entity's value after the write (decoded); `undefined` after a delete. */
+  readonly value: unknown
+  /** The entity's value before the write (decoded); `undefined` when it did not exist. */
+  readonly previous: unknown
+  /** What the write did. */
+  readonly change: EntityChange
+  /** The writer's principal (what `authenticate` returned; `undefined` without it). */
+  readonly principal: unknown
+}
+
+/** `resources.<name>.onChange`: may be async; its result is awaited before the entity's next call. */
+export type OnChange = (event: ChangeEvent) => void | PromiseLike<void>
 
 /** A token bucket per connection for `sub`s and writes. */
 export interface RateLimitOptions {
@@ -120,6 +169,15 @@ export interface SyncRouteOptions {
   node?: string
   /** When set, the first envelope must be a `hello` this accepts; otherwise close 4401. May be async. */
   authenticate?: Authenticate
+  /**
+   * With `authenticate`: a client id belongs to the principal that first
+   * used it (in a `hello`, or as a write's `client`); another principal
+   * using it is refused (close 4403, or `reject FORBIDDEN` for a write).
+   * This says when two principals are the same. Default: a string or number
+   * principal is itself, an object with a string or number `id` is that
+   * `id`, another object is its JSON.
+   */
+  principalKey?: (principal: unknown) => string
   /** Asked on every `sub` and write; `false` → `reject FORBIDDEN`. May be async. Default: everything allowed. */
   authorize?: Authorize
   /** Per-resource configuration (schemas). */
@@ -169,6 +227,30 @@ export interface SyncRouteOptions {
    * accepted `hello`; then it is closed with 4401. Default `10_000`.
    */
   helloTimeout?: number
+  /**
+   * Milliseconds a presence member whose connection was lost without a close
+   * frame (1006, ping timeout) keeps its places, so a reconnect within it
+   * re-joins without a leave; with Redis also the bound within which a dead
+   * node's members leave. Default `30_000`.
+   */
+  presenceTimeout?: number
+  /** Largest presence state (UTF-8 bytes of its envelope's JSON); larger → `reject TOO_LARGE`. Default `4096`. */
+  maxPresenceBytes?: number
+  /** Presence rooms one connection may be in at once; more → `reject RATE_LIMITED`. Default `100`. */
+  maxPresenceRooms?: number
+  /**
+   * The `pset` token bucket per connection, or `false` for none; updates
+   * over it are coalesced (the latest goes out when a token is there), never
+   * refused. `pset` costs no `rateLimit` token; `pjoin` and `pleave` do.
+   * Default `{ perSecond: 40, burst: 80 }`.
+   */
+  presenceRate?: PresenceRateOptions | false
+  /**
+   * How presence rooms of several nodes see each other. Default: this node
+   * alone (`localPresenceBus`); `createSyncServer` with `redis` uses
+   * `redisPresenceBus` on the same Redis and prefix.
+   */
+  presenceBus?: PresenceBus
   /** Where storage failures and misbehaving clients are reported. Default `console`. */
   logger?: Logger
   /** The clock for rate limits, in milliseconds. Default `performance.now`. */
@@ -197,8 +279,9 @@ export interface SyncRouteHandler extends WebSocketHandler {
    */
   disconnect(predicate: PrincipalPredicate, reason?: string): number
   /**
-   * Commits what is pending and closes the storage when the route opened it
-   * (no `storage` option). Close the app first. Idempotent.
+   * Drains the hub (`hub.close()`: nothing more is accepted, accepted writes
+   * are committed and acknowledged, then its sessions get 1001) and closes
+   * the storage when the route opened it (no `storage` option). Idempotent.
    */
   close(): Promise<void>
 }
@@ -242,6 +325,11 @@ export interface SyncServer {
    * server.disconnect(principal => principal.id === 'u1', 'revoked')
    */
   disconnect(predicate: PrincipalPredicate, reason?: string): number
-  /** Stops accepting, closes sessions with 1001, commits and closes storage. Idempotent. */
+  /**
+   * Drains and stops: from the call on nothing more is accepted (envelopes
+   * that arrive are ignored; clients resend what was not answered after they
+   * reconnect), the writes already accepted are committed and acknowledged,
+   * then every session is closed with 1001 and storage is closed. Idempotent.
+   */
   close(): Promise<void>
 }
