@@ -1,3 +1,4 @@
+import type { _ChangeHooks } from './ChangeHooks.ts'
 import type { CommittedChange, StorageWrite } from '../storage/Storage.ts'
 import { type _EntityTable, _NOT_DECODED } from './EntityTable.ts'
 import type { _StagedWrite } from './GroupCommit.ts'
@@ -21,6 +22,7 @@ export class _FeedReconciler {
     private readonly _table: _EntityTable,
     private readonly _answers: _WriteAnswers,
     private readonly _timers: _ResolvedTimers,
+    private readonly _hooks?: _ChangeHooks,
   ) {}
 
   /** Notes a write handed to storage: it is answered when it comes back. */
@@ -52,7 +54,11 @@ export class _FeedReconciler {
     this._table.noteRevision(resource, rev)
     // The others first, as in a local commit.
     this._answers.broadcast(resource, id, staged?.task.client, change.change)
-    if (staged) this._answers.answer(staged.task, { kind: 'ack', rev, applied: true })
+    if (staged) {
+      this._answers.answer(staged.task, { kind: 'ack', rev, applied: true })
+      // Only this node's writes: the node that committed a write reports it.
+      this._hooks?.committed(staged, rev)
+    }
   }
 
   /**
