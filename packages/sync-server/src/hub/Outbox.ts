@@ -86,6 +86,15 @@ export class _Outbox {
    */
   take(maxFrameChars: number): (SharedFrame | string)[] {
     const items = this._items
+    // The common case of a fan-out: one envelope ready, sent as it is.
+    if (items.length === 1) {
+      const only = items[0] as string | SharedFrame | _Slot
+      if (typeof only === 'string' || only instanceof SharedFrame) {
+        this._items = []
+        this._chars -= textOf(only).length
+        return [only]
+      }
+    }
     const parts: (string | SharedFrame)[] = []
     let taken = 0
     for (; taken < items.length; taken++) {
