@@ -107,6 +107,9 @@ export type ClientMessage =
   | PutMessage
   | PatchMessage
   | DelMessage
+  | PresenceJoinMessage
+  | PresenceSetMessage
+  | PresenceLeaveMessage
   | AuthMessage
 
 /** Server → client: answer to `hello`. */

@@ -89,6 +89,17 @@ export function parseClientMessage(raw: unknown): ClientMessage | ProtocolError 
       case 'patch':
       case 'del':
         return write(t, raw)
+      case 'pjoin':
+      case 'pset': {
+        const presence: ClientMessage = {
+          t,
+          room: name(raw.room, `${t}.room`),
+          state: encoded(raw.state, `${t}.state`),
+        }
+        return presence
+      }
+      case 'pleave':
+        return { t, room: name(raw.room, 'pleave.room') }
       case 'auth': {
         if (typeof raw.token !== 'string' || raw.token === '')
           throw bad('auth.token must be a non-empty string')

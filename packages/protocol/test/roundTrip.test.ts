@@ -164,6 +164,9 @@ describe('client messages: JSON → parser', () => {
     { t: 'patch', op: 'o-2', r: 'person', id: 'p1', set: [[['name'], { json: 'Ada' }]], unset: [['age']] },
     { t: 'del', op: 3, r: 'person', id: 'p1' },
     { t: 'patch', op: 4, r: 'person', id: 'p1', set: [[['age'], { json: 1 }]], client: 'closed-tab' },
+    { t: 'pjoin', room: 'person/p1', state: { json: { name: 'Ada' } } },
+    { t: 'pset', room: 'person/p1', state: rich as never },
+    { t: 'pleave', room: 'person/p1' },
   ]
   it.each(messages.map((m, i) => [`${m.t} #${i}`, m] as const))('%s', (_t, message) => {
     const frame = parseFrame(JSON.stringify(message))
@@ -190,6 +193,13 @@ describe('client messages: JSON → parser', () => {
     })
     expect(forbidden).toBeInstanceOf(ProtocolError)
     expect(forbidden).toMatchObject({ code: 'BAD_FIELD', op: 4, r: 'a', id: 'b' })
+    expect(
+      parseClientMessage({ t: 'pset', room: 'r', state: { json: { __proto__: null, constructor: 1 } } }),
+    ).toMatchObject({ code: 'BAD_FIELD' })
+    expect(parseClientMessage({ t: 'pjoin', room: '', state: { json: 1 } })).toMatchObject({
+      code: 'BAD_FRAME',
+    })
+    expect(parseClientMessage({ t: 'pjoin', room: 'r' })).toMatchObject({ code: 'BAD_FRAME' })
     expect(parseClientMessage({ t: 'nope' })).toMatchObject({ code: 'UNKNOWN_TYPE' })
     expect(parseClientMessage([])).toMatchObject({ code: 'BAD_FRAME' })
     expect(parseFrame('{')).toMatchObject({ code: 'BAD_FRAME' })

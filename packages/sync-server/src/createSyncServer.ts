@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto'
 import { createApp } from './createApp.ts'
 import type { SyncServer, SyncServerOptions } from './hub/syncTypes.ts'
+import { redisPresenceBus } from './presence/redisPresenceBus.ts'
 import { memoryStorage } from './storage/memoryStorage.ts'
 import { type PostgresStorageOptions, postgresStorage } from './storage/postgresStorage.ts'
 import { redisStorage } from './storage/redisStorage.ts'
@@ -90,9 +92,24 @@ export async function createSyncServer(options: CreateSyncServerOptions = {}): P
         ? memoryStorage(dedup)
         : sqliteStorage({ file: options.dataFile ?? DEFAULT_DATA_FILE, ...dedup })
   }
+  // Presence across the nodes of one Redis: the same URL and prefix, named after the hub's node.
+  let { node, presenceBus } = options
+  if (presenceBus === undefined && owned && redis !== undefined) {
+    const given = typeof redis === 'string' ? { url: redis } : redis
+    node ??= randomUUID().slice(0, 8)
+    presenceBus = redisPresenceBus({
+      url: given.url,
+      prefix: given.prefix,
+      node,
+      redisOptions: given.redisOptions,
+      logger: options.logger ?? console,
+    })
+  }
+  let started: ReturnType<typeof syncRoute> | undefined
   try {
     const app = createApp(options)
-    const sync = syncRoute({ ...options, storage, logger: app.options.logger })
+    const sync = syncRoute({ ...options, storage, logger: app.options.logger, node, presenceBus })
+    started = sync
     app.webSocket(path, sync)
     app.get('/health', () => ({ ok: true, node: sync.hub.node, connections: sync.hub.connections }))
     // Shared storage: follow its change feed before taking connections.
@@ -120,6 +137,8 @@ export async function createSyncServer(options: CreateSyncServerOptions = {}): P
       },
     }
   } catch (error) {
+    // Its presence bus may hold connections (Redis).
+    await started?.hub.close().catch(() => {})
     if (owned) await storage.close()
     throw error
   }

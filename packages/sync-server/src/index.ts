@@ -31,6 +31,26 @@ export type {
   SyncServerOptions,
 } from './hub/syncTypes.ts'
 export { defaultAppOptions } from './options.ts'
+export { localPresenceBus } from './presence/localPresenceBus.ts'
+export { createPresenceRooms, PresenceRooms } from './presence/PresenceRooms.ts'
+export { defaultPresenceOptions } from './presence/presenceOptions.ts'
+export type { RedisPresenceBusOptions } from './presence/redisPresenceBus.ts'
+export { defaultRedisPresenceBusOptions, redisPresenceBus } from './presence/redisPresenceBus.ts'
+export type {
+  PresenceAuthorize,
+  PresenceBroadcast,
+  PresenceBus,
+  PresenceBusEvent,
+  PresenceBusListener,
+  PresenceBusMember,
+  PresenceDisconnect,
+  PresenceMember,
+  PresenceOutcome,
+  PresenceRateOptions,
+  PresenceRejectCode,
+  PresenceRoomsOptions,
+  PresenceSend,
+} from './presence/types.ts'
 export type { ServerErrorCode, ServerErrorDetails } from './ServerError.ts'
 export { ClosedReceiveError, ServerError } from './ServerError.ts'
 export { ServerSession } from './ServerSession.ts'

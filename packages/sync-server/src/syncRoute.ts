@@ -73,7 +73,10 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
         if (backlog) await backlog
       }
     } finally {
-      client.disconnect()
+      // Lost without a close frame (1006, which a ping timeout ends in too):
+      // presence keeps the client's places for a reconnect.
+      const reason = await session.closeReason
+      client.disconnect({ clean: reason?.code !== CloseCodes.ABNORMAL })
     }
   }
 

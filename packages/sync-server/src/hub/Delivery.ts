@@ -46,6 +46,19 @@ export class _Delivery implements _WriteAnswers {
     this.schedule()
   }
 
+  /** Sends one envelope to several connections, serialized once (a presence fan-out). */
+  sendShared(clients: readonly HubClient[], text: string): void {
+    let shared: SharedFrame | undefined
+    for (const client of clients) {
+      if (client.closed) continue
+      shared ??= new SharedFrame(text)
+      client.outbox.push(shared)
+      this._dirty.add(client)
+      this._checkBacklog(client)
+    }
+    if (shared) this.schedule()
+  }
+
   /** Sends one envelope to every subscriber of the entity but its writer (if it is connected here). */
   broadcast(resource: string, id: string, sender: HubClient | undefined, text: string): void {
     let shared: SharedFrame | undefined

@@ -6,6 +6,17 @@ import { _ClientSubscriptions, type _SubscriptionIndex } from './Subscriptions.t
 import type { _ResolvedSyncOptions, _ResolvedTimers } from './syncOptions.ts'
 import type { HubConnection } from './syncTypes.ts'
 
+/**
+ * @internal
+ * A connection as a presence member: one stable object per connection, with
+ * the client id of its `hello` (`anon:<connection id>` when presence was
+ * used before any `hello`).
+ */
+export interface _PresenceMember {
+  readonly client: string
+  readonly conn: HubClient
+}
+
 /** Envelopes waiting before `receive()` asks its caller to slow down. */
 const BACKLOG_HIGH_WATER = 1024
 
@@ -61,8 +72,8 @@ export interface _HubClientWiring {
   readonly arrived: _EnvelopeListener
   /** The connection started closing, or may close now: flush soon. */
   readonly closing: (client: HubClient) => void
-  /** The connection is gone. */
-  readonly gone: (client: HubClient) => void
+  /** The connection is gone; `clean` when it ended with a close frame (see {@link HubClient.disconnect}). */
+  readonly gone: (client: HubClient, clean: boolean) => void
   /**
    * With `authenticate`: binds a client id to a principal.
    * @returns `false` when it belongs to another principal.
@@ -100,6 +111,7 @@ export class HubClient {
   private _backlog: unknown[] = []
   private _busy = false
   private _drained: (() => void) | undefined
+  private _member: _PresenceMember | undefined
 
   /** @internal Made by `hub.connect()`. */
   constructor(connection: HubConnection, request: IncomingMessage, wiring: _HubClientWiring) {
@@ -146,6 +158,17 @@ export class HubClient {
     return handshake.kind === 'authenticating' || handshake.kind === 'welcomed' ? handshake.client : undefined
   }
 
+  /** @internal This connection as a presence member (made at its first use). */
+  get presenceMember(): _PresenceMember {
+    this._member ??= { client: this.clientId ?? `anon:${this.connection.id}`, conn: this }
+    return this._member
+  }
+
+  /** @internal The presence member, when the connection used presence. */
+  get presenceMemberIfAny(): _PresenceMember | undefined {
+    return this._member
+  }
+
   /** @internal Where the connection is in its life. */
   get state(): _ConnectionState {
     return this._state
@@ -181,8 +204,15 @@ export class HubClient {
     return this._pump()
   }
 
-  /** Tells the hub the connection is gone: its subscriptions end, queued envelopes are dropped. Idempotent. */
-  disconnect(): void {
+  /**
+   * Tells the hub the connection is gone: its subscriptions end, queued
+   * envelopes are dropped. Idempotent.
+   *
+   * @param how - `clean: false` when the connection was lost without a close
+   *   frame (1006, a ping timeout): its presence places are kept for
+   *   `presenceTimeout`, so a reconnect re-joins without a leave. Default clean.
+   */
+  disconnect(how: { readonly clean?: boolean } = {}): void {
     if (this._state.kind === 'gone') return
     this._stopTimers()
     this._state = GONE
@@ -190,7 +220,7 @@ export class HubClient {
     this.outbox.clear()
     this.subscriptions.clear()
     this._drained?.()
-    this._wiring.gone(this)
+    this._wiring.gone(this, how.clean ?? true)
   }
 
   /**

@@ -6,13 +6,14 @@ import {
   type RejectCode,
   type SubMessage,
 } from '@lensync/protocol'
+import type { PresenceRooms } from '../presence/PresenceRooms.ts'
 import type { _Delivery } from './Delivery.ts'
 import { _patchTooLarge, type WriteMessage } from './decideWrite.ts'
 import type { _EntityTable } from './EntityTable.ts'
 import type { _EntityWriter } from './EntityWriter.ts'
 import type { _Gate } from './Gate.ts'
 import type { _Handshake } from './Handshake.ts'
-import type { HubClient } from './HubClient.ts'
+import type { _PresenceMember, HubClient } from './HubClient.ts'
 import type { _Snapshots } from './Snapshots.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
 
@@ -25,6 +26,8 @@ export interface _ReceiverParts {
   readonly snapshots: _Snapshots
   readonly writer: _EntityWriter
   readonly delivery: _Delivery
+  /** The presence rooms `pjoin`/`pset`/`pleave` go to. */
+  readonly presence: PresenceRooms<_PresenceMember>
   /** With `authenticate`: binds a client id to a principal; `false` when it belongs to another. */
   readonly bind: (clientId: string, principal: unknown) => boolean
 }
@@ -65,7 +68,9 @@ export class _Receiver {
     // Every envelope costs a token, whatever its type or outcome: a flood of
     // anything (unsubs, garbage, writes to unknown resources) is slowed down
     // and then closed like a flood of writes.
-    if (!gate.admit(client, raw)) return
+    // Except `pset`: presence updates have a bucket of their own that
+    // coalesces, so a busy cursor never costs the writes their tokens.
+    if (!isPresenceUpdate(raw) && !gate.admit(client, raw)) return
     const msg = raw instanceof ProtocolError ? raw : parseClientMessage(raw)
     if (msg instanceof ProtocolError) {
       gate.problem(client, msg)
@@ -85,6 +90,15 @@ export class _Receiver {
         return this._sub(client, msg)
       case 'unsub':
         client.subscriptions.delete(msg.r, msg.id)
+        return
+      case 'pjoin':
+        // Waits for `authorize` and the other nodes' members: the envelopes after it wait too.
+        return this._parts.presence.join(client.presenceMember, msg.room, msg.state).then(noop)
+      case 'pset':
+        this._parts.presence.set(client.presenceMember, msg.room, msg.state)
+        return
+      case 'pleave':
+        this._parts.presence.leave(client.presenceMember, msg.room)
         return
       default:
         return this._write(client, msg)
@@ -158,3 +172,9 @@ export class _Receiver {
     })
   }
 }
+
+function isPresenceUpdate(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && (raw as { t?: unknown }).t === 'pset'
+}
+
+function noop(): void {}

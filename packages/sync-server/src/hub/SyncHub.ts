@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { CloseCodes } from '@lensync/protocol'
+import { localPresenceBus } from '../presence/localPresenceBus.ts'
+import { createPresenceRooms, type PresenceRooms } from '../presence/PresenceRooms.ts'
 import type { Storage } from '../storage/Storage.ts'
 import { _ChangeHooks } from './ChangeHooks.ts'
 import { _ClientBindings } from './ClientBindings.ts'
@@ -10,7 +12,7 @@ import { _EntityWriter } from './EntityWriter.ts'
 import { _FeedReconciler } from './FeedReconciler.ts'
 import { _Gate } from './Gate.ts'
 import { _Handshake } from './Handshake.ts'
-import { HubClient } from './HubClient.ts'
+import { type _PresenceMember, HubClient } from './HubClient.ts'
 import { _InFlightWrites } from './InFlightWrites.ts'
 import { _Receiver } from './Receiver.ts'
 import { _Snapshots } from './Snapshots.ts'
@@ -60,6 +62,7 @@ export class SyncHub {
   private readonly _hooks: _ChangeHooks
   private _closed: Promise<void> | undefined
   private readonly _ready: Promise<void>
+  private readonly _presence: PresenceRooms<_PresenceMember>
   private _unwatch: (() => void) | undefined
 
   /** @internal Use `createSyncHub` or `syncRoute`. */
@@ -77,6 +80,7 @@ export class SyncHub {
       : undefined
     this._writer = new _EntityWriter(storage, this._table, options, this._inFlight, this._feed, this._hooks)
     this._bindings = options.authenticate ? new _ClientBindings(options.principalKey) : undefined
+    this._presence = this._rooms()
     const gate = new _Gate(options, this._delivery, this._table)
     this._handshake = new _Handshake(options, this._delivery, gate)
     this._receiver = new _Receiver({
@@ -88,8 +92,9 @@ export class SyncHub {
       writer: this._writer,
       delivery: this._delivery,
       bind: this._bind,
+      presence: this._presence,
     })
-    this._ready = this._watch()
+    this._ready = Promise.all([this._watch(), this._presence.ready]).then(() => {})
     // Whoever serves connections awaits `ready`; this only keeps an early
     // failure from being reported as unhandled.
     this._ready.catch(() => {})
@@ -196,6 +201,40 @@ export class SyncHub {
     for (const client of this._clients) client.close(CloseCodes.GOING_AWAY, 'Server shutting down', true)
     await this.flush()
     await this._delivery.allClosed()
+    // The other nodes see this node's members leave.
+    await this._presence.close()
+  }
+
+  /**
+   * The presence rooms of this node: what they send goes into the
+   * connections' outboxes (a fan-out as one shared frame), joining asks
+   * `authorize` with op `'presence'`; other nodes through `presenceBus`
+   * (default: this node alone).
+   */
+  private _rooms(): PresenceRooms<_PresenceMember> {
+    const options = this._options
+    const { authorize } = options
+    const { bus, presenceTimeout, maxPresenceBytes, maxRooms, rate } = options.presence
+    return createPresenceRooms<_PresenceMember>({
+      send: (member, text) => this._delivery.send(member.conn, text),
+      broadcast: (members, text) =>
+        this._delivery.sendShared(
+          members.map(member => member.conn),
+          text,
+        ),
+      authorize: authorize
+        ? (member, room) =>
+            authorize(member.conn.principal, { op: 'presence', resource: room, id: undefined })
+        : undefined,
+      bus: bus ?? localPresenceBus(this.node),
+      presenceTimeout,
+      maxPresenceBytes,
+      maxRooms,
+      rate,
+      timers: options.timers,
+      now: options.now,
+      logger: options.logger,
+    })
   }
 
   private readonly _closing = (client: HubClient): void => this._delivery.closing(client)
@@ -203,7 +242,9 @@ export class SyncHub {
   private readonly _bind = (clientId: string, principal: unknown): boolean =>
     this._bindings?.bind(clientId, principal) ?? true
 
-  private readonly _gone = (client: HubClient): void => {
+  private readonly _gone = (client: HubClient, clean: boolean): void => {
+    const member = client.presenceMemberIfAny
+    if (member) this._presence.disconnect(member, { clean })
     this._delivery.forget(client)
     this._clients.delete(client)
     this._handshake.gone(client)

@@ -1,5 +1,5 @@
-// The presence unit of the sync server, as an explicit list. The package's
-// index re-exports these once the hub routes pjoin/pset/pleave to them.
+// The presence unit of the sync server, as an explicit list (the package's
+// index re-exports the public part; parsePresenceMessage stays internal).
 export { localPresenceBus } from './localPresenceBus.ts'
 export { createPresenceRooms, PresenceRooms } from './PresenceRooms.ts'
 export type { PresenceMessage } from './parsePresenceMessage.ts'
