@@ -1,4 +1,5 @@
-import type { ChangeEvent, OnChange, SyncServer, Timers } from '@lensync/sync-server'
+import type { AckMessage } from '@lensync/protocol'
+import type { ChangeEvent, EntityChange, OnChange, SyncServer, Timers } from '@lensync/sync-server'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { enc, quietLogger, type RawClient, rawClient, STORAGE_KINDS, startServerOn } from './hubHelpers.ts'
 import { POSTGRES_URL, postgresSchema } from './support/postgres.ts'
@@ -52,7 +53,7 @@ describe.each(STORAGE_KINDS)('onChange on %s', kind => {
     client.send({ t: 'patch', op: 2, r: 'person', id: 'p', set: [[['born'], born]], unset: [['tags']] })
     client.send({ t: 'del', op: 3, r: 'person', id: 'p' })
     client.send({ t: 'put', op: 4, r: 'other', id: 'o', value: enc(1) })
-    const acks = await Promise.all([1, 2, 3].map(op => client.next<{ rev: number }>({ op })))
+    const acks = await Promise.all([1, 2, 3].map(op => client.next<AckMessage>({ op })))
     await vi.waitFor(() => expect(events).toHaveLength(3))
 
     const [put, patch, del] = events as [ChangeEvent, ChangeEvent, ChangeEvent]
@@ -73,7 +74,7 @@ describe.each(STORAGE_KINDS)('onChange on %s', kind => {
       set: [{ path: '.born', value: new Date('2000-01-02T00:00:00.000Z') }],
       unset: ['.tags'],
     })
-    expect((patch.change as { set: { value: unknown }[] }).set[0]?.value).toBeInstanceOf(Date)
+    expect((patch.change as Extract<EntityChange, { kind: 'patch' }>).set[0]?.value).toBeInstanceOf(Date)
     expect(del).toMatchObject({ rev: acks[2]?.rev, value: undefined, change: { kind: 'delete' } })
     expect(del.previous).toEqual(patch.value)
   })
@@ -87,12 +88,12 @@ describe.each(STORAGE_KINDS)('onChange on %s', kind => {
     })
     const client = await connect(server.url)
     client.send({ t: 'put', op: 1, r: 'person', id: 'a', value: enc(1) })
-    const first = await client.next<{ rev: number }>({ op: 1 })
+    const first = await client.next<AckMessage>({ op: 1 })
     await vi.waitFor(() => expect(calls).toEqual([`a@${first.rev}`]))
     client.send({ t: 'put', op: 2, r: 'person', id: 'a', value: enc(2) })
     client.send({ t: 'put', op: 3, r: 'person', id: 'b', value: enc(3) })
-    const second = await client.next<{ rev: number }>({ op: 2 })
-    const other = await client.next<{ rev: number }>({ op: 3 })
+    const second = await client.next<AckMessage>({ op: 2 })
+    const other = await client.next<AckMessage>({ op: 3 })
     // b's hook runs while a's first one is still waiting; a's second waits for it.
     await vi.waitFor(() => expect(calls).toEqual([`a@${first.rev}`, `b@${other.rev}`]))
     slow.open()
@@ -108,7 +109,7 @@ describe.each(STORAGE_KINDS)('onChange on %s', kind => {
     const client = await connect(server.url)
     client.send({ t: 'put', op: 1, r: 'person', id: 'sync', value: enc(1) })
     client.send({ t: 'put', op: 2, r: 'person', id: 'async', value: enc(2) })
-    const ack = await client.next<{ rev: number }>({ op: 1 })
+    const ack = await client.next<AckMessage>({ op: 1 })
     await client.next({ op: 2 })
     await vi.waitFor(() => expect(logger.error).toHaveBeenCalledTimes(2))
     expect(logger.error).toHaveBeenCalledWith(
@@ -188,9 +189,9 @@ describe.each(['redis', 'postgres'] as const)('onChange with two nodes on %s', k
     await onB.next({ t: 'snap' })
 
     onA.send({ t: 'put', op: 1, r: 'doc', id: 'x', value: enc(1) })
-    const first = await onA.next<{ rev: number }>({ op: 1 })
+    const first = await onA.next<AckMessage>({ op: 1 })
     onB.send({ t: 'put', op: 1, r: 'doc', id: 'y', value: enc(2) })
-    const second = await onB.next<{ rev: number }>({ op: 1 })
+    const second = await onB.next<AckMessage>({ op: 1 })
     // Each node saw the other's write through the feed…
     await onB.next({ t: 'change', id: 'x' })
     await onA.next({ t: 'change', id: 'y' })
