@@ -203,7 +203,7 @@ describe('postgresStorage', () => {
     const nodes = Array.from({ length: 4 }, () => open(schema))
     expect(await Promise.all(nodes.map(node => node.revision('doc')))).toEqual([0, 0, 0, 0])
     const versions = await admin(`SELECT version FROM "${schema}".lensync_schema_version`)
-    expect(versions.map(row => row.version)).toEqual([1, 2])
+    expect(versions.map(row => row.version)).toEqual([1, 2, 3])
     const tables = await admin(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
@@ -211,6 +211,7 @@ describe('postgresStorage', () => {
     expect(tables.map(row => row.table_name)).toEqual([
       'lensync_applied',
       'lensync_changes',
+      'lensync_compacted',
       'lensync_entities',
       'lensync_feed',
       'lensync_resources',
@@ -233,7 +234,9 @@ describe('postgresStorage', () => {
     await first.close()
     // What a server of version 1 left behind.
     await admin(`DROP TABLE "${schema}".lensync_applied`)
-    await admin(`DELETE FROM "${schema}".lensync_schema_version WHERE version = 2`)
+    await admin(`DROP TABLE "${schema}".lensync_compacted`)
+    await admin(`ALTER TABLE "${schema}".lensync_entities DROP COLUMN deleted_at`)
+    await admin(`DELETE FROM "${schema}".lensync_schema_version WHERE version >= 2`)
     const upgraded = open(schema)
     expect(await upgraded.get('doc', 'x')).toMatchObject({ rev: 1 })
     expect(await upgraded.commit([{ ...put('x', 2, 1), origin: { client: 'c', op: 1 } }])).toEqual([
@@ -241,7 +244,7 @@ describe('postgresStorage', () => {
     ])
     expect(await upgraded.applied?.('c', 1)).toEqual({ resource: 'doc', id: 'x', rev: 2 })
     const versions = await admin(`SELECT version FROM "${schema}".lensync_schema_version ORDER BY version`)
-    expect(versions.map(row => row.version)).toEqual([1, 2])
+    expect(versions.map(row => row.version)).toEqual([1, 2, 3])
   })
 
   it('records applied writes in the commit transaction and deletes expired ones after commits', async () => {

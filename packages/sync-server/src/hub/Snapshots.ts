@@ -1,4 +1,4 @@
-import { type EncodedSnapItem, encodeCollectionSnap, encodeEntitySnap } from '@lensync/protocol'
+import { CloseCodes, type EncodedSnapItem, encodeCollectionSnap, encodeEntitySnap } from '@lensync/protocol'
 import type { ListCursor, Storage } from '../storage/Storage.ts'
 import type { _Delivery } from './Delivery.ts'
 import type { _EntityTable } from './EntityTable.ts'
@@ -42,8 +42,14 @@ export class _Snapshots {
     })
   }
 
-  /** Subscribes to a collection and sends its pages (those changed after `since` when given). */
-  async collection(client: HubClient, r: string, since: number | undefined): Promise<void> {
+  /**
+   * Subscribes to a collection and sends its pages (those changed after
+   * `since` when given). A `since` older than what storage still covers
+   * (tombstones were compacted: {@link Storage.coveredSince}) gets the whole
+   * collection instead, every page marked `"full": true`: the client must
+   * drop what it holds and is not listed.
+   */
+  async collection(client: HubClient, r: string, asked: number | undefined): Promise<void> {
     // Subscribed first: whatever is committed while the pages are read
     // arrives as a change (and pages are freshened from the hub's cache).
     client.subscriptions.add(r, undefined)
@@ -55,6 +61,9 @@ export class _Snapshots {
     // its way, and a reconnect with that `since` would skip it.)
     const known = this._table.revision(r)
     const rev = Math.max(await this._storage.revision(r), known)
+    const covered = await this._coveredSince(r, asked)
+    const full = asked !== undefined && asked < covered
+    const since = full ? undefined : asked
     let after: ListCursor | undefined
     for (;;) {
       if (client.closed || !client.subscriptions.has(r, undefined)) return
@@ -82,11 +91,19 @@ export class _Snapshots {
         bytes += value.length
         items.push({ id: listed.id, rev, value })
       }
+      // Tombstones compacted while the pages were read may be missing from
+      // them: rather than complete an incomplete snapshot, the client starts
+      // over (reconnects with its old since, and gets a full one).
+      if (!more && since !== undefined && (await this._coveredSince(r, since)) > since) {
+        client.close(CloseCodes.SERVICE_RESTART, 'Tombstones were compacted during the snapshot')
+        return
+      }
       if (client.closed) return
       // A snapshot costs by its size: a client asking for the same big
       // collection again and again pays for the bytes, not one token a page.
       client.bucket?.charge(Math.floor(bytes / SNAPSHOT_BYTES_PER_TOKEN))
-      this._delivery.send(client, encodeCollectionSnap(r, rev, items, gone, more))
+      const envelope = encodeCollectionSnap(r, rev, items, gone, more)
+      this._delivery.send(client, full ? markFull(envelope) : envelope)
       if (!more) return
       // One page per frame: let this one go out before reading the next, and
       // wait for a slow reader rather than queueing the collection for it.
@@ -96,4 +113,15 @@ export class _Snapshots {
         await connection.drain()
     }
   }
+
+  /** The oldest `since` storage answers completely; `0` without compaction or without a `since`. */
+  private async _coveredSince(r: string, since: number | undefined): Promise<number> {
+    if (since === undefined || !this._storage.coveredSince) return 0
+    return this._storage.coveredSince(r)
+  }
+}
+
+/** Adds `"full":true` to a collection `snap` envelope (JSON text ending in `}`). */
+function markFull(page: string): string {
+  return `${page.slice(0, -1)},"full":true}`
 }

@@ -19,6 +19,7 @@ import { _Snapshots } from './Snapshots.ts'
 import { _SubscriptionIndex } from './Subscriptions.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
 import type { HubConnection } from './syncTypes.ts'
+import { _TombstoneCompactor } from './TombstoneCompactor.ts'
 
 /** How long `flush()` waits for this node's committed writes to come back through a storage feed. */
 const FEED_DRAIN_MS = 5_000
@@ -60,6 +61,7 @@ export class SyncHub {
   private readonly _receiver: _Receiver
   private readonly _handshake: _Handshake
   private readonly _hooks: _ChangeHooks
+  private readonly _compactor: _TombstoneCompactor
   private _closed: Promise<void> | undefined
   private readonly _ready: Promise<void>
   private readonly _presence: PresenceRooms<_PresenceMember>
@@ -98,6 +100,11 @@ export class SyncHub {
     // Whoever serves connections awaits `ready`; this only keeps an early
     // failure from being reported as unhandled.
     this._ready.catch(() => {})
+    this._compactor = new _TombstoneCompactor(storage, options)
+    this._ready.then(
+      () => this._compactor.start(),
+      () => {},
+    )
   }
 
   /**
@@ -189,6 +196,7 @@ export class SyncHub {
   close(): Promise<void> {
     // Then the `onChange` calls of what was committed get a bounded while to finish.
     this._closed ??= this._drain()
+      .finally(() => this._compactor.stop())
       .finally(() => this._hooks.drained(HOOKS_DRAIN_MS))
       .finally(() => {
         this._unwatch?.()

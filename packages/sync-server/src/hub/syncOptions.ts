@@ -33,6 +33,7 @@ export interface _ResolvedSyncOptions {
   readonly allowedOrigins: ReadonlySet<string> | undefined
   readonly cacheSize: number
   readonly helloTimeout: number
+  readonly tombstoneTtl: number | false
   readonly presence: _ResolvedHubPresence
   readonly logger: Logger
   readonly now: () => number
@@ -92,6 +93,7 @@ export const defaultSyncLimits = Object.freeze({
   maxErrors: Object.freeze({ count: 20, windowMs: 10_000 }),
   cacheSize: 10_000,
   helloTimeout: 10_000,
+  tombstoneTtl: 30 * 86_400_000,
 })
 
 /**
@@ -304,6 +306,16 @@ export function _resolveSyncOptions(options: SyncRouteOptions, where: string): _
       1,
       'milliseconds to wait for an accepted hello',
     ),
+    tombstoneTtl:
+      options.tombstoneTtl === false
+        ? false
+        : integer(
+            'tombstoneTtl',
+            options.tombstoneTtl,
+            defaultSyncLimits.tombstoneTtl,
+            1,
+            'milliseconds a tombstone is kept, or false to keep them for ever',
+          ),
     presence,
     logger,
     now: fn<() => number>('now', options.now) ?? (() => performance.now()),

@@ -228,6 +228,15 @@ export interface SyncRouteOptions {
    */
   helloTimeout?: number
   /**
+   * Milliseconds a deleted entity's tombstone is kept; older ones are
+   * removed from storage (by every node, about hourly, in bounded batches),
+   * so deleted entities stop taking space. A collection `sub` whose `since`
+   * is older than the newest removed tombstone gets a full snapshot (its
+   * pages marked `full`), never an incomplete one. `false` keeps tombstones
+   * for ever. Default `30 * 86_400_000` (30 days).
+   */
+  tombstoneTtl?: number | false
+  /**
    * Milliseconds a presence member whose connection was lost without a close
    * frame (1006, ping timeout) keeps its places, so a reconnect within it
    * re-joins without a leave; with Redis also the bound within which a dead

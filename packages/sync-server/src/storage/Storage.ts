@@ -206,6 +206,29 @@ export interface Storage {
    */
   applied?(client: string, op: OpId): MaybePromise<AppliedWrite | undefined>
   /**
+   * Optional: tombstone compaction. Removes up to `limit` tombstones of
+   * deleted entities that were deleted at least `maxAge` ms ago (by the
+   * storage's clock), oldest first, and raises each affected resource's
+   * {@link Storage.coveredSince} to the highest revision removed — in the
+   * same step, so no listing can miss a removed tombstone unnoticed. The hub
+   * calls it periodically (`tombstoneTtl`); storage shared by several nodes
+   * may be compacted by all of them at once.
+   *
+   * @param maxAge - How old a tombstone must be (ms).
+   * @param limit - At most this many are removed per call.
+   * @returns How many were removed (`limit`: more may be waiting).
+   */
+  compactTombstones?(maxAge: number, limit: number): MaybePromise<number>
+  /**
+   * Optional, with {@link Storage.compactTombstones}: the oldest `since` a
+   * listing of the resource still answers completely — the highest revision
+   * of a tombstone removed from it (`0` when none was). A `since` below it
+   * may miss deletions: the hub answers such a `sub` with a full snapshot.
+   *
+   * @param resource - The resource name.
+   */
+  coveredSince?(resource: string): MaybePromise<number>
+  /**
    * Releases the storage (closes files and connections). Idempotent.
    */
   close(): MaybePromise<void>

@@ -27,9 +27,13 @@ interface MemoryEntity {
 
 interface MemoryResource {
   rev: number
-  /** Entity ids in creation order (tombstones keep their place). */
-  readonly order: string[]
+  /** Entity ids in creation order (tombstones keep their place; a compacted one leaves a hole). */
+  readonly order: (string | undefined)[]
   readonly entities: Map<string, MemoryEntity>
+  /** Tombstones by id → when deleted, oldest first. */
+  readonly tombstones: Map<string, number>
+  /** The highest revision of a compacted tombstone ({@link Storage.coveredSince}). */
+  covered: number
 }
 
 /** Options of {@link memoryStorage}. */
@@ -97,7 +101,8 @@ class MemoryStorage implements Storage {
     const { since, limit } = options
     const start = typeof options.after === 'number' ? options.after + 1 : 0
     for (let seq = start; seq < found.order.length; seq++) {
-      const id = found.order[seq] as string
+      const id = found.order[seq]
+      if (id === undefined) continue
       const entity = found.entities.get(id) as MemoryEntity
       if (since === undefined ? entity.value === null : entity.rev <= since) continue
       if (entities.length === limit) return { entities, more: true }
@@ -125,10 +130,12 @@ class MemoryStorage implements Storage {
         return { conflict: true }
       }
       if (!found) {
-        found = { rev: 0, order: [], entities: new Map() }
+        found = { rev: 0, order: [], entities: new Map(), tombstones: new Map(), covered: 0 }
         this._resources.set(write.resource, found)
       }
       const rev = ++found.rev
+      found.tombstones.delete(write.id)
+      if (write.value === null) found.tombstones.set(write.id, at)
       if (current) {
         current.rev = rev
         current.value = write.value
@@ -144,6 +151,28 @@ class MemoryStorage implements Storage {
       }
       return { rev }
     })
+  }
+
+  compactTombstones(maxAge: number, limit: number): number {
+    const cutoff = this._dedup.now() - maxAge
+    let removed = 0
+    for (const found of this._resources.values()) {
+      for (const [id, at] of found.tombstones) {
+        if (removed === limit || at > cutoff) break
+        const entity = found.entities.get(id) as MemoryEntity
+        found.tombstones.delete(id)
+        found.entities.delete(id)
+        found.order[entity.seq] = undefined
+        found.covered = Math.max(found.covered, entity.rev)
+        removed++
+      }
+      if (removed === limit) break
+    }
+    return removed
+  }
+
+  coveredSince(resource: string): number {
+    return this._resources.get(resource)?.covered ?? 0
   }
 
   close(): void {}

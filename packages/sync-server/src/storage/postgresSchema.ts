@@ -13,6 +13,7 @@ export interface _PostgresTables {
   readonly feed: string
   readonly changes: string
   readonly applied: string
+  readonly compacted: string
 }
 
 /** @internal Quotes an identifier for SQL. */
@@ -31,6 +32,7 @@ export function _postgresTables(schema: string): _PostgresTables {
     feed: `${q}.lensync_feed`,
     changes: `${q}.lensync_changes`,
     applied: `${q}.lensync_applied`,
+    compacted: `${q}.lensync_compacted`,
   }
 }
 
@@ -85,6 +87,17 @@ const MIGRATIONS: readonly ((t: _PostgresTables) => readonly string[])[] = [
       PRIMARY KEY (client, op)
     )`,
     `CREATE INDEX lensync_applied_by_at ON ${t.applied} (at)`,
+  ],
+  t => [
+    // Tombstone compaction: when a tombstone was made (ms since the epoch;
+    // NULL while the entity lives). Tombstones of older versions count from
+    // the upgrade.
+    `ALTER TABLE ${t.entities} ADD COLUMN deleted_at bigint`,
+    `UPDATE ${t.entities} SET deleted_at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint WHERE value IS NULL`,
+    `CREATE INDEX lensync_entities_tombstones ON ${t.entities} (deleted_at) WHERE value IS NULL`,
+    // Per resource, the highest revision of a removed tombstone: a since
+    // below it gets a full snapshot.
+    `CREATE TABLE ${t.compacted} (resource text PRIMARY KEY, rev bigint NOT NULL)`,
   ],
 ]
 

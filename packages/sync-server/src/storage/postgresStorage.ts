@@ -290,6 +290,37 @@ class PostgresStorage implements Storage {
     return results
   }
 
+  async compactTombstones(maxAge: number, limit: number): Promise<number> {
+    await this.ready()
+    const t = this.tables
+    // One statement: the tombstones go and coveredSince rises together. A
+    // tombstone a commit is rewriting right now is skipped, not waited for.
+    const [row] = await this.sql.unsafe<{ n: number }[]>(
+      `WITH gone AS (
+         DELETE FROM ${t.entities} WHERE seq IN (
+           SELECT seq FROM ${t.entities} WHERE value IS NULL AND deleted_at <= $1
+           ORDER BY deleted_at LIMIT $2 FOR UPDATE SKIP LOCKED
+         ) RETURNING resource, rev
+       ), covered AS (
+         INSERT INTO ${t.compacted} (resource, rev)
+         SELECT resource, max(rev) FROM gone GROUP BY resource
+         ON CONFLICT (resource) DO UPDATE SET rev = greatest(${t.compacted}.rev, excluded.rev)
+       )
+       SELECT count(*)::int AS n FROM gone`,
+      [this._dedup.now() - maxAge, limit],
+    )
+    return Number(row?.n ?? 0)
+  }
+
+  async coveredSince(resource: string): Promise<number> {
+    await this.ready()
+    const [row] = await this.sql.unsafe<{ rev: string }[]>(
+      `SELECT rev FROM ${this.tables.compacted} WHERE resource = $1`,
+      [resource],
+    )
+    return Number(row?.rev ?? 0)
+  }
+
   watch(listener: ChangeListener): Promise<() => void> {
     if (this._closed) return Promise.reject(new Error('postgresStorage: watch() after close()'))
     return this._feed.watch(listener)
@@ -408,9 +439,10 @@ class PostgresStorage implements Storage {
         : 0
     await tx.unsafe(
       `WITH entities AS (
-         INSERT INTO ${t.entities} (resource, id, rev, value)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[])
-         ON CONFLICT (resource, id) DO UPDATE SET rev = excluded.rev, value = excluded.value
+         INSERT INTO ${t.entities} (resource, id, rev, value, deleted_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $24::int8[])
+         ON CONFLICT (resource, id) DO UPDATE
+         SET rev = excluded.rev, value = excluded.value, deleted_at = excluded.deleted_at
        ), resources AS (
          INSERT INTO ${t.resources} (resource, rev) SELECT * FROM unnest($5::text[], $6::int8[])
          ON CONFLICT (resource) DO UPDATE SET rev = excluded.rev
@@ -455,6 +487,7 @@ class PostgresStorage implements Storage {
         recorded.map(c => c.write.id),
         recorded.map(c => c.rev),
         at,
+        entities.map(c => (c.write.value === null ? at : null)),
       ],
     )
     return plan.results

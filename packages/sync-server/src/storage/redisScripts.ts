@@ -20,8 +20,9 @@ function script(lua: string): _RedisScript {
  * @internal
  * Commits a batch. KEYS: feed stream, feed sequence, resource revisions, then
  * per write the entity hash, the live-order zset and the revision zset of its
- * resource, and the applied-writes hash of its client (any key of the prefix
- * for a write without an origin). ARGV: origin, feed length, now (ms), dedup
+ * resource, the applied-writes hash of its client (any key of the prefix
+ * for a write without an origin), and the tombstone zset of its resource
+ * (id → when deleted, ms; a delete adds the entity, any other write removes it). ARGV: origin, feed length, now (ms), dedup
  * window (ms), then per write resource, id, expected revision (`''`: builds
  * on the previous write of the entity in this batch), value (`''`: delete),
  * change head, change tail, token, op key (`''`: no origin), and the
@@ -47,7 +48,7 @@ local feedLength = ARGV[2]
 local now = ARGV[3]
 local window = ARGV[4]
 local cutoff = tonumber(now) - tonumber(window)
-local count = (#KEYS - 3) / 4
+local count = (#KEYS - 3) / 5
 local results = {}
 local conflicted = {}
 local swept = {}
@@ -65,7 +66,7 @@ local function sweep(applied)
   end
 end
 for i = 0, count - 1 do
-  local hash = KEYS[4 + i * 4]
+  local hash = KEYS[4 + i * 5]
   local a = 5 + i * 9
   local id, expected = ARGV[a + 1], ARGV[a + 2]
   local key = hash .. '\\0' .. id
@@ -83,7 +84,8 @@ for i = 0, count - 1 do
 end
 for i = 0, count - 1 do
   if results[i + 1] == nil then
-    local hash, order, byRev, applied = KEYS[4 + i * 4], KEYS[5 + i * 4], KEYS[6 + i * 4], KEYS[7 + i * 4]
+    local hash, order, byRev, applied = KEYS[4 + i * 5], KEYS[5 + i * 5], KEYS[6 + i * 5], KEYS[7 + i * 5]
+    local tombstones = KEYS[8 + i * 5]
     local a = 5 + i * 9
     local resource, id, value = ARGV[a], ARGV[a + 1], ARGV[a + 3]
     local head, tail, token = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
@@ -93,8 +95,10 @@ for i = 0, count - 1 do
     redis.call('ZADD', byRev, rev, id)
     if value == '' then
       redis.call('ZREM', order, id)
+      redis.call('ZADD', tombstones, now, id)
     else
       redis.call('ZADD', order, 'NX', rev, id)
+      redis.call('ZREM', tombstones, id)
     end
     local n = redis.call('INCR', KEYS[2])
     redis.call('XADD', KEYS[1], 'MAXLEN', '~', feedLength, '*',
@@ -111,6 +115,33 @@ for i = 0, count - 1 do
   end
 end
 return results
+`)
+
+/**
+ * @internal
+ * Tombstone compaction of one resource. KEYS: its tombstone zset, entity
+ * hash, revision zset, and the covered-revisions hash. ARGV: the cutoff
+ * (ms: tombstones made at or before it go), how many at most, the resource.
+ * Removes each tombstone (still one: a write since removed it from the
+ * zset) from the hash and the revision zset, and raises the resource's
+ * covered revision to the highest one removed, in the same step. Returns
+ * how many it looked at.
+ */
+export const _COMPACT = script(`#!lua
+local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[2])
+local top = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0')
+for _, id in ipairs(ids) do
+  local stored = redis.call('HGET', KEYS[2], id)
+  if stored and string.match(stored, '^%d+|$') then
+    local rev = tonumber(string.match(stored, '^(%d+)'))
+    if rev > top then top = rev end
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+if top > 0 then redis.call('HSET', KEYS[4], ARGV[3], top) end
+return #ids
 `)
 
 /**

@@ -3,7 +3,7 @@ import type { OpId } from '@lensync/protocol'
 import type { Redis, RedisOptions } from 'ioredis'
 import { _DEFAULT_DEDUP_WINDOW, _dedupOptions, _isFresh, _opKey, type _ResolvedDedup } from './dedupWindow.ts'
 import { _RedisFeed } from './RedisFeed.ts'
-import { _COMMIT, _LIST, type _RedisScript } from './redisScripts.ts'
+import { _COMMIT, _COMPACT, _LIST, type _RedisScript } from './redisScripts.ts'
 import { _requireOptional } from './requireOptional.ts'
 import type {
   AppliedWrite,
@@ -212,6 +212,7 @@ class RedisStorage implements Storage {
         this._key('w', write.resource),
         // Any key of the prefix stands in when there is nothing to record (Cluster: one slot).
         write.origin ? this._appliedKey(write.origin.client) : this._revisionsKey,
+        this._key('t', write.resource),
       )
       args.push(
         write.resource,
@@ -238,6 +239,24 @@ class RedisStorage implements Storage {
       this._mine.delete(tokens[i] as string)
       return { conflict: true }
     })
+  }
+
+  async compactTombstones(maxAge: number, limit: number): Promise<number> {
+    const cutoff = this._dedup.now() - maxAge
+    let removed = 0
+    for (const resource of await this.redis.hkeys(this._revisionsKey)) {
+      if (removed >= limit) break
+      removed += (await this.run(
+        _COMPACT,
+        [this._key('t', resource), this._key('e', resource), this._key('w', resource), this._coveredKey],
+        [cutoff, limit - removed, resource],
+      )) as number
+    }
+    return removed
+  }
+
+  async coveredSince(resource: string): Promise<number> {
+    return Number((await this.redis.hget(this._coveredKey, resource)) ?? 0)
   }
 
   watch(listener: ChangeListener): Promise<() => void> {
@@ -283,7 +302,11 @@ class RedisStorage implements Storage {
     this._logger.warn?.(message, error)
   }
 
-  private _key(kind: 'e' | 'o' | 'w', resource: string): string {
+  private get _coveredKey(): string {
+    return `${this._base}:covered`
+  }
+
+  private _key(kind: 'e' | 'o' | 'w' | 't', resource: string): string {
     return `${this._base}:${kind}:${resource}`
   }
 

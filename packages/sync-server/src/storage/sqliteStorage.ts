@@ -82,7 +82,28 @@ CREATE TABLE IF NOT EXISTS lensync_applied (
   PRIMARY KEY (client, op)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lensync_applied_by_at ON lensync_applied (at);
+CREATE TABLE IF NOT EXISTS lensync_compacted (
+  resource TEXT PRIMARY KEY,
+  rev INTEGER NOT NULL
+) WITHOUT ROWID;
 `
+
+/**
+ * When a tombstone was made (ms since the epoch; `NULL` for a live entity),
+ * for tombstone compaction. Added to a file of an older version when opened,
+ * its tombstones stamped with the time of the upgrade.
+ */
+function addDeletedAt(db: Database.Database, now: number): void {
+  const columns = db.prepare('PRAGMA table_info(lensync_entities)').all() as { name: string }[]
+  if (!columns.some(column => column.name === 'deleted_at'))
+    db.transaction(() => {
+      db.exec('ALTER TABLE lensync_entities ADD COLUMN deleted_at INTEGER')
+      db.prepare('UPDATE lensync_entities SET deleted_at = ? WHERE value IS NULL').run(now)
+    })()
+  db.exec(
+    'CREATE INDEX IF NOT EXISTS lensync_entities_tombstones ON lensync_entities (deleted_at) WHERE value IS NULL',
+  )
+}
 
 /**
  * Keeps entities in an embedded SQLite database (better-sqlite3): one table
@@ -180,7 +201,15 @@ class SqliteStorage implements Storage {
   private readonly _revision: Database.Statement<[string], { rev: number }>
   private readonly _listLive: Database.Statement<[string, number, number], EntityRow>
   private readonly _listSince: Database.Statement<[string, number, number, number], EntityRow>
-  private readonly _upsert: Database.Statement<[string, string, number, string | null]>
+  private readonly _upsert: Database.Statement<[string, string, number, string | null, number | null]>
+  private readonly _oldTombstones: Database.Statement<
+    [number, number],
+    { seq: number; resource: string; rev: number }
+  >
+  private readonly _deleteSeq: Database.Statement<[number]>
+  private readonly _cover: Database.Statement<[string, number]>
+  private readonly _covered: Database.Statement<[string], { rev: number }>
+  private readonly _compact: (cutoff: number, limit: number) => number
   private readonly _setRevision: Database.Statement<[string, number]>
   private readonly _getApplied: Database.Statement<[string, string], AppliedRow>
   private readonly _record: Database.Statement<[string, string, string, string, number, number]>
@@ -204,6 +233,7 @@ class SqliteStorage implements Storage {
       // never promises a write a power cut could take back.
       db.pragma('synchronous = FULL')
       db.exec(SCHEMA)
+      addDeletedAt(db, dedup.now())
     } catch (error) {
       db?.close()
       this._lock?.close()
@@ -221,9 +251,31 @@ class SqliteStorage implements Storage {
        WHERE resource = ? AND seq > ? AND rev > ? ORDER BY seq LIMIT ?`,
     )
     this._upsert = db.prepare(
-      `INSERT INTO lensync_entities (resource, id, rev, value) VALUES (?, ?, ?, ?)
-       ON CONFLICT (resource, id) DO UPDATE SET rev = excluded.rev, value = excluded.value`,
+      `INSERT INTO lensync_entities (resource, id, rev, value, deleted_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (resource, id) DO UPDATE
+       SET rev = excluded.rev, value = excluded.value, deleted_at = excluded.deleted_at`,
     )
+    this._oldTombstones = db.prepare(
+      `SELECT seq, resource, rev FROM lensync_entities
+       WHERE value IS NULL AND deleted_at <= ? ORDER BY deleted_at LIMIT ?`,
+    )
+    this._deleteSeq = db.prepare('DELETE FROM lensync_entities WHERE seq = ?')
+    this._cover = db.prepare(
+      `INSERT INTO lensync_compacted (resource, rev) VALUES (?, ?)
+       ON CONFLICT (resource) DO UPDATE SET rev = max(rev, excluded.rev)`,
+    )
+    this._covered = db.prepare('SELECT rev FROM lensync_compacted WHERE resource = ?')
+    // One transaction: the tombstones go and the resources' coveredSince rises together.
+    this._compact = db.transaction((cutoff: number, limit: number) => {
+      const rows = this._oldTombstones.all(cutoff, limit)
+      const tops = new Map<string, number>()
+      for (const row of rows) {
+        this._deleteSeq.run(row.seq)
+        tops.set(row.resource, Math.max(tops.get(row.resource) ?? 0, row.rev))
+      }
+      for (const [resource, rev] of tops) this._cover.run(resource, rev)
+      return rows.length
+    })
     this._setRevision = db.prepare(
       `INSERT INTO lensync_resources (resource, rev) VALUES (?, ?)
        ON CONFLICT (resource) DO UPDATE SET rev = excluded.rev`,
@@ -281,6 +333,14 @@ class SqliteStorage implements Storage {
     return this._commit(writes)
   }
 
+  compactTombstones(maxAge: number, limit: number): number {
+    return this._compact(this._dedup.now() - maxAge, limit)
+  }
+
+  coveredSince(resource: string): number {
+    return this._covered.get(resource)?.rev ?? 0
+  }
+
   close(): void {
     if (this._db.open) this._db.close()
     // After the database: the next server may open the file once the lock is gone.
@@ -304,7 +364,7 @@ class SqliteStorage implements Storage {
       }
       const rev = (revisions.get(write.resource) ?? this.revision(write.resource)) + 1
       revisions.set(write.resource, rev)
-      this._upsert.run(write.resource, write.id, rev, write.value)
+      this._upsert.run(write.resource, write.id, rev, write.value, write.value === null ? at : null)
       const { origin } = write
       if (origin) this._record.run(origin.client, _opKey(origin.op), write.resource, write.id, rev, at)
       return { rev }
