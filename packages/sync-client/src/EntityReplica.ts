@@ -1,7 +1,7 @@
 import type { FieldPath, OpId } from '@lensync/protocol'
 import { applyFieldChanges, diffFields, type FieldChange, isPlainObject } from '@lensync/protocol'
 import { applyEdits, type FieldEdit, FieldOutbox, overlaps } from './FieldOutbox.ts'
-import type { LocalIntent, OutboxWrite, ServerState, WriteContent } from './replicaState.ts'
+import type { LocalIntent, OutboxWrite, ServerState, WriteContent, WriteStamp } from './replicaState.ts'
 
 const pathKey = (path: FieldPath): string => path.join('\u0000')
 const NONE: LocalIntent = { kind: 'none' }
@@ -31,6 +31,8 @@ export class EntityReplica {
   readonly draft = new FieldOutbox()
   /** Writes sent and not answered yet, oldest first. */
   readonly inFlight: OutboxWrite[] = []
+  /** The client and op id of the next write (the draft's), once something is to be sent. */
+  private nextStamp: WriteStamp | undefined = undefined
 
   /**
    * @param id - The entity id.
@@ -39,11 +41,13 @@ export class EntityReplica {
    *   server only if absent); `added`: a value the user added while the
    *   server's state is unknown (an offer too, but pending, since the user made
    *   it); `remote`: first heard of from the server (nothing to send).
+   * @param newStamp - Makes the client and op id of a new write.
    */
   constructor(
     readonly id: string,
     initial: unknown,
-    origin: 'offer' | 'added' | 'remote' = 'offer',
+    origin: 'offer' | 'added' | 'remote',
+    private readonly newStamp: () => WriteStamp,
   ) {
     if (origin === 'remote') {
       this.server = { kind: 'absent', rev: 0 }
@@ -67,6 +71,24 @@ export class EntityReplica {
   /** A local delete is waiting to be sent or answered. */
   get deleting(): boolean {
     return this.intent.kind === 'delete' || this.inFlight.some(write => write.kind === 'del')
+  }
+
+  /**
+   * The client and op id the next write of this entity will carry: taken
+   * when a local change makes one (so a cache can queue the edit under it at
+   * once), kept while further edits are coalesced into it, fixed once sent.
+   */
+  get draftStamp(): WriteStamp | undefined {
+    return this.nextStamp
+  }
+
+  /**
+   * The stamp of the next write, taken now if not yet: a cache queues the
+   * open write under it (e.g. the starting offer, before it is known to be needed).
+   */
+  reserve(): WriteStamp {
+    this.nextStamp ??= this.newStamp()
+    return this.nextStamp
   }
 
   /** Whether the user added this entity before anything was known or sent of it. */
@@ -106,6 +128,10 @@ export class EntityReplica {
   get hasUnsent(): boolean {
     if (this.server.kind === 'unknown') return false
     if (this.inFlight.some(write => !write.onWire)) return true
+    // Newer writes wait until the writes sent again after a reconnect were
+    // answered: they must land after them, whatever the server's lookup of
+    // writes it already applied costs.
+    if (this.inFlight.some(write => write.resent)) return false
     const intent = this.intent.kind
     if (intent === 'delete' || intent === 'put') return true
     // A create goes once the earlier writes were answered: they may still tell that the entity exists.
@@ -144,6 +170,7 @@ export class EntityReplica {
       // The root itself was replaced: send the whole value.
       this.draft.clear()
       this.intent = { kind: 'put', value: after }
+      this.reserve()
       return true
     }
     if (this.intent.kind === 'keep') {
@@ -153,6 +180,7 @@ export class EntityReplica {
     }
     for (const [path, value] of diff.set) this.draft.add({ path, value, unset: false })
     for (const path of diff.unset) this.draft.add({ path, value: undefined, unset: true })
+    this.reserve()
     return true
   }
 
@@ -160,25 +188,27 @@ export class EntityReplica {
   localDelete(): void {
     this.draft.clear()
     this.intent = { kind: 'delete' }
+    this.reserve()
   }
 
   /**
-   * The next write to send: one sent before the connection dropped (again, in
-   * order), else one made from the intent and the draft.
-   * @param newOp - Makes the op id of a write.
+   * The next write to send: one sent before the connection dropped (again,
+   * with its op and content, in order), else a new one made from the intent
+   * and the draft, under the draft's stamp.
    * @returns The write, now on the wire, or `undefined` when nothing is unsent.
    */
-  nextWrite(newOp: () => OpId): OutboxWrite | undefined {
+  nextWrite(): OutboxWrite | undefined {
     if (!this.hasUnsent) return undefined
     for (const write of this.inFlight) {
       if (write.onWire) continue
-      write.op = newOp()
       write.onWire = true
+      write.resent = true
       return write
     }
     const content = this.takeContent()
     if (!content) return undefined
-    const write: OutboxWrite = { ...content, op: newOp(), onWire: true }
+    const write: OutboxWrite = { ...content, ...this.reserve(), onWire: true, resent: false }
+    this.nextStamp = undefined
     this.inFlight.push(write)
     return write
   }
@@ -207,7 +237,10 @@ export class EntityReplica {
 
   /** The connection dropped: every write in flight is sent again on the next one. */
   resetInFlight(): void {
-    for (const write of this.inFlight) write.onWire = false
+    for (const write of this.inFlight) {
+      write.onWire = false
+      write.resent = false
+    }
   }
 
   /** The server's current value, or that it has no such entity (`present: false`). */
@@ -295,8 +328,9 @@ export class EntityReplica {
 
   /**
    * An acknowledgement of `op`.
-   * @param applied - `false`: the server did not apply it (a create-only put
-   *   that found the entity).
+   * @param applied - `false`: the server changed nothing now: a create-only
+   *   put that found the entity, or a write it had already applied (a resend
+   *   after a lost ack; the snapshot since shows its effect or a later one).
    * @returns true when the op was this replica's.
    */
   applyAck(op: OpId, rev: number, applied: boolean): boolean {
@@ -304,14 +338,19 @@ export class EntityReplica {
     if (!taken) return false
     const { write, index } = taken
     if (!applied) {
+      // A write applied before is dropped as it is: its values never go
+      // into the confirmed value, which already is as new or newer.
       if (write.kind === 'put' && write.create) {
-        // The offer lost: the snap before this ack holds the server's value
-        // (a sync no longer subscribed to the id gets none); the edits the
-        // put carried must go again, as a patch.
+        // A create that found the entity: the snap just before this ack
+        // holds the server's value at `rev` (a sync no longer subscribed to
+        // the id gets none), and the edits the put carried go again, as a
+        // patch. An ack older than the value this replica has is a resend
+        // applied before and overwritten since: nothing goes again.
+        const found = rev >= this.rev
         if (this.server.kind !== 'present')
           this.server = { kind: 'present', rev: Math.max(this.rev, rev), value: this.confirmed }
         this.foundOnServer()
-        this.requeue(write.edits, index)
+        if (found) this.requeue(write.edits, index)
       }
       return true
     }

@@ -165,6 +165,24 @@ export class Session {
   }
 
   /**
+   * Hands `data` to the socket if the connection is open now; otherwise
+   * drops it. Never queued for a later connection: the sync layer sends its
+   * frames only after its `hello` on that connection.
+   * @returns whether the socket took it.
+   * @internal
+   */
+  _sendNow(data: string): boolean {
+    const ws = this._attempt?.ws
+    if (this._state.peek() !== 'open' || ws?.readyState !== OPEN || this._queue.length > 0) return false
+    try {
+      ws.send(data)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /**
    * Sends a message. Before the session is open (and while it reconnects)
    * the message is queued and sent, in order, on open.
    *

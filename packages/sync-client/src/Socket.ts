@@ -15,6 +15,15 @@ export class Socket {
   readonly options: SocketOptions
 
   /**
+   * The client id entity syncs over this socket send in `hello` and write
+   * under: the `clientId` option, or a random id made by `websocket()`
+   * (kept by `append()` and every `connect()`), so two tabs are two clients.
+   */
+  get clientId(): string {
+    return this.options.clientId
+  }
+
+  /**
    * Use {@link websocket}.
    * @param urls - Normalized URLs (at least one).
    * @param options - Resolved options.

@@ -4,8 +4,6 @@ import {
   type ChangeMessage,
   type Encoded,
   type FieldChange,
-  type FieldPath,
-  type FieldSet,
   findValueProblem,
   type Issue,
   MAX_VALUE_DEPTH,
@@ -23,11 +21,10 @@ import {
   type Stream,
   signal,
 } from '@lensync/store'
-import type { EntityReplica } from './EntityReplica.ts'
-import { applyEdits } from './FieldOutbox.ts'
-import type { OutboxWrite } from './replicaState.ts'
+import { EntityReplica } from './EntityReplica.ts'
+import { encodeWrite } from './encodeWrite.ts'
 import type { Resource } from './resource.ts'
-import type { SyncChannel, SyncConnection, WriteMessage } from './SyncConnection.ts'
+import type { SyncChannel, SyncConnection } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
 import type { Sync, SyncStatus } from './syncTypes.ts'
 
@@ -176,35 +173,37 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
     return replica.applyChange(message.rev, { value: decoded.value })
   }
 
-  /** Sends a replica's unsent writes (resends first, in order). */
-  protected sendFrom(replica: EntityReplica): void {
-    for (;;) {
-      const write = replica.nextWrite(() => this.connection.nextOp())
-      if (!write) return
-      this.routes.set(write.op, replica)
-      this.connection.send(this, this.encodeWrite(replica.id, write))
-    }
+  /**
+   * A replica of this sync whose writes are made under the connection's
+   * client id, with op ids from its sequence.
+   */
+  protected makeReplica(
+    id: string,
+    initial: unknown,
+    origin: 'offer' | 'added' | 'remote' = 'offer',
+  ): EntityReplica {
+    const connection = this.connection
+    return new EntityReplica(id, initial, origin, () => ({
+      client: connection.clientId,
+      op: connection.nextOp(),
+    }))
   }
 
-  private encodeWrite(id: string, write: OutboxWrite): WriteMessage {
-    const { op } = write
-    const r = this.resource
-    switch (write.kind) {
-      case 'del':
-        return { t: 'del', op, r, id }
-      case 'put': {
-        const value = this.encode(applyEdits(write.base, write.edits))
-        return write.create ? { t: 'put', op, r, id, value, create: true } : { t: 'put', op, r, id, value }
-      }
-      case 'patch': {
-        const set: FieldSet[] = []
-        const unset: FieldPath[] = []
-        for (const edit of write.edits) {
-          if (edit.unset) unset.push(edit.path)
-          else set.push([edit.path, this.encode(edit.value)])
-        }
-        return unset.length > 0 ? { t: 'patch', op, r, id, set, unset } : { t: 'patch', op, r, id, set }
-      }
+  /**
+   * Sends a replica's unsent writes: those sent before the connection
+   * dropped first (the same message again: same op, same content), in order.
+   */
+  protected sendFrom(replica: EntityReplica): void {
+    for (;;) {
+      const write = replica.nextWrite()
+      if (!write) return
+      write.wire ??= encodeWrite(
+        write,
+        { r: this.resource, id: replica.id, connectionClient: this.connection.clientId },
+        value => this.encode(value),
+      )
+      this.routes.set(write.op, replica)
+      this.connection.send(this, write.wire)
     }
   }
 

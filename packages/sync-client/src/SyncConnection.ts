@@ -7,9 +7,9 @@ import {
   type ServerMessage,
 } from '@lensync/protocol'
 import { batch, type ReadonlySignal, type Signal, signal } from '@lensync/store'
-import { globalTimers } from './options.ts'
+import type { OpSequence } from './OpSequence.ts'
 import { SyncError } from './SyncError.ts'
-import type { Session, Socket, Timers } from './types.ts'
+import type { Session, Socket, SocketOptions, Timers, Token } from './types.ts'
 
 /**
  * The connection state as entity syncs see it:
@@ -51,12 +51,6 @@ export type WriteMessage = Extract<ClientMessage, { t: 'put' | 'patch' | 'del' }
 
 const keyOf = (resource: string, id: string | undefined): string => `${resource}\u0000${id ?? '\u0001'}`
 
-function randomId(): string {
-  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto
-  if (c?.randomUUID) return c.randomUUID()
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`
-}
-
 function isSession(target: Socket | Session): target is Session {
   return typeof (target as Session).send === 'function' && typeof (target as Socket).connect !== 'function'
 }
@@ -72,7 +66,10 @@ function isSession(target: Socket | Session): target is Session {
 export class SyncConnection {
   /** The connection state (see {@link ConnectionState}). */
   readonly state: ReadonlySignal<ConnectionState>
-  readonly client = randomId()
+  /** The client id sent in `hello`: writes made under it go without a `client` field. */
+  readonly clientId: string
+  /** For retries of refused writes (the socket's, so tests can fake them). */
+  readonly timers: Timers
   /** Counts the text frames received; the messages of one frame are routed under one number. */
   frameNumber = 0
   /** The length (characters) of the text frame whose messages are being routed. */
@@ -85,25 +82,29 @@ export class SyncConnection {
   private readonly writes = new Map<OpId, WriteMessage>()
   private outbox: ClientMessage[] = []
   private flushScheduled = false
-  private opCounter = 1
+  private readonly opSequence: OpSequence
+  private readonly token: Token | undefined
   private readonly disposers: Array<() => void> = []
   private generation = 0
   private closed = false
 
   /**
    * @param session - The session to run on.
+   * @param options - The socket's options: `token` for `hello`, `clientId`
+   *   and its op sequence, `timers`.
    * @param owned - Close the session when the last sync detaches.
-   * @param token - Credentials for `hello`.
    * @param onIdle - Called when the last sync detached.
-   * @param timers - For retries of refused writes (the socket's, so tests can fake them).
    */
   constructor(
     private readonly session: Session,
+    options: SocketOptions,
     private readonly owned: boolean,
-    private readonly token: string | (() => string | Promise<string>) | undefined,
     private readonly onIdle: () => void,
-    readonly timers: Timers = globalTimers,
   ) {
+    this.token = options.token
+    this.timers = options.timers
+    this.clientId = options.clientId
+    this.opSequence = options._ops
     this._state = signal<ConnectionState>('connecting')
     this.state = this._state
     this.disposers.push(
@@ -156,9 +157,9 @@ export class SyncConnection {
     if (this.channels.size === 0 && !keepAlive) this.dispose()
   }
 
-  /** A fresh op id. */
-  nextOp(): OpId {
-    return this.opCounter++
+  /** A fresh op id of this connection's client id. */
+  nextOp(): number {
+    return this.opSequence.next()
   }
 
   /**
@@ -188,10 +189,12 @@ export class SyncConnection {
     const batch = this.outbox
     if (batch.length === 0) return
     this.outbox = []
-    const text = JSON.stringify(batch.length === 1 ? batch[0] : batch)
-    // A send that fails because the socket just closed is not an error here:
-    // every sync resends what is unacknowledged after the next open.
-    this.session.send(text).catch(() => {})
+    // Sent now or not at all. When the connection just dropped (before the
+    // session's `closes` fires), `send()` would hold the frame and send it
+    // first on the next connection, before `hello` — under no client id, so
+    // the server could not recognise it when it is resent. Nothing is lost:
+    // every sync sends what is unacknowledged again after the next `hello`.
+    this.session._sendNow(JSON.stringify(batch.length === 1 ? batch[0] : batch))
   }
 
   private async opened(): Promise<void> {
@@ -206,8 +209,8 @@ export class SyncConnection {
     if (generation !== this.generation || this.closed || !this.session.isOpen.peek()) return
     const hello: ClientMessage =
       token === undefined
-        ? { t: 'hello', v: PROTOCOL_VERSION, client: this.client }
-        : { t: 'hello', v: PROTOCOL_VERSION, client: this.client, token }
+        ? { t: 'hello', v: PROTOCOL_VERSION, client: this.clientId }
+        : { t: 'hello', v: PROTOCOL_VERSION, client: this.clientId, token }
     this.write(hello)
     this.ops.clear()
     this.writes.clear()
@@ -356,20 +359,10 @@ const connections = new WeakMap<object, SyncConnection>()
 export function connectionFor(target: Socket | Session): SyncConnection {
   const existing = connections.get(target)
   if (existing) return existing
-  let connection: SyncConnection
-  if (isSession(target)) {
-    const { token, timers } = target._options
-    connection = new SyncConnection(target, false, token, () => connections.delete(target), timers)
-  } else {
-    const session = target.connect({ reconnect: true })
-    connection = new SyncConnection(
-      session,
-      true,
-      target.options.token,
-      () => connections.delete(target),
-      target.options.timers,
-    )
-  }
+  const forget = () => connections.delete(target)
+  const connection = isSession(target)
+    ? new SyncConnection(target, target._options, false, forget)
+    : new SyncConnection(target.connect({ reconnect: true }), target.options, true, forget)
   connections.set(target, connection)
   return connection
 }

@@ -1,5 +1,6 @@
 import { defaultReconnect } from './backoff.ts'
 import { ConnectionError } from './errors.ts'
+import { opSequenceFor, randomClientId } from './OpSequence.ts'
 import type {
   ReconnectOptions,
   ResolvedReconnectOptions,
@@ -129,6 +130,12 @@ export function resolveOptions(options: WebSocketOptions): SocketOptions {
   const random = options.random ?? Math.random
   if (typeof random !== 'function')
     throw badOption('Option random must be a function returning a number in [0, 1)')
+  const given = options.clientId
+  if (given !== undefined && (typeof given !== 'string' || given.length === 0 || given.length > 256)) {
+    throw badOption(
+      `Option clientId must be a non-empty string of at most 256 characters; got ${String(given)}`,
+    )
+  }
   return Object.freeze({
     protocols: resolveProtocols(options.protocols),
     WebSocket: resolveWebSocket(options.WebSocket),
@@ -140,6 +147,8 @@ export function resolveOptions(options: WebSocketOptions): SocketOptions {
     timers,
     random,
     online: resolveOnline(options.online),
+    clientId: given ?? randomClientId(),
+    _ops: opSequenceFor(given !== undefined),
   })
 }
 

@@ -1,5 +1,6 @@
 import type { OpId } from '@lensync/protocol'
 import type { FieldEdit } from './FieldOutbox.ts'
+import type { WriteMessage } from './SyncConnection.ts'
 
 /**
  * What a replica knows of the entity on the server:
@@ -52,13 +53,28 @@ export type WriteContent =
   | { readonly kind: 'del' }
 
 /**
- * A write made from a replica's outbox and not answered yet.
+ * Who a write is made by: the client id, and an op id increasing per client.
  *
  * @internal
  */
-export type OutboxWrite = WriteContent & {
-  /** The op id it is sent under (re-stamped when it is sent again). */
-  op: OpId
-  /** Sent on the current connection; `false` after the connection dropped: it is sent again. */
-  onWire: boolean
+export interface WriteStamp {
+  readonly client: string
+  readonly op: OpId
 }
+
+/**
+ * A write made from a replica's outbox and not answered yet. Its op id is
+ * bound to its content for ever: after a reconnect it is sent again with the
+ * same op and exactly the same content, so the server can recognise it.
+ *
+ * @internal
+ */
+export type OutboxWrite = WriteContent &
+  WriteStamp & {
+    /** Sent on the current connection; `false` after the connection dropped: it is sent again. */
+    onWire: boolean
+    /** Sent again on the current connection (after a reconnect) and not answered yet. */
+    resent: boolean
+    /** The message as first encoded; a resend sends it as it is. */
+    wire?: WriteMessage
+  }

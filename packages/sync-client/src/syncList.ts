@@ -1,7 +1,7 @@
 import type { CollectionSnapMessage, ServerMessage, SnapItem } from '@lensync/protocol'
 import { diffFields } from '@lensync/protocol'
 import type { Store } from '@lensync/store'
-import { EntityReplica } from './EntityReplica.ts'
+import type { EntityReplica } from './EntityReplica.ts'
 import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
@@ -93,7 +93,7 @@ class ListSync<T> extends SyncBase<T> {
       const id = this.idOf(item)
       if (this.replicas.has(id))
         throw new SyncError('BAD_ARGUMENT', `syncList(): two items have the id "${id}"`)
-      this.replicas.set(id, new EntityReplica(id, item))
+      this.replicas.set(id, this.makeReplica(id, item))
       this.shownItems.set(id, item)
       this.order.push(id)
     }
@@ -140,14 +140,14 @@ class ListSync<T> extends SyncBase<T> {
         let fresh: EntityReplica
         if (this.subscribed.peek() || replica) {
           // A new item the server is known not to have (or one deleted and added again): a whole-value put.
-          fresh = new EntityReplica(id, item)
+          fresh = this.makeReplica(id, item)
           fresh.applySnapshot(undefined, replica?.rev ?? 0, false)
           fresh.localEdit(undefined, item)
         } else {
           // Added while the server's state is unknown (offline, or before the
           // snapshot): a create-only put once the next snapshot shows the id
           // free, so an entity made meanwhile by someone else is not overwritten.
-          fresh = new EntityReplica(id, item, 'added')
+          fresh = this.makeReplica(id, item, 'added')
         }
         this.replicas.set(id, fresh)
         replica = fresh
@@ -272,7 +272,7 @@ class ListSync<T> extends SyncBase<T> {
         this.seen(message.rev)
         let replica = this.replicas.get(message.id)
         if (!replica) {
-          replica = new EntityReplica(message.id, undefined, 'remote')
+          replica = this.makeReplica(message.id, undefined, 'remote')
           this.replicas.set(message.id, replica)
           this.order.push(message.id)
         }
@@ -401,7 +401,7 @@ class ListSync<T> extends SyncBase<T> {
     present.add(item.id)
     let replica = this.replicas.get(item.id)
     if (!replica) {
-      replica = new EntityReplica(item.id, undefined, 'remote')
+      replica = this.makeReplica(item.id, undefined, 'remote')
       this.replicas.set(item.id, replica)
       this.order.push(item.id)
     }

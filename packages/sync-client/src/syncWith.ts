@@ -1,7 +1,7 @@
 import type { ServerMessage } from '@lensync/protocol'
 import { diffFields } from '@lensync/protocol'
 import type { Store } from '@lensync/store'
-import { EntityReplica } from './EntityReplica.ts'
+import type { EntityReplica } from './EntityReplica.ts'
 import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
@@ -31,7 +31,7 @@ class EntitySync<T> extends SyncBase<T> {
     super(connectionFor(target), resourceDef)
     this.shown = store.current
     this.entityId = this.idOf(this.shown)
-    this.replica = new EntityReplica(this.entityId, this.shown)
+    this.replica = this.makeReplica(this.entityId, this.shown)
     this.connection.attach(this)
     this.unwatch = store.data.subscribe(value => this.local(value))
   }
@@ -89,7 +89,7 @@ class EntitySync<T> extends SyncBase<T> {
     }
     this.entityId = id
     // Edits still waiting for this id are shown on top of the server's value once subscribed.
-    this.replica = this.draining.get(id) ?? new EntityReplica(id, value)
+    this.replica = this.draining.get(id) ?? this.makeReplica(id, value)
     this.draining.delete(id)
     this.subscribed.value = false
     this.subscriptionRestarted()

@@ -1,4 +1,5 @@
 import type { Stream } from '@lensync/store'
+import type { OpSequence } from './OpSequence.ts'
 
 export type { Session } from './Session.ts'
 export type { Socket } from './Socket.ts'
@@ -111,6 +112,16 @@ export interface WebSocketOptions {
    * when it fires. Default `globalThis` when it has `addEventListener` (browsers); `null` for none.
    */
   online?: EventTarget | null
+  /**
+   * The client id the sync layer sends in `hello` and writes under
+   * (`socket.clientId`): every write carries it and an op id increasing per
+   * client, so the server recognises a write it already applied. A non-empty
+   * string of at most 256 characters. Default: a random id per `websocket()`
+   * call (two tabs are two clients). Give one only to send writes made under
+   * it before (e.g. by an earlier page); its op ids then start from the clock,
+   * so they never repeat an earlier page's.
+   */
+  clientId?: string
 }
 
 /** The options of a {@link Socket} with every default filled in (`socket.options`). */
@@ -135,6 +146,14 @@ export interface SocketOptions {
   readonly random: () => number
   /** Where the `online` event comes from, or `null`. */
   readonly online: EventTarget | null
+  /** The client id (given, or random per `websocket()` call). */
+  readonly clientId: string
+  /**
+   * The op ids of `clientId`, shared by every socket and session made from
+   * this `websocket()` call.
+   * @internal
+   */
+  readonly _ops: OpSequence
 }
 
 /** Per-session overrides for `socket.connect(overrides)`. */
