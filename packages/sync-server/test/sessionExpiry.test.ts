@@ -10,7 +10,11 @@ import { enc, type RawClient, rawClient, startServer } from './hubHelpers.ts'
 
 const SECOND = 1000
 
-/** Real `setImmediate`, recorded timeouts a test fires by hand. */
+/**
+ * Real `setImmediate`, recorded timeouts a test fires by hand. (The servers
+ * here run without heartbeat and tombstone compaction, whose timers would
+ * be recorded too.)
+ */
 function handTimers() {
   let next = 1
   const pending = new Map<number, { callback: () => void; ms: number }>()
@@ -54,6 +58,7 @@ async function start(clock: ReturnType<typeof handTimers>) {
   server = await startServer({
     timers: clock.timers,
     pingPeriod: 0,
+    tombstoneTtl: false,
     authenticate: (_request, hello) => {
       calls.push(hello)
       const [name, seconds, role = 'user'] = (hello.token ?? '').split(':')
@@ -162,6 +167,7 @@ describe('sessions that expire', () => {
     server = await startServer({
       timers: clock.timers,
       pingPeriod: 0,
+      tombstoneTtl: false,
       authenticate: () => ({ principal: 'x', expiresAt: new Date(0), role: 'admin' }),
     })
     await connect(server.url, 't')
