@@ -96,7 +96,12 @@ export class SyncHub {
       bind: this._bind,
       presence: this._presence,
     })
-    this._ready = Promise.all([this._watch(), this._presence.ready]).then(() => {})
+    // The storage first: when its server cannot be reached, that failure (a
+    // ServerError STORAGE_UNAVAILABLE) is the one to report, not the presence
+    // bus's, which usually talks to the same server.
+    const presenceReady = this._presence.ready
+    presenceReady.catch(() => {})
+    this._ready = this._watch().then(() => presenceReady)
     // Whoever serves connections awaits `ready`; this only keeps an early
     // failure from being reported as unhandled.
     this._ready.catch(() => {})
