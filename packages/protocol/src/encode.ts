@@ -47,6 +47,7 @@ export function encodeEntitySnap(r: string, id: string, rev: number, value: stri
  * @param items - The entities of the page (values as JSON text).
  * @param gone - Ids deleted since the client's `since`.
  * @param more - Whether another page follows.
+ * @param full - The whole collection although the client asked with a `since` (see `CollectionSnapMessage.full`).
  * @returns The envelope's JSON text.
  */
 export function encodeCollectionSnap(
@@ -55,11 +56,12 @@ export function encodeCollectionSnap(
   items: readonly EncodedSnapItem[],
   gone: readonly string[],
   more: boolean,
+  full = false,
 ): string {
   let text = ''
   for (const item of items)
     text += `${text ? ',' : ''}{"id":${str(item.id)},"rev":${item.rev},"value":${item.value}}`
-  return `{"t":"snap","r":${str(r)},"rev":${rev},"items":[${text}],"gone":${str(gone)}${more ? ',"more":true' : ''}}`
+  return `{"t":"snap","r":${str(r)},"rev":${rev},"items":[${text}],"gone":${str(gone)}${more ? ',"more":true' : ''}${full ? ',"full":true' : ''}}`
 }
 
 /**

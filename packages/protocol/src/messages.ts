@@ -145,6 +145,12 @@ export interface CollectionSnapMessage {
   items: SnapItem[]
   gone: string[]
   more?: boolean
+  /**
+   * The client asked with a `since` older than the server still covers
+   * (tombstones compacted): this is the whole collection, not what changed —
+   * an entity the client holds that is in no page is gone.
+   */
+  full?: boolean
 }
 /**
  * Server → client: a write of this connection is stored at `rev`.

@@ -1,6 +1,7 @@
 import { findForbiddenKeyInEncoded } from './codec.ts'
 import { FORBIDDEN_KEYS, MAX_PATH_DEPTH } from './constants.ts'
 import type {
+  CollectionSnapMessage,
   Encoded,
   ErrorCode,
   FieldPath,
@@ -151,9 +152,10 @@ function parse(m: Fields): ServerMessage {
       }
       const items = array(m.items, 'snap.items').map((item, i) => snapItem(item, `snap.items[${i}]`))
       const gone = array(m.gone, 'snap.gone').map((id, i) => name(id, `snap.gone[${i}]`))
-      return flag(m.more, 'snap.more')
-        ? { t: 'snap', r, rev, items, gone, more: true }
-        : { t: 'snap', r, rev, items, gone }
+      const snap: CollectionSnapMessage = { t: 'snap', r, rev, items, gone }
+      if (flag(m.more, 'snap.more')) snap.more = true
+      if (flag(m.full, 'snap.full')) snap.full = true
+      return snap
     }
     case 'ack': {
       const op = opId(m.op, 'ack.op')

@@ -68,6 +68,11 @@ describe('server messages: encoder → parser', () => {
       },
     ],
     [
+      'full collection snap page (since too old)',
+      encodeCollectionSnap('person', 9, [], [], true, true),
+      { t: 'snap', r: 'person', rev: 9, items: [], gone: [], more: true, full: true },
+    ],
+    [
       'last collection snap page',
       encodeCollectionSnap('person', 9, [], [], false),
       { t: 'snap', r: 'person', rev: 9, items: [], gone: [] },

@@ -102,8 +102,8 @@ export class _Snapshots {
       // A snapshot costs by its size: a client asking for the same big
       // collection again and again pays for the bytes, not one token a page.
       client.bucket?.charge(Math.floor(bytes / SNAPSHOT_BYTES_PER_TOKEN))
-      const envelope = encodeCollectionSnap(r, rev, items, gone, more)
-      this._delivery.send(client, full ? markFull(envelope) : envelope)
+      const envelope = encodeCollectionSnap(r, rev, items, gone, more, full)
+      this._delivery.send(client, envelope)
       if (!more) return
       // One page per frame: let this one go out before reading the next, and
       // wait for a slow reader rather than queueing the collection for it.
@@ -119,9 +119,4 @@ export class _Snapshots {
     if (since === undefined || !this._storage.coveredSince) return 0
     return this._storage.coveredSince(r)
   }
-}
-
-/** Adds `"full":true` to a collection `snap` envelope (JSON text ending in `}`). */
-function markFull(page: string): string {
-  return `${page.slice(0, -1)},"full":true}`
 }
