@@ -360,7 +360,8 @@ class ListSync<T> extends SyncBase<T> {
   private applySnapshot(buffer: SnapshotBuffer & { kind: 'open' }): void {
     const pages = buffer.pages
     this.buffer = emptyBuffer()
-    const incremental = this.since !== undefined
+    // A since older than the server still covers is answered in full.
+    const incremental = this.since !== undefined && !pages.some(page => page.full === true)
     const present = new Set<string>()
     let rev = 0
     for (const page of pages) {
