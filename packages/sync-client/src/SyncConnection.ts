@@ -8,6 +8,8 @@ import {
 } from '@lensync/protocol'
 import { batch, type ReadonlySignal, type Signal, signal } from '@lensync/store'
 import type { OpSequence } from './OpSequence.ts'
+import { _ConnectionPresence } from './presence/ConnectionPresence.ts'
+import type { PresenceServerMessage } from './presence/types.ts'
 import { SyncError } from './SyncError.ts'
 import type { Session, Socket, SocketOptions, Timers, Token } from './types.ts'
 
@@ -74,6 +76,8 @@ export class SyncConnection {
   frameNumber = 0
   /** The length (characters) of the text frame whose messages are being routed. */
   frameLength = 0
+  /** The presence rooms riding this connection; a room in use keeps it open like a sync. */
+  readonly presence: _ConnectionPresence
 
   private readonly _state: Signal<ConnectionState>
   private readonly channels = new Map<string, Set<SyncChannel>>()
@@ -107,6 +111,14 @@ export class SyncConnection {
     this.opSequence = options._ops
     this._state = signal<ConnectionState>('connecting')
     this.state = this._state
+    this.presence = new _ConnectionPresence({
+      clientId: this.clientId,
+      isReady: () => this._state.peek() === 'ready',
+      write: message => this.write(message),
+      idle: () => {
+        if (this.channels.size === 0) this.dispose()
+      },
+    })
     this.disposers.push(
       session.messages.subscribe(event => this.receive(event.data)),
       session.opens.subscribe(() => void this.opened()),
@@ -154,7 +166,7 @@ export class SyncConnection {
         )
       }
     }
-    if (this.channels.size === 0 && !keepAlive) this.dispose()
+    if (this.channels.size === 0 && !keepAlive && !this.presence.inUse) this.dispose()
   }
 
   /** A fresh op id of this connection's client id. */
@@ -216,6 +228,25 @@ export class SyncConnection {
     this.writes.clear()
     this._state.value = 'ready'
     for (const set of this.channels.values()) for (const channel of set) channel.connectionReady()
+    this.presence.opened()
+  }
+
+  // The server asks for a fresh credential before the session's expires:
+  // read the token again and answer on this connection, which goes on as it
+  // is (subscriptions, writes in flight, the outbox). No token, a failing
+  // token() or a refused one: the server closes with 4401 at the expiry, and
+  // lost() reports UNAUTHENTICATED with every sync's state and edits kept.
+  private async reauthenticate(): Promise<void> {
+    const generation = this.generation
+    let token: string | undefined
+    try {
+      token = typeof this.token === 'function' ? await this.token() : this.token
+    } catch (cause) {
+      this.broadcastError(new SyncError('UNAUTHENTICATED', 'Reading the token for reauth failed', { cause }))
+      return
+    }
+    if (generation !== this.generation || this.closed || this._state.peek() !== 'ready') return
+    if (typeof token === 'string' && token !== '') this.write({ t: 'auth', token })
   }
 
   private lost(code: number): void {
@@ -276,6 +307,14 @@ export class SyncConnection {
       switch (m.t) {
         case 'welcome':
           return
+        case 'psnap':
+        case 'ppeer':
+        case 'pgone':
+          this.presence.deliver(m)
+          return
+        case 'reauth':
+          void this.reauthenticate()
+          return
         case 'snap':
           if ('id' in m) {
             // An entity snapshot also answers a create-only put made by a collection sync.
@@ -297,6 +336,8 @@ export class SyncConnection {
             const write = this.writes.get(m.op as OpId)
             this.writes.delete(m.op as OpId)
             if (write && m.t === 'ack' && m.applied !== false) this.echoToSiblings(owner, write, m.rev)
+          } else if (m.t === 'reject' && m.op === undefined && typeof m.room === 'string') {
+            this.presence.deliver(m as PresenceServerMessage)
           } else if (m.t === 'reject' && typeof m.r === 'string') {
             this.deliver(keyOf(m.r, m.id), m)
           }

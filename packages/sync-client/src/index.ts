@@ -26,6 +26,8 @@ export type {
 } from './cache/types.ts'
 export type { ConnectionErrorCode, SendErrorCode } from './errors.ts'
 export { ConnectionError, LensyncClientError, SendError } from './errors.ts'
+export { presence } from './presence/presence.ts'
+export type { Peer, Presence, PresenceOptions } from './presence/types.ts'
 export type { Resource, ResourceOptions } from './resource.ts'
 export { resource } from './resource.ts'
 export { Session } from './Session.ts'

@@ -1,5 +1,5 @@
-// The presence unit of the client, as an explicit list. The package's index
-// re-exports `presence` and its types once presence rides the shared connection.
+// The presence unit of the client, as an explicit list; the package's index
+// re-exports `presence` and its public types.
 export { _presenceOver, DEFAULT_PRESENCE_THROTTLE, presence } from './presence.ts'
 export type {
   Peer,

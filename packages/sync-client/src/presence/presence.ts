@@ -2,8 +2,8 @@ import { defaultSerializer, MAX_NAME_LENGTH } from '@lensync/protocol'
 import { ConnectionError } from '../errors.ts'
 import type { Session } from '../Session.ts'
 import type { Socket } from '../Socket.ts'
+import { connectionFor } from '../SyncConnection.ts'
 import { PresenceRoom } from './PresenceRoom.ts'
-import { presenceChannelFor } from './presenceChannelFor.ts'
 import type { Presence, PresenceChannel, PresenceOptions } from './types.ts'
 
 /** The default throttle of presence updates, in milliseconds. */
@@ -16,12 +16,17 @@ export const DEFAULT_PRESENCE_THROTTLE = 50
  * one always. After a reconnect the room is joined again with the current
  * state; members who stayed are not reported as joining again.
  *
- * @param socket - The socket (or session) whose connection presence rides.
+ * The room rides the socket's one shared connection, with its syncs: a page
+ * with syncs and rooms over one socket opens one WebSocket. One room of a
+ * name per socket at a time (the server knows one member per connection).
+ *
+ * @param socket - The socket (or session) whose shared connection presence rides.
  * @param room - The room's name, e.g. `'person/p1'` (the server's `authorize` gets it as `resource`).
  * @param initial - My first state.
  * @param options - `throttle` (ms, default 50), `serializer` (default superjson's format), `timers`.
  * @returns The room: `self`, `others`, `joins`, `leaves`, `errors`, `stop()`.
- * @throws ConnectionError `BAD_OPTION` for a bad room name or option.
+ * @throws ConnectionError `BAD_OPTION` for a bad room name or option, or a room of that name
+ *   already joined over this socket.
  * @example
  * type Me = { name: string; color: string; field?: string }
  * const room = presence<Me>(socket, 'person/p1', { name: 'Ada', color: '#d33' })
@@ -35,13 +40,13 @@ export function presence<P>(
   options: PresenceOptions = {},
 ): Presence<P> {
   const settings = resolve(socket, room, options)
-  return new PresenceRoom<P>(presenceChannelFor(socket), room, initial, settings)
+  return new PresenceRoom<P>(connectionFor(socket).presence.acquire(room), room, initial, settings)
 }
 
 /**
  * @internal
  * {@link presence} over a given channel: the room's logic without a socket
- * (tests, and the shared connection once it offers a channel).
+ * (the room's unit tests).
  */
 export function _presenceOver<P>(
   channel: PresenceChannel,

@@ -1,11 +1,11 @@
-import { websocket } from '@lensync/sync-client'
+import { presence, websocket } from '@lensync/sync-client'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
-import { presence } from '../../src/presence/index.ts'
 import { startServer, type TestServer } from '../sessionHelpers.ts'
 
 // presence() over a real socket, against a scripted server: what the
-// connection sends (hello first, then pjoin) and how answers reach the room.
+// socket's shared connection sends (hello first, then pjoin) and how answers
+// reach the room.
 
 let server: TestServer | undefined
 afterEach(async () => {
@@ -19,10 +19,10 @@ describe('presence() over a socket', () => {
     const socket = websocket(server.url, { WebSocket: WebSocket as never, token: 'secret' })
     const room = presence<{ name: string }>(socket, 'person/p1', { name: 'Ada' })
     const chat = presence<{ name: string }>(socket, 'chat', { name: 'Ada' })
-    const [hello, first] = (await server.received(1, 2)).map(text => JSON.parse(text as string))
-    expect(hello).toMatchObject({ t: 'hello', v: 1, token: 'secret', client: expect.any(String) })
-    // Both rooms' joins leave in one frame, on the one connection.
+    const [first] = (await server.received(1, 1)).map(text => JSON.parse(text as string))
+    // hello, then both rooms' joins, in one frame on the one connection.
     expect(first).toEqual([
+      { t: 'hello', v: 1, token: 'secret', client: expect.any(String) },
       { t: 'pjoin', room: 'person/p1', state: { json: { name: 'Ada' } } },
       { t: 'pjoin', room: 'chat', state: { json: { name: 'Ada' } } },
     ])
@@ -38,10 +38,10 @@ describe('presence() over a socket', () => {
     expect(server.connections).toHaveLength(1)
 
     room.stop()
-    const received = await server.received(1, 3)
-    expect(JSON.parse(received[2] as string)).toEqual({ t: 'pleave', room: 'person/p1' })
+    const received = await server.received(1, 2)
+    expect(JSON.parse(received[1] as string)).toEqual({ t: 'pleave', room: 'person/p1' })
     chat.stop()
-    // The last room stopped: the presence connection closes.
+    // The last room stopped (and no sync uses the socket): the shared connection closes.
     await vi.waitFor(() => expect(ws.readyState).toBe(WebSocket.CLOSED))
   })
 })
