@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PROTOCOL_NAME, type ServerMessage } from '@lensync/protocol'
 import { createSyncServer, type Logger, type SyncServer, type SyncServerOptions } from '@lensync/sync-server'
 import { vi } from 'vitest'
@@ -21,11 +24,18 @@ export function startServer(options: SyncServerOptions = {}): Promise<SyncServer
 }
 
 /**
- * The storages hub tests run on: local (memory), and Redis and PostgreSQL,
- * where answers and broadcasts come back through the change feed; a client
- * must see no difference.
+ * The storages hub tests run on: local (memory, and a SQLite file — the
+ * default), and Redis and PostgreSQL, where answers and broadcasts come back
+ * through the change feed; a client must see no difference.
  */
-export const STORAGE_KINDS = ['memory', 'redis', 'postgres'] as const
+export const STORAGE_KINDS = ['memory', 'sqlite', 'redis', 'postgres'] as const
+
+/** A fresh SQLite file in a temporary directory (removed when the process exits). */
+function tmpDataFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lensync-hub-'))
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  return join(dir, 'lensync.db')
+}
 
 /**
  * {@link startServer} on one of the {@link STORAGE_KINDS} (Redis under a
@@ -42,6 +52,7 @@ export function startServerOn(
       ...options,
       postgres: { url: POSTGRES_URL, schema: postgresSchema() },
     })
+  if (kind === 'sqlite') return startServer({ ...options, dataFile: tmpDataFile() })
   return startServer(
     kind === 'redis' ? { ...options, redis: { url: REDIS_URL, prefix: redisPrefix() } } : options,
   )
