@@ -4,6 +4,16 @@ import { applyEdits, type FieldEdit, FieldOutbox, overlaps } from './FieldOutbox
 import type { LocalIntent, OutboxWrite, ServerState, WriteContent, WriteStamp } from './replicaState.ts'
 
 const pathKey = (path: FieldPath): string => path.join('\u0000')
+const foreignKey = (client: string, op: OpId): string => `${client}\u0000${op}`
+
+/**
+ * A write of another client shown by a replica: its client and op, and its content.
+ *
+ * @internal
+ */
+export interface ForeignWrite extends WriteStamp {
+  readonly content: WriteContent
+}
 const NONE: LocalIntent = { kind: 'none' }
 
 /**
@@ -31,8 +41,16 @@ export class EntityReplica {
   readonly draft = new FieldOutbox()
   /** Writes sent and not answered yet, oldest first. */
   readonly inFlight: OutboxWrite[] = []
+  /**
+   * Writes of other clients (other tabs, an earlier page) not acknowledged
+   * yet, keyed by client and op: shown beneath this replica's own, never
+   * sent by it.
+   */
+  readonly foreign = new Map<string, ForeignWrite>()
   /** The client and op id of the next write (the draft's), once something is to be sent. */
   private nextStamp: WriteStamp | undefined = undefined
+  /** The server state came from a cache: the first snapshot replaces it, whatever its revision. */
+  private fromCache = false
 
   /**
    * @param id - The entity id.
@@ -101,8 +119,21 @@ export class EntityReplica {
     )
   }
 
-  /** Number of local changes not yet acknowledged: fields, plus whole values and deletions without fields. */
+  /**
+   * Number of local changes not yet acknowledged: fields, plus whole values
+   * and deletions without fields, plus one per write of another client shown.
+   */
   get pendingCount(): number {
+    return this.ownPendingCount + this.foreign.size
+  }
+
+  /** Whether a write of another client shown here deletes the entity. */
+  get foreignDeleting(): boolean {
+    for (const write of this.foreign.values()) if (write.content.kind === 'del') return true
+    return false
+  }
+
+  private get ownPendingCount(): number {
     const fields = new Set<string>()
     let whole = false
     let deletion = false
@@ -148,6 +179,14 @@ export class EntityReplica {
   private baseView(): unknown {
     const present = this.server.kind === 'present'
     let value = this.confirmed
+    let replaced = false
+    for (const { content } of this.foreign.values()) {
+      if (content.kind === 'patch') value = applyEdits(value, content.edits)
+      else if (content.kind === 'put') {
+        value = applyEdits(content.create && present ? value : content.base, content.edits)
+        replaced = true
+      }
+    }
     for (const write of this.inFlight) {
       if (write.kind === 'patch') value = applyEdits(value, write.edits)
       else if (write.kind === 'put')
@@ -155,8 +194,82 @@ export class EntityReplica {
     }
     const intent = this.intent
     if (intent.kind === 'keep' || intent.kind === 'put') return intent.value
-    if (intent.kind === 'create' && !present) return intent.offer
+    // Another client's value of an entity the server does not have yet
+    // supersedes the value this sync merely started with.
+    if (intent.kind === 'create' && !present && (intent.userMade || !replaced)) return intent.offer
     return value
+  }
+
+  /**
+   * Shows a write of another client (another tab, an earlier page) until it
+   * is acknowledged ({@link hideForeign}). The value this sync merely started
+   * with is then no offer: that client's write decides.
+   */
+  showForeign(write: ForeignWrite): void {
+    this.foreign.set(foreignKey(write.client, write.op), write)
+    if (this.intent.kind === 'create' && !this.intent.userMade && write.content.kind === 'put')
+      this.intent = NONE
+  }
+
+  /** Stops showing a write of another client. @returns true when it was shown. */
+  hideForeign(client: string, op: number): boolean {
+    return this.foreign.delete(foreignKey(client, op))
+  }
+
+  /**
+   * Takes the server state a cache kept, unless the server's is known
+   * already. An entity the cache knows is not an offer: the value the sync
+   * started with is dropped (field edits made since stay). The next snapshot
+   * replaces it, whatever its revision.
+   * @param value - The cached value, or `undefined` when the cache knows the entity is absent.
+   * @returns true when taken.
+   */
+  loadCached(value: unknown, rev: number, present: boolean): boolean {
+    if (this.server.kind !== 'unknown') return false
+    this.fromCache = true
+    if (present) {
+      this.server = { kind: 'present', rev, value }
+      this.foundOnServer()
+    } else {
+      this.server = { kind: 'absent', rev }
+    }
+    return true
+  }
+
+  /**
+   * The content the next new write would carry now (the intent and the
+   * draft), without taking it: what a cache keeps under {@link draftStamp}
+   * while edits are coalesced into it. `undefined` when nothing waits.
+   */
+  openContent(): WriteContent | undefined {
+    const intent = this.intent
+    const edits = [...this.draft.values()]
+    switch (intent.kind) {
+      case 'keep':
+        return undefined
+      case 'delete':
+        return { kind: 'del' }
+      case 'put':
+        return { kind: 'put', base: intent.value, edits, create: false }
+      case 'create':
+        if (!intent.userMade && edits.length === 0 && this.server.kind !== 'absent') return undefined
+        return { kind: 'put', base: intent.offer, edits, create: true }
+      case 'none':
+        return edits.length === 0 ? undefined : { kind: 'patch', edits }
+    }
+  }
+
+  /**
+   * Drops every local change and every write of another client shown (a
+   * cache was cleared, e.g. on logout): nothing more is sent, answers to
+   * writes in flight are ignored. The server state stays.
+   */
+  forget(): void {
+    this.draft.clear()
+    this.intent = NONE
+    this.inFlight.length = 0
+    this.foreign.clear()
+    this.nextStamp = undefined
   }
 
   /**
@@ -245,6 +358,8 @@ export class EntityReplica {
 
   /** The server's current value, or that it has no such entity (`present: false`). */
   applySnapshot(value: unknown, rev: number, present: boolean): void {
+    const fromCache = this.fromCache
+    this.fromCache = false
     if (!present) {
       // What was shown (beneath the draft) is offered back: the server lost
       // the entity, or never had it.
@@ -261,7 +376,8 @@ export class EntityReplica {
     }
     // An older snapshot (e.g. answering a create that raced a change this
     // client already has) must not take the confirmed value back in time.
-    if (this.server.kind !== 'present' || rev >= this.server.rev)
+    // A cached value is replaced by the server's, whatever its revision.
+    if (this.server.kind !== 'present' || rev >= this.server.rev || fromCache)
       this.server = { kind: 'present', rev, value }
     this.foundOnServer()
   }

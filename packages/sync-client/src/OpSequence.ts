@@ -7,9 +7,12 @@
  */
 export class OpSequence {
   private last: number
+  /** The first op id this sequence hands out: ops below it were made before (e.g. by an earlier page). */
+  readonly first: number
 
   /** @param start - The first op id. */
   constructor(start: number) {
+    this.first = start
     this.last = start - 1
   }
 

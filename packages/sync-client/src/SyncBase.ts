@@ -21,12 +21,15 @@ import {
   type Stream,
   signal,
 } from '@lensync/store'
+import { CacheWriter } from './cache/CacheWriter.ts'
+import { contentOf } from './cache/outboxEntries.ts'
+import type { CacheNotice, CacheWriteResult, CollectionUpdate, OutboxEntry } from './cache/types.ts'
 import { EntityReplica } from './EntityReplica.ts'
 import { encodeWrite } from './encodeWrite.ts'
 import type { Resource } from './resource.ts'
 import type { SyncChannel, SyncConnection } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
-import type { Sync, SyncStatus } from './syncTypes.ts'
+import type { CachedSync, SyncSource, SyncStatus } from './syncTypes.ts'
 
 /** First delay before resending writes refused with `RATE_LIMITED`, in ms. */
 const RETRY_MIN_DELAY = 100
@@ -39,11 +42,27 @@ const RETRY_MAX_DELAY = 5000
  *
  * @internal
  */
-export abstract class SyncBase<T> implements Sync, SyncChannel {
+export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   readonly status: ReadonlySignal<SyncStatus>
   readonly pending: ReadonlySignal<number>
   readonly errors: Stream<SyncError>
+  readonly source: ReadonlySignal<SyncSource>
+  readonly ready: Promise<void>
   abstract readonly entityId: string | undefined
+
+  protected readonly _source: Signal<SyncSource> = signal('initial')
+  private resolveReady: () => void = () => {}
+  /** Keeps the replicas in the socket's cache, if it has one. */
+  protected readonly cacheWriter: CacheWriter | undefined
+  private readonly unwatchCache: (() => void) | undefined
+  /** The cache is being read: the subscription waits (see {@link connectionReady}). */
+  private loading = false
+  private loadGeneration = 0
+  /** The connection became ready while the cache was being read. */
+  private readyDeferred = false
+  /** The last cache write failed with `CACHE_FULL`: a run of them is reported once. */
+  private cacheFull = false
+  private openReported = false
 
   protected readonly _pending: Signal<number> = signal(0)
   protected readonly subscribed: Signal<boolean> = signal(false)
@@ -77,6 +96,192 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
       if (state !== 'ready') return 'offline'
       return !this.subscribed.value || this._pending.value > 0 ? 'syncing' : 'synced'
     })
+    this.source = this._source
+    this.ready = new Promise(resolve => {
+      this.resolveReady = resolve
+    })
+    const cache = connection.cache
+    if (cache) {
+      this.cacheWriter = new CacheWriter(
+        cache,
+        { name: resourceDef.name, version: resourceDef.version },
+        value => this.encode(value),
+        result => this.cacheResult(result),
+      )
+      this.unwatchCache = cache.subscribe(notice => this.cacheNotice(notice))
+    }
+  }
+
+  /** The store now shows a value from `source` (`ready` resolves). A cached value never follows the server's. */
+  protected shownFrom(source: 'cache' | 'server'): void {
+    if (source === 'cache' && this._source.peek() === 'server') return
+    this._source.value = source
+    this.resolveReady()
+  }
+
+  /**
+   * Called when the connection is ready (after every (re)open). While the
+   * cache is still being read the subscription waits for it, so the cached
+   * state is in place (and `since` known) before the server answers.
+   */
+  connectionReady(): void {
+    if (this.loading) {
+      this.readyDeferred = true
+      return
+    }
+    this.onReady()
+  }
+
+  /** Subscribe and send what is unsent (the connection is ready and the cache read). */
+  protected abstract onReady(): void
+
+  /**
+   * Reads what the cache holds for this sync (`read`), while the
+   * subscription waits. A later call supersedes an earlier one.
+   */
+  protected loadFromCache(read: (cache: NonNullable<SyncConnection['cache']>) => Promise<void>): void {
+    const cache = this.connection.cache
+    if (!cache) return
+    const generation = ++this.loadGeneration
+    this.loading = true
+    void (async () => {
+      try {
+        const state = await cache.opened
+        if (state.kind === 'memory' && state.error && !this.openReported) {
+          this.openReported = true
+          this.report(state.error)
+        }
+        if (generation === this.loadGeneration && !this.stopped.peek()) await read(cache)
+      } catch (cause) {
+        this.report(
+          cause instanceof SyncError
+            ? cause
+            : new SyncError('CACHE_UNAVAILABLE', 'Reading the cache failed; going on without it', {
+                resource: this.resource,
+                cause,
+              }),
+        )
+      }
+      if (generation !== this.loadGeneration) return
+      this.loading = false
+      if (!this.readyDeferred || this.stopped.peek()) return
+      this.readyDeferred = false
+      if (this.connection.state.peek() === 'ready') this.onReady()
+    })()
+  }
+
+  /** Reports a failed cache write (a run of `CACHE_FULL` once); the sync goes on in memory. */
+  private cacheResult(result: CacheWriteResult): void {
+    if (result.ok) {
+      this.cacheFull = false
+      return
+    }
+    if (result.error.code === 'CACHE_FULL') {
+      if (this.cacheFull) return
+      this.cacheFull = true
+    }
+    this.report(result.error)
+  }
+
+  /** Writes what changed of a replica to the cache (own writes in the caller's task, confirmed value). */
+  protected persist(replica: EntityReplica): void {
+    this.cacheWriter?.persist(replica)
+  }
+
+  /** Writes several replicas and a collection update to the cache. */
+  protected persistMany(replicas: Iterable<EntityReplica>, collection?: CollectionUpdate): void {
+    this.cacheWriter?.persistMany(replicas, collection)
+  }
+
+  /** Whether a cache entry of this socket's client id was made by this page (so it is a sync's own). */
+  private ownsEntry(client: string, op: number): boolean {
+    return client === this.connection.clientId && this.connection.ownsOp(op)
+  }
+
+  /**
+   * Shows an outbox entry of another client (another tab, an earlier page)
+   * on its replica until it is acknowledged. Entries of another `version`
+   * are not shown (they are still sent).
+   * @returns true when shown.
+   */
+  protected showForeignEntry(entry: OutboxEntry): boolean {
+    if (entry.resource !== this.resource || entry.version !== this.resourceDef.version) return false
+    if (this.ownsEntry(entry.client, entry.op)) return false
+    const replica = this.foreignTarget(entry)
+    if (!replica) return false
+    let content: ReturnType<typeof contentOf>
+    try {
+      content = contentOf(entry, encoded => {
+        const decoded = this.decode(encoded, entry.id)
+        if (!decoded) throw new SyncError('BAD_MESSAGE', 'skipped')
+        return decoded.value
+      })
+    } catch {
+      return false
+    }
+    replica.showForeign({ client: entry.client, op: entry.op, content })
+    return true
+  }
+
+  /** The replica an entry of another client for `entry.id` is shown on (made if the sync shows such items). */
+  protected abstract foreignTarget(entry: OutboxEntry): EntityReplica | undefined
+
+  /** The replica of `id`, if the sync has one. */
+  protected abstract replicaOf(id: string): EntityReplica | undefined
+
+  /** Shows a replica's new view in the store. */
+  protected abstract refresh(replica: EntityReplica): void
+
+  private cacheNotice(notice: CacheNotice): void {
+    if (this.stopped.peek()) return
+    switch (notice.kind) {
+      case 'enqueued': {
+        if (!this.showForeignEntry(notice.entry)) return
+        const replica = this.replicaOf(notice.entry.id)
+        if (replica) this.refresh(replica)
+        return
+      }
+      case 'acked': {
+        if (notice.resource !== this.resource || this.ownsEntry(notice.client, notice.op)) return
+        const replica = this.replicaOf(notice.id)
+        if (replica?.hideForeign(notice.client, notice.op)) this.refresh(replica)
+        return
+      }
+      case 'confirmed':
+        // Another tab heard of a newer server value first: show it as a change.
+        for (const entity of notice.entities) {
+          if (entity.resource !== this.resource || entity.version !== this.resourceDef.version) continue
+          const replica = this.replicaOf(entity.id)
+          if (!replica || entity.rev <= replica.rev || replica.server.kind === 'unknown') continue
+          this.handle(
+            entity.value === null
+              ? { t: 'gone', r: entity.resource, id: entity.id, rev: entity.rev }
+              : { t: 'change', r: entity.resource, id: entity.id, rev: entity.rev, value: entity.value },
+          )
+        }
+        return
+      case 'cleared':
+        // Logout: unsent edits are dropped everywhere; the store keeps what it shows.
+        for (const replica of this.allReplicas()) {
+          replica.forget()
+          this.cacheWriter?.forget(replica)
+        }
+        this.routes.clear()
+        this.updatePending()
+        return
+      default:
+        return
+    }
+  }
+
+  /** Outbox entries of this sync's own writes not yet acknowledged, for the connection to send after it stopped. */
+  private leaveBehind(): void {
+    const link = this.connection.cacheLink
+    const writer = this.cacheWriter
+    if (!link || !writer) return
+    const entries: OutboxEntry[] = []
+    for (const replica of this.allReplicas()) entries.push(...writer.entries(replica))
+    link.leaveBehind(entries.sort((a, b) => a.op - b.op))
   }
 
   /** The resource name. */
@@ -106,6 +311,9 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
     this.stopped.value = true
     if (this.retryTimer !== undefined) this.connection.timers.clearTimeout(this.retryTimer)
     this.retryTimer = undefined
+    this.loadGeneration++
+    this.unwatchCache?.()
+    this.leaveBehind()
     this.detachAll()
     this.rejectWaiters(new SyncError('STOPPED', 'The sync was stopped'))
   }
@@ -222,18 +430,24 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
       this.accepted()
       if (!replica.applyAck(message.op, message.rev, message.applied !== false)) return
       this.answered(replica, wasDeleting, message.rev)
+      this.persist(replica)
       this.push()
       return
     }
     if (message.code === 'NOT_FOUND' && replica.markMissing(message.op)) {
+      this.persist(replica)
       this.push()
       return
     }
     if (message.code === 'RATE_LIMITED') {
-      if (replica.unsend(message.op)) this.retryLater(message, replica.id)
+      if (replica.unsend(message.op)) {
+        this.persist(replica)
+        this.retryLater(message, replica.id)
+      }
       return
     }
     if (replica.applyReject(message.op)) {
+      this.persist(replica)
       this.answered(replica, wasDeleting, undefined)
       this.reportReject(message, replica.id)
       this.push()
@@ -271,7 +485,6 @@ export abstract class SyncBase<T> implements Sync, SyncChannel {
 
   /** Unsubscribe from the store and the connection. */
   protected abstract detachAll(): void
-  abstract connectionReady(): void
   abstract handle(message: ServerMessage): void
 
   connectionLost(refusal: SyncError | undefined): void {

@@ -7,9 +7,13 @@ import {
   type ServerMessage,
 } from '@lensync/protocol'
 import { batch, type ReadonlySignal, type Signal, signal } from '@lensync/store'
+import { CacheLink } from './cache/CacheLink.ts'
+import type { SyncCache } from './cache/types.ts'
 import type { OpSequence } from './OpSequence.ts'
+import { resolveReconnect } from './options.ts'
 import { _ConnectionPresence } from './presence/ConnectionPresence.ts'
 import type { PresenceServerMessage } from './presence/types.ts'
+import { Session as SessionClass } from './Session.ts'
 import { SyncError } from './SyncError.ts'
 import type { Session, Socket, SocketOptions, Timers, Token } from './types.ts'
 
@@ -72,6 +76,10 @@ export class SyncConnection {
   readonly clientId: string
   /** For retries of refused writes (the socket's, so tests can fake them). */
   readonly timers: Timers
+  /** The socket's cache, if it has one. */
+  readonly cache: SyncCache | undefined
+  /** Tab coordination and the sending of outboxes no sync owns (with a cache). */
+  readonly cacheLink: CacheLink | undefined
   /** Counts the text frames received; the messages of one frame are routed under one number. */
   frameNumber = 0
   /** The length (characters) of the text frame whose messages are being routed. */
@@ -98,17 +106,33 @@ export class SyncConnection {
    *   and its op sequence, `timers`.
    * @param owned - Close the session when the last sync detaches.
    * @param onIdle - Called when the last sync detached.
+   * @param openSession - Opens another session to the same server (a cache's outbox senders use it).
    */
   constructor(
     private readonly session: Session,
     options: SocketOptions,
     private readonly owned: boolean,
     private readonly onIdle: () => void,
+    openSession?: () => Session,
   ) {
     this.token = options.token
     this.timers = options.timers
     this.clientId = options.clientId
     this.opSequence = options._ops
+    this.cache = options.cache
+    this.cacheLink =
+      options.cache && openSession
+        ? new CacheLink({
+            cache: options.cache,
+            clientId: options.clientId,
+            firstOp: options._ops.first,
+            nextOp: () => options._ops.next(),
+            openSession,
+            token: options.token,
+            timers: options.timers,
+            report: error => this.broadcastError(error),
+          })
+        : undefined
     this._state = signal<ConnectionState>('connecting')
     this.state = this._state
     this.presence = new _ConnectionPresence({
@@ -167,6 +191,11 @@ export class SyncConnection {
       }
     }
     if (this.channels.size === 0 && !keepAlive && !this.presence.inUse) this.dispose()
+  }
+
+  /** Whether `op` of this connection's client id was made by this page (not an earlier one). */
+  ownsOp(op: number): boolean {
+    return op >= this.opSequence.first
   }
 
   /** A fresh op id of this connection's client id. */
@@ -384,12 +413,22 @@ export class SyncConnection {
     if (this.closed) return
     this.closed = true
     for (const dispose of this.disposers.splice(0)) dispose()
+    this.cacheLink?.stop()
     this.onIdle()
     if (this.owned) void this.session.close({ code: 1000, reason: 'sync stopped' }).catch(() => {})
   }
 }
 
 const connections = new WeakMap<object, SyncConnection>()
+
+/** A reconnecting session to the server of a session the caller manages. */
+function siblingSession(session: Session): Session {
+  const options = session._options
+  return new SessionClass([session.url.peek()], {
+    ...options,
+    reconnect: resolveReconnect(true, options.reconnect),
+  })
+}
 
 /**
  * The shared sync connection of a socket (one WebSocket for every sync over
@@ -402,8 +441,10 @@ export function connectionFor(target: Socket | Session): SyncConnection {
   if (existing) return existing
   const forget = () => connections.delete(target)
   const connection = isSession(target)
-    ? new SyncConnection(target, target._options, false, forget)
-    : new SyncConnection(target.connect({ reconnect: true }), target.options, true, forget)
+    ? new SyncConnection(target, target._options, false, forget, () => siblingSession(target))
+    : new SyncConnection(target.connect({ reconnect: true }), target.options, true, forget, () =>
+        target.connect({ reconnect: true }),
+      )
   connections.set(target, connection)
   return connection
 }

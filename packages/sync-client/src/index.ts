@@ -35,7 +35,7 @@ export { Socket, websocket } from './Socket.ts'
 export type { SyncErrorCode, SyncErrorDetails } from './SyncError.ts'
 export { SyncError } from './SyncError.ts'
 export { syncList } from './syncList.ts'
-export type { Sync, SyncListOptions, SyncStatus } from './syncTypes.ts'
+export type { CachedSync, Sync, SyncListOptions, SyncSource, SyncStatus } from './syncTypes.ts'
 export { syncWith } from './syncWith.ts'
 export type {
   CloseOptions,

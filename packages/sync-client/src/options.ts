@@ -136,6 +136,16 @@ export function resolveOptions(options: WebSocketOptions): SocketOptions {
       `Option clientId must be a non-empty string of at most 256 characters; got ${String(given)}`,
     )
   }
+  const cache = options.cache
+  if (
+    cache !== undefined &&
+    (typeof cache !== 'object' ||
+      cache === null ||
+      typeof cache.enqueue !== 'function' ||
+      typeof cache.subscribe !== 'function')
+  ) {
+    throw badOption('Option cache must be a cache made by indexedDbCache() or memoryCache()')
+  }
   return Object.freeze({
     protocols: resolveProtocols(options.protocols),
     WebSocket: resolveWebSocket(options.WebSocket),
@@ -148,6 +158,7 @@ export function resolveOptions(options: WebSocketOptions): SocketOptions {
     random,
     online: resolveOnline(options.online),
     clientId: given ?? randomClientId(),
+    cache,
     _ops: opSequenceFor(given !== undefined),
   })
 }

@@ -77,4 +77,6 @@ export type OutboxWrite = WriteContent &
     resent: boolean
     /** The message as first encoded; a resend sends it as it is. */
     wire?: WriteMessage
+    /** The write as a cache keeps it (JSON of its outbox entry), once queued. */
+    cached?: string
   }

@@ -16,6 +16,14 @@ export interface ResourceOptions<T> {
   serializer?: Serializer
   /** A Standard Schema (zod, valibot, arktype …) every incoming value is checked against. */
   schema?: StandardSchemaV1<unknown, T>
+  /**
+   * The version of the values' shape, a positive integer. A cache
+   * (`websocket(url, { cache })`) drops values cached under another version
+   * and fetches them again; edits made under it and not yet sent are still
+   * sent (the server's schema decides). Raise it when the shape changes.
+   * @default 1
+   */
+  version?: number
 }
 
 /** A kind of synced entity: its name on the server, how to find an entity's id, and how to encode values. */
@@ -24,6 +32,8 @@ export interface Resource<T> {
   readonly id: (value: T) => string
   readonly serializer: Serializer
   readonly schema: StandardSchemaV1<unknown, T> | undefined
+  /** The version of the values' shape (see {@link ResourceOptions.version}). */
+  readonly version: number
 }
 
 /**
@@ -36,7 +46,13 @@ export interface Resource<T> {
  * const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
  */
 export function resource<T>(options: ResourceOptions<T>): Resource<T> {
-  const { name, id, serializer = defaultSerializer, schema } = options ?? ({} as ResourceOptions<T>)
+  const {
+    name,
+    id,
+    serializer = defaultSerializer,
+    schema,
+    version = 1,
+  } = options ?? ({} as ResourceOptions<T>)
   if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
     throw new SyncError(
       'BAD_ARGUMENT',
@@ -58,5 +74,11 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
       'resource(): `schema` must implement Standard Schema v1 (zod, valibot, arktype …)',
     )
   }
-  return Object.freeze({ name, id, serializer, schema })
+  if (!Number.isSafeInteger(version) || version < 1) {
+    throw new SyncError(
+      'BAD_ARGUMENT',
+      `resource(): \`version\` must be a positive integer, got ${String(version)}`,
+    )
+  }
+  return Object.freeze({ name, id, serializer, schema, version })
 }

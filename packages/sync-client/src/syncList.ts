@@ -1,12 +1,13 @@
 import type { CollectionSnapMessage, ServerMessage, SnapItem } from '@lensync/protocol'
 import { diffFields } from '@lensync/protocol'
 import type { Store } from '@lensync/store'
+import type { CollectionUpdate, OutboxEntry } from './cache/types.ts'
 import type { EntityReplica } from './EntityReplica.ts'
 import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
-import type { Sync, SyncListOptions } from './syncTypes.ts'
+import type { CachedSync, SyncListOptions } from './syncTypes.ts'
 import type { Session, Socket } from './types.ts'
 
 /** Default bounds of a collection snapshot held before its last page (see {@link SyncListOptions}). */
@@ -97,6 +98,7 @@ class ListSync<T> extends SyncBase<T> {
       this.shownItems.set(id, item)
       this.order.push(id)
     }
+    this.loadCollection()
     this.connection.attach(this)
     this.unwatch = store.data.subscribe(value => this.local(value))
   }
@@ -174,8 +176,87 @@ class ListSync<T> extends SyncBase<T> {
     }
     this.order = order
     if (changed) {
+      // Queued to the cache now, in the task of the edit.
+      this.persistMany(this.replicas.values())
       this.updatePending()
       this.schedulePush()
+    }
+  }
+
+  /**
+   * Reads the cached collection (its items, and the revision to subscribe
+   * `since`) and the unsent edits of other clients (other tabs, an earlier
+   * page), and shows them before any connection (`source` 'cache').
+   */
+  private loadCollection(): void {
+    this.loadFromCache(async cache => {
+      const { version } = this.resourceDef
+      const collection = await cache.readCollection(this.resource, version)
+      const entries = (await cache.readOutbox()).filter(entry => entry.resource === this.resource)
+      if (this.stopped.peek() || this.subscribed.peek()) return
+      let shown = false
+      let complete = collection !== undefined
+      for (const entity of collection?.entities ?? []) {
+        if (entity.value === null) continue
+        const decoded = this.decode(entity.value, entity.id)
+        if (!decoded || !this.valid(decoded.value, entity.id)) {
+          complete = false
+          continue
+        }
+        let replica = this.replicas.get(entity.id)
+        if (!replica) {
+          replica = this.makeReplica(entity.id, undefined)
+          this.replicas.set(entity.id, replica)
+          this.order.push(entity.id)
+        }
+        if (replica.loadCached(decoded.value, entity.rev, true)) this.cacheWriter?.markConfirmed(replica)
+        shown = true
+      }
+      if (collection && collection.entities.length < collection.ids.length) complete = false
+      // Only a collection whose every item is cached can be brought up to date with `since`.
+      if (complete && collection && this.since === undefined) this.since = collection.rev
+      for (const entry of entries) if (this.showForeignEntry(entry)) shown = true
+      if (!shown && !collection) return
+      this.persistMany(this.replicas.values())
+      this.render()
+      this.shownFrom('cache')
+    })
+  }
+
+  protected foreignTarget(entry: OutboxEntry): EntityReplica | undefined {
+    const existing = this.replicas.get(entry.id)
+    if (existing) return existing
+    // An item another client added (a whole value): shown until the server has it.
+    if (entry.kind !== 'put' && entry.kind !== 'create') return undefined
+    const replica = this.makeReplica(entry.id, undefined)
+    this.replicas.set(entry.id, replica)
+    this.order.push(entry.id)
+    return replica
+  }
+
+  protected replicaOf(id: string): EntityReplica | undefined {
+    return this.replicas.get(id)
+  }
+
+  protected refresh(replica: EntityReplica): void {
+    this.persist(replica)
+    this.render()
+  }
+
+  /** The cache's collection update for `replicas` after the server's answer: present ids added, the rest removed. */
+  private collectionUpdate(replicas: Iterable<EntityReplica>): CollectionUpdate | undefined {
+    if (this.since === undefined) return undefined
+    const add: string[] = []
+    const remove: string[] = []
+    for (const replica of replicas) {
+      if (replica.server.kind === 'present') add.push(replica.id)
+      else if (replica.server.kind === 'absent') remove.push(replica.id)
+    }
+    return {
+      resource: this.resource,
+      version: this.resourceDef.version,
+      rev: this.since,
+      ids: { add, remove },
     }
   }
 
@@ -200,7 +281,7 @@ class ListSync<T> extends SyncBase<T> {
     const order: string[] = []
     for (const id of this.order) {
       const replica = this.replicas.get(id)
-      if (!replica || replica.deleting) continue
+      if (!replica || replica.deleting || replica.foreignDeleting) continue
       if (replica.server.kind !== 'present' && replica.pendingCount === 0 && this.subscribed.peek()) {
         // Known absent on the server and nothing on its way there.
         this.replicas.delete(id)
@@ -227,7 +308,7 @@ class ListSync<T> extends SyncBase<T> {
     return view
   }
 
-  connectionReady(): void {
+  protected onReady(): void {
     this.buffer = emptyBuffer()
     this.clearSubscriptionRefusal('SNAPSHOT_TOO_LARGE')
     this.connection.write(
@@ -261,6 +342,7 @@ class ListSync<T> extends SyncBase<T> {
           const decoded = this.decode(message.value, message.id)
           if (!decoded || !this.valid(decoded.value, message.id)) return
           replica.applySnapshot(decoded.value, message.rev, true)
+          this.persist(replica)
           this.render()
         }
         return
@@ -276,7 +358,10 @@ class ListSync<T> extends SyncBase<T> {
           this.replicas.set(message.id, replica)
           this.order.push(message.id)
         }
-        if (this.applyRemoteChange(replica, message)) this.render()
+        if (this.applyRemoteChange(replica, message)) {
+          this.persistMany([replica], this.collectionUpdate([replica]))
+          this.render()
+        }
         return
       }
       case 'gone': {
@@ -289,6 +374,8 @@ class ListSync<T> extends SyncBase<T> {
         if (replica && message.rev > replica.rev) {
           this.replicas.delete(message.id)
           this.shownItems.delete(message.id)
+          replica.applyGone(message.rev)
+          this.persistMany([replica], this.collectionUpdate([replica]))
           this.render()
         }
         return
@@ -307,6 +394,7 @@ class ListSync<T> extends SyncBase<T> {
 
   protected answered(replica: EntityReplica, wasDeleting: boolean, rev: number | undefined): void {
     if (rev !== undefined) this.seen(rev)
+    this.persistMany([replica], this.collectionUpdate([replica]))
     // An answer to the write of an item removed and added again since is the old item's.
     if (this.replicas.get(replica.id) !== replica) return
     if (wasDeleting && !replica.deleting) {
@@ -390,8 +478,17 @@ class ListSync<T> extends SyncBase<T> {
     }
     this.since = Math.max(this.since ?? 0, rev)
     this.subscribed.value = true
+    const ids = [...this.replicas.values()].filter(r => r.server.kind === 'present').map(r => r.id)
+    const full = !incremental || pages.some(page => page.full === true)
+    this.persistMany(this.replicas.values(), {
+      resource: this.resource,
+      version: this.resourceDef.version,
+      rev: this.since,
+      ids: full ? { replace: ids } : { add: ids, remove: pages.flatMap(page => page.gone) },
+    })
     for (const message of buffer.held) this.handle(message)
     this.render()
+    this.shownFrom('server')
     this.push()
   }
 
@@ -438,6 +535,6 @@ export function syncList<T>(
   target: Socket | Session,
   resource: Resource<T>,
   options: SyncListOptions = {},
-): Sync {
+): CachedSync {
   return new ListSync(store, target, resource, options)
 }

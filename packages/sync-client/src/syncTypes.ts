@@ -30,6 +30,25 @@ export interface Sync {
 }
 
 /**
+ * Where the value a sync's store shows came from: `initial` (the store's own
+ * value, nothing read yet), `cache` (the socket's cache: the last value known
+ * to be on the server with the unsent edits on top), `server` (a snapshot
+ * from the server, with the unsent edits on top).
+ */
+export type SyncSource = 'initial' | 'cache' | 'server'
+
+/** A running `syncWith` or `syncList`, with where its value came from. */
+export interface CachedSync extends Sync {
+  /**
+   * Resolves once the store shows the cached value or the server's (the
+   * first of the two); never rejects. Without a cache: once the first snapshot was applied.
+   */
+  readonly ready: Promise<void>
+  /** Where the value the store shows came from (see {@link SyncSource}). */
+  readonly source: ReadonlySignal<SyncSource>
+}
+
+/**
  * Options of `syncList`: bounds on what it holds while a collection snapshot
  * arrives (its pages, and the changes that come meanwhile, are kept until the
  * last page). A snapshot past either bound is dropped: the sync reports

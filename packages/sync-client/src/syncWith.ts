@@ -1,12 +1,13 @@
 import type { ServerMessage } from '@lensync/protocol'
 import { diffFields } from '@lensync/protocol'
 import type { Store } from '@lensync/store'
+import type { OutboxEntry } from './cache/types.ts'
 import type { EntityReplica } from './EntityReplica.ts'
 import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
-import type { Sync } from './syncTypes.ts'
+import type { CachedSync } from './syncTypes.ts'
 import type { Session, Socket } from './types.ts'
 
 class EntitySync<T> extends SyncBase<T> {
@@ -32,6 +33,7 @@ class EntitySync<T> extends SyncBase<T> {
     this.shown = store.current
     this.entityId = this.idOf(this.shown)
     this.replica = this.makeReplica(this.entityId, this.shown)
+    this.loadEntity(this.replica)
     this.connection.attach(this)
     this.unwatch = store.data.subscribe(value => this.local(value))
   }
@@ -69,6 +71,8 @@ class EntitySync<T> extends SyncBase<T> {
       return
     }
     if (this.replica.localEdit(before, value)) {
+      // Queued to the cache now, in the task of the edit.
+      this.persist(this.replica)
       this.updatePending()
       this.schedulePush()
     }
@@ -91,6 +95,8 @@ class EntitySync<T> extends SyncBase<T> {
     // Edits still waiting for this id are shown on top of the server's value once subscribed.
     this.replica = this.draining.get(id) ?? this.makeReplica(id, value)
     this.draining.delete(id)
+    this.persist(previous)
+    this.loadEntity(this.replica)
     this.subscribed.value = false
     this.subscriptionRestarted()
     this.connection.detach(this, old, true)
@@ -132,7 +138,49 @@ class EntitySync<T> extends SyncBase<T> {
   // Writes in flight are not marked to be sent again here: connectionLost()
   // did that for a reopen, and after an id change (attach while ready) they
   // are still answered on this connection.
-  connectionReady(): void {
+  /**
+   * Reads the cached value of `replica`'s entity and the unsent edits of
+   * other clients (other tabs, an earlier page), and shows them before any
+   * connection (`source` 'cache'). An entity the cache knows is not an offer.
+   */
+  private loadEntity(replica: EntityReplica): void {
+    this.loadFromCache(async cache => {
+      const { version } = this.resourceDef
+      const record = await cache.readEntity(this.resource, replica.id, version)
+      const entries = await cache.readOutbox({ resource: this.resource, id: replica.id })
+      if (replica !== this.replica || this.stopped.peek()) return
+      let shown = false
+      if (record) {
+        const decoded = record.value === null ? undefined : this.decode(record.value, replica.id)
+        const usable =
+          record.value === null || (decoded !== undefined && this.valid(decoded.value, replica.id))
+        if (usable && replica.loadCached(decoded?.value, record.rev, record.value !== null)) {
+          this.cacheWriter?.markConfirmed(replica)
+          shown = true
+        }
+      }
+      for (const entry of entries) if (this.showForeignEntry(entry)) shown = true
+      if (!shown) return
+      this.refresh(replica)
+      this.shownFrom('cache')
+    })
+  }
+
+  protected foreignTarget(entry: OutboxEntry): EntityReplica | undefined {
+    return entry.id === this.entityId ? this.replica : undefined
+  }
+
+  protected replicaOf(id: string): EntityReplica | undefined {
+    return id === this.entityId ? this.replica : this.draining.get(id)
+  }
+
+  protected refresh(replica: EntityReplica): void {
+    this.persist(replica)
+    if (replica === this.replica) this.render()
+    else this.updatePending()
+  }
+
+  protected onReady(): void {
     this.connection.write({ t: 'sub', r: this.resource, id: this.entityId })
     this.push()
   }
@@ -156,17 +204,22 @@ class EntitySync<T> extends SyncBase<T> {
           replica.applySnapshot(decoded.value, message.rev, true)
         }
         this.subscribed.value = true
+        this.persist(replica)
         this.render()
+        this.shownFrom('server')
         this.push()
         return
       }
       case 'change':
         if (message.id !== this.entityId || !this.applyRemoteChange(replica, message)) return
+        this.persist(replica)
         this.render()
         this.push()
         return
       case 'gone':
-        if (message.id === this.entityId && replica.applyGone(message.rev)) this.render()
+        if (message.id !== this.entityId || !replica.applyGone(message.rev)) return
+        this.persist(replica)
+        this.render()
         return
       case 'ack':
         this.answer(message)
@@ -207,6 +260,6 @@ class EntitySync<T> extends SyncBase<T> {
  * const sync = syncWith(personStore, websocket(url), PersonResource)
  * await sync.flush()
  */
-export function syncWith<T>(store: Store<T>, target: Socket | Session, resource: Resource<T>): Sync {
+export function syncWith<T>(store: Store<T>, target: Socket | Session, resource: Resource<T>): CachedSync {
   return new EntitySync(store, target, resource)
 }

@@ -1,4 +1,5 @@
 import type { Stream } from '@lensync/store'
+import type { SyncCache } from './cache/types.ts'
 import type { OpSequence } from './OpSequence.ts'
 
 export type { Session } from './Session.ts'
@@ -122,6 +123,14 @@ export interface WebSocketOptions {
    * so they never repeat an earlier page's.
    */
   clientId?: string
+  /**
+   * A local copy of synced values and an outbox of edits not yet
+   * acknowledged, shared by the tabs of a browser: {@link indexedDbCache} in
+   * browsers, {@link memoryCache} in tests and Node. With it a sync shows the
+   * cached value before any connection, edits survive a reload or a closed
+   * tab, and tabs see each other's edits at once. Default none.
+   */
+  cache?: SyncCache
 }
 
 /** The options of a {@link Socket} with every default filled in (`socket.options`). */
@@ -148,6 +157,8 @@ export interface SocketOptions {
   readonly online: EventTarget | null
   /** The client id (given, or random per `websocket()` call). */
   readonly clientId: string
+  /** The cache given, if any (e.g. `socket.options.cache?.clear()` on logout). */
+  readonly cache: SyncCache | undefined
   /**
    * The op ids of `clientId`, shared by every socket and session made from
    * this `websocket()` call.
