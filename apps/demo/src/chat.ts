@@ -1,9 +1,14 @@
-import { storeOf } from '@lensync/store'
+import { effect, signal, storeOf } from '@lensync/store'
 import { resource, type Sync, syncList } from '@lensync/sync-client'
 import { socket } from './connection.ts'
 import { h } from './dom.ts'
+import type { Room } from './presence.ts'
 
-/** One chat line: a message, or a join/leave notice (as the Ktor and fritz2 chat samples). */
+/**
+ * One chat message. (`kind` is always `'message'`; records stored by older
+ * versions of the demo may say `'join'`/`'leave'` and are not shown: those
+ * notices come from presence now.)
+ */
 export type ChatMessage = {
   id: string
   user: string
@@ -12,31 +17,34 @@ export type ChatMessage = {
   at: Date
 }
 
+/** A join/leave notice of this tab, from presence: shown here, never stored. */
+type Notice = { user: string; joined: boolean; at: Date }
+
 const MessageResource = resource<ChatMessage>({ name: 'chat-message', id: m => m.id })
 
 function newId(): string {
   return `${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`
 }
 
-/** This tab's user name, kept across reloads of the tab. */
-function userName(): string {
-  const saved = sessionStorage.getItem('lensync-demo-user')
-  if (saved) return saved
-  const name = `guest-${crypto.randomUUID().slice(0, 4)}`
-  sessionStorage.setItem('lensync-demo-user', name)
-  return name
-}
-
-/** Mounts the chat room into `root`; returns its sync. */
-export function mountChat(root: HTMLElement): Sync {
-  const me = userName()
+/**
+ * Mounts the chat room into `root`: messages are a synced list; who joins
+ * and leaves comes from the page's presence `room`. Returns its sync.
+ */
+export function mountChat(root: HTMLElement, room: Room): Sync {
   const messages = storeOf<ChatMessage[]>([], { id: 'chat' })
   const sync = syncList(messages, socket, MessageResource)
-  const post = messages.handle((list, line: Omit<ChatMessage, 'id' | 'at' | 'user'>) => [
+  const post = messages.handle((list, text: string) => [
     ...list,
-    { id: newId(), user: me, at: new Date(), ...line },
+    { id: newId(), user: room.self.current.name, at: new Date(), kind: 'message' as const, text },
   ])
+  const notices = signal<readonly Notice[]>([])
+  const notice = (user: string, joined: boolean) => {
+    notices.value = [...notices.peek(), { user, joined, at: new Date() }]
+  }
+  room.joins.subscribe(peer => notice(peer.state.name, true))
+  room.leaves.subscribe(peer => notice(peer.state.name, false))
 
+  const me = h('strong', { 'data-testid': 'me' })
   const log = h('ul', { class: 'log', 'data-testid': 'chat-log' })
   const input = h('input', {
     class: 'compose-input',
@@ -49,32 +57,39 @@ export function mountChat(root: HTMLElement): Sync {
   root.append(
     h('h2', {}, 'Chat room'),
     h('p', { class: 'hint' }, 'A synced list: every tab sees every message, late joiners see the history.'),
-    h('p', { class: 'me' }, 'You are ', h('strong', { 'data-testid': 'me' }, me)),
+    h('p', { class: 'me' }, 'You are ', me),
     log,
     form,
   )
 
-  messages.data.subscribe(list => {
-    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4
-    log.replaceChildren(
-      ...[...list]
-        .sort((a, b) => a.at.getTime() - b.at.getTime())
-        .map(m =>
-          m.kind === 'message'
-            ? h(
-                'li',
-                { 'data-testid': 'chat-line' },
-                h('span', { class: 'who' }, m.user),
-                m.text,
-                h('span', { class: 'at' }, m.at.toLocaleTimeString()),
-              )
-            : h(
-                'li',
-                { class: 'notice', 'data-testid': 'chat-notice' },
-                `${m.user} ${m.kind === 'join' ? 'joined' : 'left'}`,
-              ),
+  effect(() => {
+    me.textContent = room.self.data.value.name
+  })
+  effect(() => {
+    const lines = [
+      ...messages.data.value
+        .filter(m => m.kind === 'message')
+        .map(m => ({
+          at: m.at,
+          li: h(
+            'li',
+            { 'data-testid': 'chat-line' },
+            h('span', { class: 'who' }, m.user),
+            m.text,
+            h('span', { class: 'at' }, m.at.toLocaleTimeString()),
+          ),
+        })),
+      ...notices.value.map(n => ({
+        at: n.at,
+        li: h(
+          'li',
+          { class: 'notice', 'data-testid': 'chat-notice' },
+          `${n.user} ${n.joined ? 'joined' : 'left'}`,
         ),
-    )
+      })),
+    ]
+    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4
+    log.replaceChildren(...lines.sort((a, b) => a.at.getTime() - b.at.getTime()).map(line => line.li))
     if (atBottom) log.scrollTop = log.scrollHeight
   })
 
@@ -83,13 +98,7 @@ export function mountChat(root: HTMLElement): Sync {
     const text = input.value.trim()
     if (!text) return
     input.value = ''
-    post({ kind: 'message', text })
+    post(text)
   })
-  // Announce once the history is in, so the notice lands after it.
-  void sync.flush().then(
-    () => post({ kind: 'join', text: '' }),
-    () => {},
-  )
-  addEventListener('pagehide', () => post({ kind: 'leave', text: '' }))
   return sync
 }

@@ -2,6 +2,7 @@ import { formatLens, history, lenses, storeOf, validate } from '@lensync/store'
 import { resource, type Sync, syncWith } from '@lensync/sync-client'
 import { socket } from './connection.ts'
 import { bindInput, bindMessage, h } from './dom.ts'
+import { bindFieldPresence, type Room } from './presence.ts'
 
 /** The shared record both tabs edit. */
 export type Person = { _id: string; name: string; age: number; birthday: Date | null; tags: string[] }
@@ -20,8 +21,11 @@ const dateAsText = formatLens<Date | null>(
   s => (s ? new Date(`${s}T00:00:00.000Z`) : null),
 )
 
-/** Mounts the person form into `root`; returns its sync. */
-export function mountPerson(root: HTMLElement): Sync {
+/**
+ * Mounts the person form into `root`; each field is outlined in the color of
+ * whoever else in `room` is editing it. Returns its sync.
+ */
+export function mountPerson(root: HTMLElement, room: Room): Sync {
   const person = storeOf<Person>(
     { _id: 'demo-person', name: '', age: 0, birthday: null, tags: [] },
     { id: 'person' },
@@ -87,6 +91,10 @@ export function mountPerson(root: HTMLElement): Sync {
   bindMessage(nameField.error, nameField.wrap, checks.messagesFor(nameStore))
   bindMessage(ageField.error, ageField.wrap, checks.messagesFor(ageStore))
   bindMessage(birthdayField.error, birthdayField.wrap, checks.messagesFor(birthdayStore))
+  bindFieldPresence(room, 'name', nameField.wrap)
+  bindFieldPresence(room, 'age', ageField.wrap)
+  bindFieldPresence(room, 'birthday', birthdayField.wrap)
+  bindFieldPresence(room, 'tag', tagsField.wrap)
 
   tagsStore.data.subscribe(tags => {
     chips.replaceChildren(
