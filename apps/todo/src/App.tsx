@@ -1,5 +1,6 @@
 import { useSyncList, useValue } from '@lensync/react'
 import { type FormEvent, useState } from 'react'
+import { Avatars } from './Avatars.tsx'
 import { socket } from './connection.ts'
 import { Indicator } from './Indicator.tsx'
 import { TodoItem } from './TodoItem.tsx'
@@ -30,6 +31,7 @@ export function App() {
         <div className="brand">
           <strong>lensync</strong> <span>todos — open this page in two tabs</span>
         </div>
+        <Avatars />
         <Indicator sync={sync} />
       </header>
       <main className="card">
