@@ -1,5 +1,5 @@
 import { PROTOCOL_VERSION } from './constants.ts'
-import type { ErrorCode, Issue, OpId, RejectCode } from './messages.ts'
+import type { ErrorCode, FieldPath, Issue, OpId, RejectCode } from './messages.ts'
 
 // Encoders for every server → client message. Values arrive as JSON text
 // (the hub keeps entities as the text of their envelope), so encoding a
@@ -64,14 +64,40 @@ export function encodeCollectionSnap(
   return `{"t":"snap","r":${str(r)},"rev":${rev},"items":[${text}],"gone":${str(gone)}${more ? ',"more":true' : ''}${full ? ',"full":true' : ''}}`
 }
 
+/** One field conflict of an `ack` (see `FieldConflict`), with the other client's value as JSON text. */
+export interface EncodedConflict {
+  readonly path: FieldPath
+  readonly rev: number
+  readonly by?: string | undefined
+  /** The JSON text of the value's envelope before the write; `null` when the field was absent. */
+  readonly theirs: string | null
+  readonly applied: boolean
+}
+
 /**
  * `ack` of a write.
  *
- * @param applied - `false` for a create-only put that found the entity (its `snap` precedes the ack).
+ * @param applied - `false` for a create-only put that found the entity (its
+ *   `snap` precedes the ack), a write already applied, or a `'keep-theirs'`
+ *   write whose every field conflicted.
+ * @param conflicts - The write's fields that met a newer write of another client.
  * @returns The envelope's JSON text.
  */
-export function encodeAck(op: OpId, rev: number, applied = true): string {
-  return `{"t":"ack","op":${str(op)},"rev":${rev}${applied ? '' : ',"applied":false'}}`
+export function encodeAck(
+  op: OpId,
+  rev: number,
+  applied = true,
+  conflicts?: readonly EncodedConflict[],
+): string {
+  let list = ''
+  if (conflicts && conflicts.length > 0) {
+    for (const c of conflicts) {
+      const by = c.by === undefined ? '' : `,"by":${str(c.by)}`
+      list += `${list ? ',' : ''}{"path":${str(c.path)},"rev":${c.rev}${by},"theirs":${c.theirs ?? 'null'},"applied":${c.applied}}`
+    }
+    list = `,"conflicts":[${list}]`
+  }
+  return `{"t":"ack","op":${str(op)},"rev":${rev}${applied ? '' : ',"applied":false'}${list}}`
 }
 
 /**

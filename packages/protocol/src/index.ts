@@ -10,7 +10,13 @@ export {
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
 } from './constants.ts'
-export type { EncodedChangeBody, EncodedPresencePeer, EncodedSnapItem, RejectTarget } from './encode.ts'
+export type {
+  EncodedChangeBody,
+  EncodedConflict,
+  EncodedPresencePeer,
+  EncodedSnapItem,
+  RejectTarget,
+} from './encode.ts'
 export {
   encodeAck,
   encodeChange,
@@ -33,11 +39,13 @@ export type {
   ChangeMessage,
   ClientMessage,
   CollectionSnapMessage,
+  ConflictPolicy,
   DelMessage,
   Encoded,
   EntitySnapMessage,
   ErrorCode,
   ErrorMessage,
+  FieldConflict,
   FieldPath,
   FieldSet,
   GoneMessage,

@@ -25,6 +25,14 @@ export type FieldSet = readonly [path: FieldPath, value: Encoded]
 /** An operation id chosen by the client, unique per connection; echoed in `ack`/`reject`. */
 export type OpId = number | string
 
+/**
+ * What the server does with a field of a write that conflicts (another
+ * client wrote the field after the write's `base`): `'overwrite'` (the
+ * default) applies it anyway and reports the conflict in the `ack`;
+ * `'keep-theirs'` leaves the field as the other client wrote it.
+ */
+export type ConflictPolicy = 'overwrite' | 'keep-theirs'
+
 /** Client → server: opens the conversation (required first when the server authenticates). */
 export interface HelloMessage {
   t: 'hello'
@@ -56,6 +64,14 @@ export interface PutMessage {
   create?: boolean
   /** The client id the write belongs to when it is not the connection's (a tab sending another tab's outbox). */
   client?: string
+  /**
+   * The entity revision the client's view had when the edit was made: the
+   * server reports (and with `'keep-theirs'` skips) each field another
+   * client wrote after it. Absent: no conflict detection.
+   */
+  base?: number
+  /** What to do with a conflicting field. Absent: `'overwrite'`. */
+  onConflict?: ConflictPolicy
 }
 /** Client → server: set and unset fields of an existing entity. */
 export interface PatchMessage {
@@ -67,6 +83,10 @@ export interface PatchMessage {
   unset?: FieldPath[]
   /** As {@link PutMessage.client}. */
   client?: string
+  /** As {@link PutMessage.base}. */
+  base?: number
+  /** As {@link PutMessage.onConflict}. */
+  onConflict?: ConflictPolicy
 }
 /** Client → server: delete an entity (leaves a tombstone). */
 export interface DelMessage {
@@ -155,15 +175,35 @@ export interface CollectionSnapMessage {
 /**
  * Server → client: a write of this connection is stored at `rev`.
  * `applied: false`: it changed nothing now — a create-only put that found the
- * entity (its `snap` came just before), or a write the server had already
+ * entity (its `snap` came just before), a write the server had already
  * applied (a resend after a lost ack; `rev` is the revision it was applied
- * at, and the client's subscription already shows its effect or a later one).
+ * at, and the client's subscription already shows its effect or a later one),
+ * or a `'keep-theirs'` write whose every field conflicted (`conflicts` lists
+ * them; `rev` is the entity's current revision).
  */
 export interface AckMessage {
   t: 'ack'
   op: OpId
   rev: number
   applied?: boolean
+  /** The fields of the write that met another client's newer write (only for a write sent with `base`). */
+  conflicts?: FieldConflict[]
+}
+/**
+ * One field of a write that another client wrote after the write's `base`
+ * (the revision the writer's view had), as reported in its `ack`.
+ */
+export interface FieldConflict {
+  /** The path the write set or unset (for a put: a top-level field, `[]` for a value that is not an object). */
+  path: FieldPath
+  /** The revision of the other client's write of that field (or of a field above or below it). */
+  rev: number
+  /** Who made it: the server's `attribution(principal)`, when it has one. */
+  by?: string
+  /** The field's value before this write (the other client's); `null` when it was absent. */
+  theirs: Encoded | null
+  /** Whether the write's value of the field was applied (`'overwrite'`) or not (`'keep-theirs'`). */
+  applied: boolean
 }
 /** Server → client: another connection changed an entity. Either `value` (after a put) or `set`/`unset` (after a patch). */
 export interface ChangeMessage {

@@ -1,6 +1,6 @@
 import { findForbiddenKeyInEncoded, isPlainObject } from './codec.ts'
 import { FORBIDDEN_KEYS, MAX_NAME_LENGTH as MAX_NAME, MAX_PATH_DEPTH } from './constants.ts'
-import type { ClientMessage, Encoded, FieldPath, FieldSet } from './messages.ts'
+import type { ClientMessage, ConflictPolicy, Encoded, FieldPath, FieldSet } from './messages.ts'
 import { ProtocolError, type ProtocolErrorCode } from './ProtocolError.ts'
 
 const KNOWN_TYPES = new Set([
@@ -127,8 +127,17 @@ function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): Client
   const owner = client === undefined ? {} : { client }
   try {
     if (t === 'del') return { t, op, r, id, ...owner }
+    const detection = conflictFields(t, raw)
     if (t === 'put') {
-      const put: ClientMessage = { t, op, r, id, value: encoded(raw.value, 'put.value'), ...owner }
+      const put: ClientMessage = {
+        t,
+        op,
+        r,
+        id,
+        value: encoded(raw.value, 'put.value'),
+        ...owner,
+        ...detection,
+      }
       if (raw.create !== undefined) {
         if (typeof raw.create !== 'boolean') throw bad('put.create must be a boolean')
         put.create = raw.create
@@ -140,7 +149,7 @@ function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): Client
       if (!Array.isArray(pair) || pair.length !== 2) throw bad(`patch.set[${i}] must be a [path, value] pair`)
       return [path(pair[0], `patch.set[${i}] path`), encoded(pair[1], `patch.set[${i}] value`)] as const
     })
-    const patch: ClientMessage = { t, op, r, id, set, ...owner }
+    const patch: ClientMessage = { t, op, r, id, set, ...owner, ...detection }
     if (raw.unset !== undefined) {
       if (!Array.isArray(raw.unset)) throw bad('patch.unset must be an array of paths')
       patch.unset = raw.unset.map((p, i) => path(p, `patch.unset[${i}]`))
@@ -152,6 +161,26 @@ function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): Client
       return new ProtocolError('BAD_FIELD', error.message, { op, r, id })
     throw error
   }
+}
+
+/** A write's `base` and `onConflict`, when present (each checked). */
+function conflictFields(
+  t: 'put' | 'patch',
+  raw: Record<string, unknown>,
+): { base?: number; onConflict?: ConflictPolicy } {
+  const out: { base?: number; onConflict?: ConflictPolicy } = {}
+  const { base, onConflict } = raw
+  if (base !== undefined) {
+    if (typeof base !== 'number' || !Number.isSafeInteger(base) || base < 0)
+      throw bad(`${t}.base must be an entity revision (an integer >= 0)`)
+    out.base = base
+  }
+  if (onConflict !== undefined) {
+    if (onConflict !== 'overwrite' && onConflict !== 'keep-theirs')
+      throw bad(`${t}.onConflict must be 'overwrite' or 'keep-theirs'`)
+    out.onConflict = onConflict
+  }
+  return out
 }
 
 function name(value: unknown, field: string): string {

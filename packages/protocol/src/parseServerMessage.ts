@@ -1,9 +1,11 @@
 import { findForbiddenKeyInEncoded } from './codec.ts'
 import { FORBIDDEN_KEYS, MAX_PATH_DEPTH } from './constants.ts'
 import type {
+  AckMessage,
   CollectionSnapMessage,
   Encoded,
   ErrorCode,
+  FieldConflict,
   FieldPath,
   FieldSet,
   Issue,
@@ -118,6 +120,20 @@ function snapItem(value: unknown, field: string): SnapItem {
   }
 }
 
+function conflict(value: unknown, field: string): FieldConflict {
+  const c = record(value, field)
+  // A conflict may be about the whole value: its path is then empty.
+  const steps = array(c.path, `${field}.path`)
+  const out: FieldConflict = {
+    path: steps.length === 0 ? [] : path(steps, `${field}.path`),
+    rev: revision(c.rev, `${field}.rev`),
+    theirs: c.theirs === null ? null : encoded(c.theirs, `${field}.theirs`),
+    applied: flag(c.applied, `${field}.applied`) ?? fail(`${field}.applied`, 'a boolean'),
+  }
+  if (c.by !== undefined) out.by = string(c.by, `${field}.by`)
+  return out
+}
+
 function issues(value: unknown, field: string): Issue[] {
   return array(value, field).map((entry, i) => {
     const issue = record(entry, `${field}[${i}]`)
@@ -161,7 +177,10 @@ function parse(m: Fields): ServerMessage {
       const op = opId(m.op, 'ack.op')
       const rev = revision(m.rev, 'ack.rev')
       const applied = flag(m.applied, 'ack.applied')
-      return applied === undefined ? { t: 'ack', op, rev } : { t: 'ack', op, rev, applied }
+      const ack: AckMessage = applied === undefined ? { t: 'ack', op, rev } : { t: 'ack', op, rev, applied }
+      if (m.conflicts !== undefined)
+        ack.conflicts = array(m.conflicts, 'ack.conflicts').map((c, i) => conflict(c, `ack.conflicts[${i}]`))
+      return ack
     }
     case 'change': {
       const r = name(m.r, 'change.r')

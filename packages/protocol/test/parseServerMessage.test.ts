@@ -19,6 +19,15 @@ const valid: Record<string, ServerMessage> = {
   },
   ack: { t: 'ack', op: 7, rev: 2, applied: false },
   ackStringOp: { t: 'ack', op: 'op-1', rev: 2 },
+  ackConflicts: {
+    t: 'ack',
+    op: 8,
+    rev: 9,
+    conflicts: [
+      { path: ['name'], rev: 8, by: 'Ada', theirs: value, applied: true },
+      { path: [], rev: 7, theirs: null, applied: false },
+    ],
+  },
   changeValue: { t: 'change', r: 'person', id: 'p1', rev: 5, value },
   changeFields: {
     t: 'change',
@@ -57,6 +66,17 @@ const broken: Record<string, Array<Record<string, unknown>>> = {
     { more: 'yes' },
   ],
   ack: [{ op: null }, { op: 1.5 }, { op: {} }, { rev: undefined }, { applied: 1 }],
+  ackConflicts: [
+    { conflicts: {} },
+    { conflicts: [null] },
+    { conflicts: [{ path: ['a'], rev: 1, theirs: null }] },
+    { conflicts: [{ path: 'a', rev: 1, theirs: null, applied: true }] },
+    { conflicts: [{ path: ['__proto__'], rev: 1, theirs: null, applied: true }] },
+    { conflicts: [{ path: ['a'], rev: -1, theirs: null, applied: true }] },
+    { conflicts: [{ path: ['a'], rev: 1, by: 5, theirs: null, applied: true }] },
+    { conflicts: [{ path: ['a'], rev: 1, theirs: 'x', applied: true }] },
+    { conflicts: [{ path: ['a'], rev: 1, applied: true }] },
+  ],
   changeValue: [{ id: undefined }, { rev: Number.NaN }, { value: [1] }, { set: [] }],
   changeFields: [
     { set: {} },

@@ -80,6 +80,34 @@ describe('server messages: encoder → parser', () => {
     ['ack', encodeAck(7, 2), { t: 'ack', op: 7, rev: 2 }],
     ['ack of an offer', encodeAck('op-7', 2, false), { t: 'ack', op: 'op-7', rev: 2, applied: false }],
     [
+      'ack with conflicts',
+      encodeAck(8, 12, true, [
+        { path: ['name'], rev: 11, by: 'Ada "A"', theirs: plainText, applied: true },
+        { path: ['address', 'street'], rev: 10, theirs: null, applied: true },
+      ]),
+      {
+        t: 'ack',
+        op: 8,
+        rev: 12,
+        conflicts: [
+          { path: ['name'], rev: 11, by: 'Ada "A"', theirs: JSON.parse(plainText), applied: true },
+          { path: ['address', 'street'], rev: 10, theirs: null, applied: true },
+        ],
+      },
+    ],
+    [
+      'ack of a keep-theirs write with nothing left',
+      encodeAck(9, 12, false, [{ path: [], rev: 11, theirs: richText, applied: false }]),
+      {
+        t: 'ack',
+        op: 9,
+        rev: 12,
+        applied: false,
+        conflicts: [{ path: [], rev: 11, theirs: rich as never, applied: false }],
+      },
+    ],
+    ['ack with no conflicts', encodeAck(10, 3, true, []), { t: 'ack', op: 10, rev: 3 }],
+    [
       'change with a value',
       encodeChange('person', 'p1', 4, { value: richText }),
       { t: 'change', r: 'person', id: 'p1', rev: 4, value: rich as never },
@@ -169,6 +197,17 @@ describe('client messages: JSON → parser', () => {
     { t: 'patch', op: 'o-2', r: 'person', id: 'p1', set: [[['name'], { json: 'Ada' }]], unset: [['age']] },
     { t: 'del', op: 3, r: 'person', id: 'p1' },
     { t: 'patch', op: 4, r: 'person', id: 'p1', set: [[['age'], { json: 1 }]], client: 'closed-tab' },
+    { t: 'patch', op: 5, r: 'person', id: 'p1', set: [[['age'], { json: 2 }]], base: 7 },
+    {
+      t: 'patch',
+      op: 6,
+      r: 'person',
+      id: 'p1',
+      set: [[['age'], { json: 3 }]],
+      base: 0,
+      onConflict: 'keep-theirs',
+    },
+    { t: 'put', op: 7, r: 'person', id: 'p1', value: { json: {} }, base: 9, onConflict: 'overwrite' },
     { t: 'pjoin', room: 'person/p1', state: { json: { name: 'Ada' } } },
     { t: 'pset', room: 'person/p1', state: rich as never },
     { t: 'pleave', room: 'person/p1' },
@@ -205,6 +244,13 @@ describe('client messages: JSON → parser', () => {
       code: 'BAD_FRAME',
     })
     expect(parseClientMessage({ t: 'pjoin', room: 'r' })).toMatchObject({ code: 'BAD_FRAME' })
+    for (const base of [-1, 1.5, '3', null])
+      expect(parseClientMessage({ t: 'patch', op: 1, r: 'a', id: 'b', set: [], base })).toMatchObject({
+        code: 'BAD_FRAME',
+      })
+    expect(
+      parseClientMessage({ t: 'put', op: 1, r: 'a', id: 'b', value: { json: 1 }, onConflict: 'merge' }),
+    ).toMatchObject({ code: 'BAD_FRAME' })
     expect(parseClientMessage({ t: 'nope' })).toMatchObject({ code: 'UNKNOWN_TYPE' })
     expect(parseClientMessage([])).toMatchObject({ code: 'BAD_FRAME' })
     expect(parseFrame('{')).toMatchObject({ code: 'BAD_FRAME' })
