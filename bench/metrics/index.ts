@@ -6,6 +6,7 @@ import { p4Codec } from './p4Codec.ts'
 import { p5EditBytes } from './p5EditBytes.ts'
 import { p6IdleMemory } from './p6IdleMemory.ts'
 import { p7CatchUp } from './p7CatchUp.ts'
+import { p8PresenceFanOut } from './p8PresenceFanOut.ts'
 import type { Metric } from './types.ts'
 
 /** Every metric, in report order. A new one is a file exporting a `Metric` and a line here. */
@@ -18,4 +19,5 @@ export const metrics: readonly Metric[] = [
   p5EditBytes,
   p6IdleMemory,
   p7CatchUp,
+  p8PresenceFanOut,
 ]

@@ -7,6 +7,7 @@ export const roles = {
   rawServer: () => import('./rawServer.ts'),
   latencyClients: () => import('./latencyClients.ts'),
   fanoutClients: () => import('./fanoutClients.ts'),
+  presenceClients: () => import('./presenceClients.ts'),
   idleClients: () => import('./idleClients.ts'),
   catchUpClient: () => import('./catchUpClient.ts'),
   bytesClient: () => import('./bytesClient.ts'),
