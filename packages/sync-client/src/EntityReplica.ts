@@ -13,6 +13,8 @@ const foreignKey = (client: string, op: OpId): string => `${client}\u0000${op}`
  */
 export interface ForeignWrite extends WriteStamp {
   readonly content: WriteContent
+  /** Acknowledged at this revision: shown until this replica's value is that new. */
+  landed?: number
 }
 const NONE: LocalIntent = { kind: 'none' }
 
@@ -124,13 +126,21 @@ export class EntityReplica {
    * and deletions without fields, plus one per write of another client shown.
    */
   get pendingCount(): number {
-    return this.ownPendingCount + this.foreign.size
+    let foreign = 0
+    for (const write of this.foreign.values()) if (write.landed === undefined) foreign++
+    return this.ownPendingCount + foreign
   }
 
   /** Whether a write of another client shown here deletes the entity. */
   get foreignDeleting(): boolean {
-    for (const write of this.foreign.values()) if (write.content.kind === 'del') return true
+    for (const write of this.shownForeign()) if (write.content.kind === 'del') return true
     return false
+  }
+
+  // Writes of other clients still shown: a landed one until this replica's value is as new.
+  private *shownForeign(): Iterable<ForeignWrite> {
+    for (const write of this.foreign.values())
+      if (write.landed === undefined || write.landed > this.rev) yield write
   }
 
   private get ownPendingCount(): number {
@@ -180,7 +190,7 @@ export class EntityReplica {
     const present = this.server.kind === 'present'
     let value = this.confirmed
     let replaced = false
-    for (const { content } of this.foreign.values()) {
+    for (const { content } of this.shownForeign()) {
       if (content.kind === 'patch') value = applyEdits(value, content.edits)
       else if (content.kind === 'put') {
         value = applyEdits(content.create && present ? value : content.base, content.edits)
@@ -211,9 +221,22 @@ export class EntityReplica {
       this.intent = NONE
   }
 
-  /** Stops showing a write of another client. @returns true when it was shown. */
-  hideForeign(client: string, op: number): boolean {
-    return this.foreign.delete(foreignKey(client, op))
+  /**
+   * A write of another client was acknowledged: without `rev` it is no
+   * longer shown; with it, it is shown until this replica's value is at
+   * least that new (so the view does not step back while the server's
+   * change is on its way). It no longer counts as pending.
+   * @returns true when it was shown.
+   */
+  hideForeign(client: string, op: number, rev?: number): boolean {
+    const key = foreignKey(client, op)
+    const write = this.foreign.get(key)
+    if (!write) return false
+    if (rev === undefined || rev <= this.rev) this.foreign.delete(key)
+    else write.landed = rev
+    for (const [other, shown] of this.foreign)
+      if (shown.landed !== undefined && shown.landed <= this.rev) this.foreign.delete(other)
+    return true
   }
 
   /**

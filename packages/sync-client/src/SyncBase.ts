@@ -244,7 +244,7 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
       case 'acked': {
         if (notice.resource !== this.resource || this.ownsEntry(notice.client, notice.op)) return
         const replica = this.replicaOf(notice.id)
-        if (replica?.hideForeign(notice.client, notice.op)) this.refresh(replica)
+        if (replica?.hideForeign(notice.client, notice.op, notice.rev)) this.refresh(replica)
         return
       }
       case 'confirmed':

@@ -57,7 +57,7 @@ export class CacheWriter {
     const record = this.confirmedChange(replica)
     const [first, ...rest] = removed
     if (first) {
-      this.track(this.cache.ack(first.client, first.op, record))
+      this.track(this.cache.ack(first.client, first.op, record, record?.rev))
       for (const entry of rest) this.track(this.cache.ack(entry.client, entry.op))
     } else if (record) {
       this.track(this.cache.writeConfirmed([record]))

@@ -196,9 +196,9 @@ export class IndexedDbCache implements SyncCache {
     })
   }
 
-  async ack(client: string, op: number, confirmed?: CachedEntity): Promise<CacheWriteResult> {
+  async ack(client: string, op: number, confirmed?: CachedEntity, rev?: number): Promise<CacheWriteResult> {
     const db = await this.database()
-    if (db === undefined) return this.memory().ack(client, op, confirmed)
+    if (db === undefined) return this.memory().ack(client, op, confirmed, rev)
     let acked: OutboxEntry | undefined
     const result = await transact(db, [OUTBOX, ENTITIES], 'readwrite', tx => {
       const outbox = tx.objectStore(OUTBOX)
@@ -210,8 +210,10 @@ export class IndexedDbCache implements SyncCache {
       return () => undefined
     })
     const target = acked ?? confirmed
-    if (target !== undefined)
-      this.publish({ kind: 'acked', client, op, resource: target.resource, id: target.id })
+    if (target !== undefined) {
+      const { resource, id } = target
+      this.publish({ kind: 'acked', client, op, resource, id, ...(rev === undefined ? {} : { rev }) })
+    }
     if (confirmed !== undefined) this.publish({ kind: 'confirmed', entities: [confirmed] })
     return this.outcome(result, 'removing an acknowledged write')
   }

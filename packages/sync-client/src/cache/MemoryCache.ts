@@ -143,14 +143,15 @@ export class MemoryCache implements SyncCache {
     return Promise.resolve(OK)
   }
 
-  async ack(client: string, op: number, confirmed?: CachedEntity): Promise<CacheWriteResult> {
+  async ack(client: string, op: number, confirmed?: CachedEntity, rev?: number): Promise<CacheWriteResult> {
     const key = entityKey(client, String(op))
     const entry = this.outbox.get(key)
     this.outbox.delete(key)
     if (confirmed !== undefined) this.putEntity(copy(confirmed))
     const target = entry ?? confirmed
     if (target !== undefined) {
-      this.publish({ kind: 'acked', client, op, resource: target.resource, id: target.id })
+      const { resource, id } = target
+      this.publish({ kind: 'acked', client, op, resource, id, ...(rev === undefined ? {} : { rev }) })
     }
     if (confirmed !== undefined) this.publish({ kind: 'confirmed', entities: [copy(confirmed)] })
     return OK

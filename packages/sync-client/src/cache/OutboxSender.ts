@@ -180,9 +180,11 @@ export class OutboxSender {
     this.entries.delete(entry.op)
     this.retryAttempt = 0
     const { client, cache } = this.options
-    void cache.ack(client, entry.op).then(result => {
-      if (!result.ok) this.options.report(result.error)
-    })
+    void cache
+      .ack(client, entry.op, undefined, message.t === 'ack' ? message.rev : undefined)
+      .then(result => {
+        if (!result.ok) this.options.report(result.error)
+      })
     if (message.t === 'reject') {
       this.options.report(
         new SyncError(

@@ -124,6 +124,8 @@ export type CacheNotice =
       readonly op: number
       readonly resource: string
       readonly id: string
+      /** The revision the server acknowledged the write at, when the acknowledging tab gave it. */
+      readonly rev?: number
     }
   | { readonly kind: 'cleared'; readonly dropped: number }
   | { readonly kind: 'client-gone'; readonly client: string }
@@ -221,9 +223,11 @@ export interface SyncCache {
   enqueue(entry: OutboxEntry): Promise<CacheWriteResult>
   /**
    * Removes an acknowledged write from the outbox and, in the same
-   * transaction, records the value the ack confirmed.
+   * transaction, records the value the ack confirmed. `rev`, the revision
+   * the server acknowledged the write at, goes with the `acked` notice: other
+   * tabs keep showing the write until their value is that new.
    */
-  ack(client: string, op: number, confirmed?: CachedEntity): Promise<CacheWriteResult>
+  ack(client: string, op: number, confirmed?: CachedEntity, rev?: number): Promise<CacheWriteResult>
   /** Outbox entries (all, one client's, or one entity's), ordered by client id, then op id. */
   readOutbox(query?: OutboxQuery): Promise<OutboxEntry[]>
   /** The client ids that have entries in the outbox. */
