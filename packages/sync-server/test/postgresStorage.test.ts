@@ -203,7 +203,7 @@ describe('postgresStorage', () => {
     const nodes = Array.from({ length: 4 }, () => open(schema))
     expect(await Promise.all(nodes.map(node => node.revision('doc')))).toEqual([0, 0, 0, 0])
     const versions = await admin(`SELECT version FROM "${schema}".lensync_schema_version`)
-    expect(versions.map(row => row.version)).toEqual([1, 2, 3])
+    expect(versions.map(row => row.version)).toEqual([1, 2, 3, 4])
     const tables = await admin(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
@@ -236,6 +236,8 @@ describe('postgresStorage', () => {
     await admin(`DROP TABLE "${schema}".lensync_applied`)
     await admin(`DROP TABLE "${schema}".lensync_compacted`)
     await admin(`ALTER TABLE "${schema}".lensync_entities DROP COLUMN deleted_at`)
+    await admin(`ALTER TABLE "${schema}".lensync_entities DROP COLUMN fields`)
+    await admin(`ALTER TABLE "${schema}".lensync_changes DROP COLUMN fields`)
     await admin(`DELETE FROM "${schema}".lensync_schema_version WHERE version >= 2`)
     const upgraded = open(schema)
     expect(await upgraded.get('doc', 'x')).toMatchObject({ rev: 1 })
@@ -244,7 +246,25 @@ describe('postgresStorage', () => {
     ])
     expect(await upgraded.applied?.('c', 1)).toEqual({ resource: 'doc', id: 'x', rev: 2 })
     const versions = await admin(`SELECT version FROM "${schema}".lensync_schema_version ORDER BY version`)
-    expect(versions.map(row => row.version)).toEqual([1, 2, 3])
+    expect(versions.map(row => row.version)).toEqual([1, 2, 3, 4])
+  })
+
+  it('migrates a schema of version 3 by adding field revisions: old entities have none until written', async () => {
+    const schema = postgresSchema()
+    const first = open(schema)
+    expect(await first.commit([put('x', 1, 0)])).toEqual([{ rev: 1 }])
+    await first.close()
+    // What a server of version 3 left behind.
+    await admin(`ALTER TABLE "${schema}".lensync_entities DROP COLUMN fields`)
+    await admin(`ALTER TABLE "${schema}".lensync_changes DROP COLUMN fields`)
+    await admin(`DELETE FROM "${schema}".lensync_schema_version WHERE version >= 4`)
+    const upgraded = open(schema)
+    expect(await upgraded.get('doc', 'x')).toEqual({ id: 'x', rev: 1, value: '{"json":1}' })
+    const fields = '{"w":[[\u00000\u0000,"c"]],"f":{".n":0}}'
+    expect(await upgraded.commit([{ ...put('x', { n: 2 }, 1), fields }])).toEqual([{ rev: 2 }])
+    expect(await upgraded.get('doc', 'x')).toMatchObject({ rev: 2, fields: '{"w":[[2,"c"]],"f":{".n":0}}' })
+    const versions = await admin(`SELECT version FROM "${schema}".lensync_schema_version ORDER BY version`)
+    expect(versions.map(row => row.version)).toEqual([1, 2, 3, 4])
   })
 
   it('records applied writes in the commit transaction and deletes expired ones after commits', async () => {

@@ -101,6 +101,43 @@ describe.each(kinds)('%s', (_name, place) => {
     await storage.close()
   })
 
+  it('keeps field revisions beside the value, with the batch revisions filled in; a tombstone has none', async () => {
+    const storage = make()
+    // Placeholders: NUL, a batch index, NUL — the revision that write of the batch gets.
+    const slot = (k: number) => `\u0000${k}\u0000`
+    expect(
+      await storage.commit([
+        { resource: 'b', id: 'x', value: '{"json":{}}', expectedRev: 0 },
+        {
+          resource: 'a',
+          id: 'x',
+          value: '{"json":{"n":1}}',
+          expectedRev: 0,
+          fields: `{"w":[[${slot(1)},"c"]]}`,
+        },
+        { resource: 'a', id: 'y', value: '{"json":{}}', expectedRev: 0 },
+        {
+          resource: 'a',
+          id: 'x',
+          value: '{"json":{"n":2,"m":3}}',
+          fields: `{"w":[[${slot(1)},"c"],[${slot(3)},"d","Ada"]],"f":{".n":0,".m":1}}`,
+        },
+      ]),
+    ).toEqual([{ rev: 1 }, { rev: 1 }, { rev: 2 }, { rev: 3 }])
+    expect(await storage.get('a', 'x')).toEqual({
+      id: 'x',
+      rev: 3,
+      value: '{"json":{"n":2,"m":3}}',
+      fields: '{"w":[[1,"c"],[3,"d","Ada"]],"f":{".n":0,".m":1}}',
+    })
+    // A write without field revisions leaves none; so does a delete.
+    await storage.commit([{ resource: 'a', id: 'y', value: '{"json":{"k":1}}', expectedRev: 2 }])
+    expect(await storage.get('a', 'y')).toEqual({ id: 'y', rev: 4, value: '{"json":{"k":1}}' })
+    await storage.commit([{ resource: 'a', id: 'x', value: null, expectedRev: 3, fields: '{"w":[]}' }])
+    expect(await storage.get('a', 'x')).toEqual({ id: 'x', rev: 5, value: null })
+    await storage.close()
+  })
+
   it('refuses a write whose expected revision moved, with the later writes of that entity only', async () => {
     const storage = make()
     await storage.commit([{ resource: 'a', id: 'x', value: '1', expectedRev: 0 }])
@@ -245,6 +282,32 @@ describe('sqliteStorage', () => {
     expect(storage.applied?.('c', 1)).toEqual({ resource: 'a', id: 'x', rev: 2 })
   })
 
+  it('adds the column of field revisions to a file of an earlier version: its entities have none', () => {
+    const file = tmpFile()
+    mkdirSync(dirname(file), { recursive: true })
+    const old = new Database(file)
+    old.exec(`
+      CREATE TABLE lensync_entities (seq INTEGER PRIMARY KEY, resource TEXT NOT NULL, id TEXT NOT NULL,
+        rev INTEGER NOT NULL, value TEXT, deleted_at INTEGER, UNIQUE (resource, id));
+      CREATE TABLE lensync_resources (resource TEXT PRIMARY KEY, rev INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO lensync_entities (resource, id, rev, value) VALUES ('a', 'x', 1, '1');
+      INSERT INTO lensync_resources (resource, rev) VALUES ('a', 1);
+    `)
+    old.close()
+    const storage = track(sqliteStorage({ file }))
+    expect(storage.get('a', 'x')).toEqual({ id: 'x', rev: 1, value: '1' })
+    const fields = '{"w":[[\u00000\u0000,"c"]],"f":{".n":0}}'
+    expect(storage.commit([{ resource: 'a', id: 'x', value: '2', expectedRev: 1, fields }])).toEqual([
+      { rev: 2 },
+    ])
+    expect(storage.get('a', 'x')).toEqual({
+      id: 'x',
+      rev: 2,
+      value: '2',
+      fields: '{"w":[[2,"c"]],"f":{".n":0}}',
+    })
+  })
+
   it('names the option when the file is not a path', () => {
     expect(() => sqliteStorage({ file: '' })).toThrow(/file must be a path/)
   })
@@ -272,5 +335,49 @@ describe.each(kinds.filter(([, , sharing]) => sharing === 'shared'))('%s', (_nam
     expect(await appliedOf(b)('c', 1)).toEqual({ resource: 'a', id: 'x', rev: 1 })
     await b.commit([{ resource: 'a', id: 'x', value: '2', expectedRev: 1, origin: { client: 'c', op: 2 } }])
     expect(await appliedOf(a)('c', 2)).toEqual({ resource: 'a', id: 'x', rev: 2 })
+  })
+
+  it('hands field revisions to every node: in get, and with the change in the feed', async () => {
+    const open = place()
+    const a = track(open())
+    const b = track(open())
+    const seen: { rev: number; fields: string | undefined }[] = []
+    const stop = await (b.watch as NonNullable<Storage['watch']>).call(b, {
+      change: change => void seen.push({ rev: change.rev, fields: change.fields }),
+      reset: () => {},
+    })
+    await a.commit([
+      {
+        resource: 'a',
+        id: 'x',
+        value: '{"json":{"n":1}}',
+        expectedRev: 0,
+        fields: '{"w":[[\u00000\u0000,"c"]],"f":{".n":0}}',
+      },
+      { resource: 'a', id: 'x', value: null },
+    ])
+    await vi.waitFor(() =>
+      expect(seen).toEqual([
+        { rev: 1, fields: '{"w":[[1,"c"]],"f":{".n":0}}' },
+        { rev: 2, fields: undefined },
+      ]),
+    )
+    expect(await b.get('a', 'x')).toEqual({ id: 'x', rev: 2, value: null })
+    await a.commit([
+      {
+        resource: 'a',
+        id: 'y',
+        value: '{"json":1}',
+        expectedRev: 0,
+        fields: '{"w":[[\u00000\u0000,"c"]],"f":{"":0}}',
+      },
+    ])
+    expect(await b.get('a', 'y')).toEqual({
+      id: 'y',
+      rev: 3,
+      value: '{"json":1}',
+      fields: '{"w":[[3,"c"]],"f":{"":0}}',
+    })
+    stop()
   })
 })

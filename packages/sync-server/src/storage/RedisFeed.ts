@@ -149,11 +149,13 @@ export class _RedisFeed {
     }
     this._expected = n + 1
     const value = entry.get('x') ?? ''
+    const revisions = entry.get('f')
     const change: CommittedChange = {
       resource: entry.get('r') ?? '',
       id: entry.get('i') ?? '',
       rev: Number(entry.get('v')),
       value: value === '' ? null : value,
+      ...(revisions ? { fields: revisions } : {}),
       change: entry.get('c') ?? '',
       write: entry.get('o') === this._host.origin ? this._host.takeWrite(entry.get('k') ?? '') : undefined,
     }

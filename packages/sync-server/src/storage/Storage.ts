@@ -15,6 +15,12 @@ export interface StoredEntity {
   readonly rev: number
   /** JSON text of the encoded value, or `null` for a tombstone. */
   readonly value: string | null
+  /**
+   * The entity's field revisions as the last write stored them
+   * ({@link StorageWrite.fields}); absent for a tombstone and for data
+   * written before field revisions existed (every field is then unknown).
+   */
+  readonly fields?: string | undefined
 }
 
 /** An opaque position in a collection listing, handed back by {@link Storage.list}. */
@@ -58,6 +64,18 @@ export interface StorageWrite {
   readonly id: string
   /** JSON text of the encoded value, or `null` to delete (leave a tombstone). */
   readonly value: string | null
+  /**
+   * The entity's field revisions after this write (who wrote each field
+   * last, at which revision): JSON text, opaque to storage but for one
+   * thing — it may contain placeholders `\u0000<k>\u0000` (a NUL, the index
+   * `k` of a write of this batch, at most this write's own, a NUL) where
+   * that write's revision belongs: storage replaces each with the revision
+   * write `k` gets (`_fillRevisions`) and stores the result beside the
+   * value, and hands it out in {@link StoredEntity.fields} and
+   * {@link CommittedChange.fields}. Absent (a delete, or nothing known):
+   * the entity keeps none.
+   */
+  readonly fields?: string | undefined
   /**
    * The entity revision the hub based this write on (`0`: the entity did not
    * exist). When storage holds another revision, the write fails with a
@@ -103,6 +121,8 @@ export interface CommittedChange {
   readonly rev: number
   /** JSON text of the entity's new encoded value, or `null` (deleted). */
   readonly value: string | null
+  /** The entity's field revisions as stored with the write (placeholders filled in); absent when none. */
+  readonly fields?: string | undefined
   /** The envelope to send to subscribers: the write's `change` with its revision filled in. */
   readonly change: string
   /**

@@ -7,6 +7,7 @@ import {
   _PruneSchedule,
   type _ResolvedDedup,
 } from './dedupWindow.ts'
+import { _fillRevisions } from './fillRevisions.ts'
 import type {
   AppliedWrite,
   CommitResult,
@@ -21,6 +22,8 @@ import type {
 interface MemoryEntity {
   rev: number
   value: string | null
+  /** The field revisions (`undefined`: none). */
+  fields: string | undefined
   /** Position in creation order. */
   seq: number
 }
@@ -87,7 +90,10 @@ class MemoryStorage implements Storage {
 
   get(resource: string, id: string): StoredEntity | undefined {
     const entity = this._resources.get(resource)?.entities.get(id)
-    return entity && { id, rev: entity.rev, value: entity.value }
+    if (!entity) return undefined
+    return entity.fields === undefined
+      ? { id, rev: entity.rev, value: entity.value }
+      : { id, rev: entity.rev, value: entity.value, fields: entity.fields }
   }
 
   revision(resource: string): number {
@@ -121,36 +127,49 @@ class MemoryStorage implements Storage {
     const conflicted = new Set<string>()
     const at = this._dedup.now()
     if (this._prune.due(at)) this._prune.pruned(this._pruneApplied(at))
-    return writes.map(write => {
-      const key = `${write.resource}\u0000${write.id}`
-      let found = this._resources.get(write.resource)
-      const current = found?.entities.get(write.id)
-      if (write.expectedRev === undefined ? conflicted.has(key) : (current?.rev ?? 0) !== write.expectedRev) {
-        conflicted.add(key)
-        return { conflict: true }
-      }
-      if (!found) {
-        found = { rev: 0, order: [], entities: new Map(), tombstones: new Map(), covered: 0 }
-        this._resources.set(write.resource, found)
-      }
-      const rev = ++found.rev
-      found.tombstones.delete(write.id)
-      if (write.value === null) found.tombstones.set(write.id, at)
-      if (current) {
-        current.rev = rev
-        current.value = write.value
-      } else {
-        found.entities.set(write.id, { rev, value: write.value, seq: found.order.length })
-        found.order.push(write.id)
-      }
-      if (write.origin) {
-        const key = appliedKey(write.origin.client, write.origin.op)
-        // The first record of an op is kept (a duplicate the hub let through does not move it).
-        if (!this._applied.has(key))
-          this._applied.set(key, { resource: write.resource, id: write.id, rev, at })
-      }
-      return { rev }
-    })
+    // Each applied write's revision, by batch index, for the placeholders of field revisions.
+    const revs: (number | undefined)[] = []
+    return writes.map((write, index) => this._commitOne(write, conflicted, at, revs, index))
+  }
+
+  private _commitOne(
+    write: StorageWrite,
+    conflicted: Set<string>,
+    at: number,
+    revs: (number | undefined)[],
+    index: number,
+  ): CommitResult {
+    const key = `${write.resource}\u0000${write.id}`
+    let found = this._resources.get(write.resource)
+    const current = found?.entities.get(write.id)
+    if (write.expectedRev === undefined ? conflicted.has(key) : (current?.rev ?? 0) !== write.expectedRev) {
+      conflicted.add(key)
+      return { conflict: true }
+    }
+    if (!found) {
+      found = { rev: 0, order: [], entities: new Map(), tombstones: new Map(), covered: 0 }
+      this._resources.set(write.resource, found)
+    }
+    const rev = ++found.rev
+    found.tombstones.delete(write.id)
+    if (write.value === null) found.tombstones.set(write.id, at)
+    // A tombstone keeps no field revisions.
+    revs[index] = rev
+    const fields = write.value === null ? undefined : _fillRevisions(write.fields, k => revs[k])
+    if (current) {
+      current.rev = rev
+      current.value = write.value
+      current.fields = fields
+    } else {
+      found.entities.set(write.id, { rev, value: write.value, fields, seq: found.order.length })
+      found.order.push(write.id)
+    }
+    if (write.origin) {
+      const key = appliedKey(write.origin.client, write.origin.op)
+      // The first record of an op is kept (a duplicate the hub let through does not move it).
+      if (!this._applied.has(key)) this._applied.set(key, { resource: write.resource, id: write.id, rev, at })
+    }
+    return { rev }
   }
 
   compactTombstones(maxAge: number, limit: number): number {

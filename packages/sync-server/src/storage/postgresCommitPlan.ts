@@ -1,3 +1,4 @@
+import { _fillRevisions } from './fillRevisions.ts'
 import type { CommitResult, StorageWrite } from './Storage.ts'
 
 /** @internal One applied write of a {@link _CommitPlan}: what goes into the change table. */
@@ -9,6 +10,8 @@ export interface _PlannedChange {
   readonly rev: number
   /** Its number in the change feed. */
   readonly n: number
+  /** Its field revisions with the batch's revisions filled in; `null`: none (a delete, or nothing known). */
+  readonly fields: string | null
 }
 
 /** @internal What one group commit writes, decided from what storage held when the commit locked the feed. */
@@ -54,6 +57,7 @@ export function _planCommit(
   const conflicted = new Set<string>()
   const changes: _PlannedChange[] = []
   const entities = new Map<string, _PlannedChange>()
+  const revs: (number | undefined)[] = []
   let n = head
   const results = writes.map((write, index): CommitResult => {
     const key = _entityKey(write.resource, write.id)
@@ -66,7 +70,10 @@ export function _planCommit(
     const rev = (resources.get(write.resource) ?? revisions.get(write.resource) ?? 0) + 1
     resources.set(write.resource, rev)
     current.set(key, rev)
-    const change = { index, write, rev, n: ++n }
+    // Its own revision is needed for its placeholders too.
+    revs[index] = rev
+    const fields = write.value === null ? undefined : _fillRevisions(write.fields, k => revs[k])
+    const change = { index, write, rev, n: ++n, fields: fields ?? null }
     changes.push(change)
     entities.set(key, change)
     return { rev }

@@ -39,6 +39,7 @@ interface ChangeRow {
   change: string
   origin: string
   token: string
+  fields: string | null
 }
 
 /**
@@ -218,7 +219,7 @@ export class _PostgresFeed {
   private async _poll(): Promise<boolean> {
     const { changes } = this._host.tables
     const rows = await this._host.sql.unsafe<ChangeRow[]>(
-      `SELECT n, resource, id, rev, value, change, origin, token FROM ${changes}
+      `SELECT n, resource, id, rev, value, change, origin, token, fields FROM ${changes}
        WHERE n >= $1 ORDER BY n LIMIT $2`,
       [Math.max(this._read, 1), READ_COUNT],
     )
@@ -258,6 +259,7 @@ export class _PostgresFeed {
       id: row.id,
       rev: Number(row.rev),
       value: row.value,
+      ...(row.fields === null ? {} : { fields: row.fields }),
       change: row.change,
       write: row.origin === this._host.origin ? this._host.takeWrite(Number(row.token)) : undefined,
     }

@@ -99,6 +99,13 @@ const MIGRATIONS: readonly ((t: _PostgresTables) => readonly string[])[] = [
     // below it gets a full snapshot.
     `CREATE TABLE ${t.compacted} (resource text PRIMARY KEY, rev bigint NOT NULL)`,
   ],
+  t => [
+    // Field revisions (who wrote each field last, at which revision) beside
+    // each entity's value, and with each change for the other nodes. NULL:
+    // none (entities of older versions: every field unknown).
+    `ALTER TABLE ${t.entities} ADD COLUMN fields text`,
+    `ALTER TABLE ${t.changes} ADD COLUMN fields text`,
+  ],
 ]
 
 /** The schema version this code writes and reads. */

@@ -207,11 +207,13 @@ class PostgresStorage implements Storage {
 
   async get(resource: string, id: string): Promise<StoredEntity | undefined> {
     await this.ready()
-    const [row] = await this.sql.unsafe<EntityRow[]>(
-      `SELECT id, rev, value FROM ${this.tables.entities} WHERE resource = $1 AND id = $2`,
+    const [row] = await this.sql.unsafe<(EntityRow & { fields: string | null })[]>(
+      `SELECT id, rev, value, fields FROM ${this.tables.entities} WHERE resource = $1 AND id = $2`,
       [resource, id],
     )
-    return row && { id: row.id, rev: Number(row.rev), value: row.value }
+    if (!row) return undefined
+    const entity = { id: row.id, rev: Number(row.rev), value: row.value }
+    return row.fields === null ? entity : { ...entity, fields: row.fields }
   }
 
   async revision(resource: string): Promise<number> {
@@ -439,18 +441,20 @@ class PostgresStorage implements Storage {
         : 0
     await tx.unsafe(
       `WITH entities AS (
-         INSERT INTO ${t.entities} (resource, id, rev, value, deleted_at)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $24::int8[])
+         INSERT INTO ${t.entities} (resource, id, rev, value, deleted_at, fields)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $24::int8[], $25::text[])
          ON CONFLICT (resource, id) DO UPDATE
-         SET rev = excluded.rev, value = excluded.value, deleted_at = excluded.deleted_at
+         SET rev = excluded.rev, value = excluded.value, deleted_at = excluded.deleted_at,
+           fields = excluded.fields
        ), resources AS (
          INSERT INTO ${t.resources} (resource, rev) SELECT * FROM unnest($5::text[], $6::int8[])
          ON CONFLICT (resource) DO UPDATE SET rev = excluded.rev
        ), changes AS (
-         INSERT INTO ${t.changes} (n, resource, id, rev, value, change, origin, token)
-         SELECT n, resource, id, rev, value, change, $13::text, token
-         FROM unnest($7::int8[], $8::text[], $9::text[], $10::int8[], $11::text[], $12::text[], $14::int8[])
-           AS c(n, resource, id, rev, value, change, token)
+         INSERT INTO ${t.changes} (n, resource, id, rev, value, change, origin, token, fields)
+         SELECT n, resource, id, rev, value, change, $13::text, token, fields
+         FROM unnest($7::int8[], $8::text[], $9::text[], $10::int8[], $11::text[], $12::text[], $14::int8[],
+           $26::text[])
+           AS c(n, resource, id, rev, value, change, token, fields)
        ), head AS (
          UPDATE ${t.feed} SET n = $15::int8
        ), trimmed AS (
@@ -488,6 +492,8 @@ class PostgresStorage implements Storage {
         recorded.map(c => c.rev),
         at,
         entities.map(c => (c.write.value === null ? at : null)),
+        entities.map(c => c.fields),
+        changes.map(c => c.fields),
       ],
     )
     return plan.results

@@ -21,15 +21,20 @@ function script(lua: string): _RedisScript {
  * Commits a batch. KEYS: feed stream, feed sequence, resource revisions, then
  * per write the entity hash, the live-order zset and the revision zset of its
  * resource, the applied-writes hash of its client (any key of the prefix
- * for a write without an origin), and the tombstone zset of its resource
- * (id → when deleted, ms; a delete adds the entity, any other write removes it). ARGV: origin, feed length, now (ms), dedup
- * window (ms), then per write resource, id, expected revision (`''`: builds
- * on the previous write of the entity in this batch), value (`''`: delete),
- * change head, change tail, token, op key (`''`: no origin), and the
- * record's `["resource","id"]`.
+ * for a write without an origin), the tombstone zset of its resource
+ * (id → when deleted, ms; a delete adds the entity, any other write removes
+ * it), and the field-revisions hash of its resource. ARGV: origin, feed
+ * length, now (ms), dedup window (ms), then per write resource, id, expected
+ * revision (`''`: builds on the previous write of the entity in this batch),
+ * value (`''`: delete), change head, change tail, token, op key (`''`: no
+ * origin), the record's `["resource","id"]`, and the field revisions (`''`:
+ * none).
  *
  * An entity is stored in its resource's hash as `<rev>|<value>` (`<rev>|`: a
- * tombstone). Returns one revision per write, `-1` for a conflict. Every
+ * tombstone), its field revisions in the resource's field hash (id → JSON
+ * text; none for a tombstone), each placeholder `\0<k>\0` replaced by the
+ * revision of batch write `k` (see `StorageWrite.fields`); the feed entry
+ * carries them as `f`. Returns one revision per write, `-1` for a conflict. Every
  * applied write takes the next revision of its resource and appends one
  * entry to the feed, numbered by the feed sequence, so a node can tell when
  * it missed one. Every check comes before the first write: a refused batch
@@ -48,7 +53,7 @@ local feedLength = ARGV[2]
 local now = ARGV[3]
 local window = ARGV[4]
 local cutoff = tonumber(now) - tonumber(window)
-local count = (#KEYS - 3) / 5
+local count = (#KEYS - 3) / 6
 local results = {}
 local conflicted = {}
 local swept = {}
@@ -65,9 +70,14 @@ local function sweep(applied)
     redis.call('HSET', applied, '~', found[1])
   end
 end
+local function revisionOf(k)
+  local rev = results[tonumber(k) + 1]
+  if rev == nil or rev < 0 then return '0' end
+  return tostring(rev)
+end
 for i = 0, count - 1 do
-  local hash = KEYS[4 + i * 5]
-  local a = 5 + i * 9
+  local hash = KEYS[4 + i * 6]
+  local a = 5 + i * 10
   local id, expected = ARGV[a + 1], ARGV[a + 2]
   local key = hash .. '\\0' .. id
   if expected == '' then
@@ -84,14 +94,22 @@ for i = 0, count - 1 do
 end
 for i = 0, count - 1 do
   if results[i + 1] == nil then
-    local hash, order, byRev, applied = KEYS[4 + i * 5], KEYS[5 + i * 5], KEYS[6 + i * 5], KEYS[7 + i * 5]
-    local tombstones = KEYS[8 + i * 5]
-    local a = 5 + i * 9
+    local hash, order, byRev, applied = KEYS[4 + i * 6], KEYS[5 + i * 6], KEYS[6 + i * 6], KEYS[7 + i * 6]
+    local tombstones, fieldHash = KEYS[8 + i * 6], KEYS[9 + i * 6]
+    local a = 5 + i * 10
     local resource, id, value = ARGV[a], ARGV[a + 1], ARGV[a + 3]
     local head, tail, token = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
-    local op, where = ARGV[a + 7], ARGV[a + 8]
+    local op, where, fields = ARGV[a + 7], ARGV[a + 8], ARGV[a + 9]
     local rev = redis.call('HINCRBY', KEYS[3], resource, 1)
+    results[i + 1] = rev
     redis.call('HSET', hash, id, rev .. '|' .. value)
+    if value == '' or fields == '' then
+      fields = ''
+      redis.call('HDEL', fieldHash, id)
+    else
+      fields = string.gsub(fields, '%z(%d+)%z', revisionOf)
+      redis.call('HSET', fieldHash, id, fields)
+    end
     redis.call('ZADD', byRev, rev, id)
     if value == '' then
       redis.call('ZREM', order, id)
@@ -102,7 +120,8 @@ for i = 0, count - 1 do
     end
     local n = redis.call('INCR', KEYS[2])
     redis.call('XADD', KEYS[1], 'MAXLEN', '~', feedLength, '*',
-      'n', n, 'r', resource, 'i', id, 'v', rev, 'x', value, 'c', head .. rev .. tail, 'o', origin, 'k', token)
+      'n', n, 'r', resource, 'i', id, 'v', rev, 'x', value, 'c', head .. rev .. tail, 'o', origin, 'k', token,
+      'f', fields)
     if op ~= '' then
       if not swept[applied] then
         swept[applied] = true
@@ -111,7 +130,6 @@ for i = 0, count - 1 do
       redis.call('HSETNX', applied, op, rev .. '|' .. now .. '|' .. where)
       redis.call('PEXPIRE', applied, window)
     end
-    results[i + 1] = rev
   end
 end
 return results

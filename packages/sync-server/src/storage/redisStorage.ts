@@ -153,8 +153,19 @@ class RedisStorage implements Storage {
   }
 
   async get(resource: string, id: string): Promise<StoredEntity | undefined> {
-    const stored = await this.redis.hget(this._key('e', resource), id)
-    return stored === null ? undefined : { id, ...parseStored(stored) }
+    // Both in one transaction: the value and the field revisions of one write.
+    const replies = await this.redis
+      .multi()
+      .hget(this._key('e', resource), id)
+      .hget(this._key('f', resource), id)
+      .exec()
+    const [[valueError, stored], [fieldsError, fields]] = replies as [
+      [Error | null, string | null],
+      [Error | null, string | null],
+    ]
+    if (valueError || fieldsError) throw valueError ?? fieldsError
+    if (stored === null) return undefined
+    return fields === null ? { id, ...parseStored(stored) } : { id, ...parseStored(stored), fields }
   }
 
   async revision(resource: string): Promise<number> {
@@ -213,6 +224,7 @@ class RedisStorage implements Storage {
         // Any key of the prefix stands in when there is nothing to record (Cluster: one slot).
         write.origin ? this._appliedKey(write.origin.client) : this._revisionsKey,
         this._key('t', write.resource),
+        this._key('f', write.resource),
       )
       args.push(
         write.resource,
@@ -224,6 +236,7 @@ class RedisStorage implements Storage {
         token,
         write.origin ? _opKey(write.origin.op) : '',
         write.origin ? JSON.stringify([write.resource, write.id]) : '',
+        write.fields ?? '',
       )
     }
     let revs: number[]
@@ -306,7 +319,7 @@ class RedisStorage implements Storage {
     return `${this._base}:covered`
   }
 
-  private _key(kind: 'e' | 'o' | 'w' | 't', resource: string): string {
+  private _key(kind: 'e' | 'o' | 'w' | 't' | 'f', resource: string): string {
     return `${this._base}:${kind}:${resource}`
   }
 

@@ -11,6 +11,7 @@ import {
   _PruneSchedule,
   type _ResolvedDedup,
 } from './dedupWindow.ts'
+import { _fillRevisions } from './fillRevisions.ts'
 import { _requireOptional } from './requireOptional.ts'
 import type {
   AppliedWrite,
@@ -48,6 +49,10 @@ interface EntityRow {
   id: string
   rev: number
   value: string | null
+}
+
+interface EntityFieldsRow extends EntityRow {
+  fields: string | null
 }
 
 interface AppliedRow {
@@ -106,17 +111,28 @@ function addDeletedAt(db: Database.Database, now: number): void {
 }
 
 /**
+ * The field revisions of each entity (JSON text; `NULL`: none, every field
+ * unknown), beside its value. Added to a file of an older version when
+ * opened: its entities start without any.
+ */
+function addFields(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(lensync_entities)').all() as { name: string }[]
+  if (!columns.some(column => column.name === 'fields'))
+    db.exec('ALTER TABLE lensync_entities ADD COLUMN fields TEXT')
+}
+
+/**
  * Keeps entities in an embedded SQLite database (better-sqlite3): one table
- * of entities (value, revision; a `NULL` value is a tombstone) and one of
- * resource revisions. The database runs in WAL mode with `synchronous=FULL`,
- * so a batch is on disk when {@link Storage.commit} returns; each batch is one
- * transaction. Every method answers synchronously.
+ * of entities (value, revision, field revisions; a `NULL` value is a
+ * tombstone) and one of resource revisions. The database runs in WAL mode
+ * with `synchronous=FULL`, so a batch is on disk when {@link Storage.commit}
+ * returns; each batch is one transaction. Every method answers synchronously.
  *
  * A write applied with an `origin` is also recorded in `lensync_applied`, in
  * the write's transaction, and kept for `dedupWindow`; commits delete
  * expired records in steps of at most 1 000 (about once a minute). The
  * tables are created when missing, so a file of an older version gains the
- * new table when opened.
+ * new tables (and the `fields` column) when opened.
  *
  * One storage at a time per file: it holds an exclusive lock on `<file>.lock`
  * while open, so a second server on the same file fails to start instead of
@@ -197,11 +213,14 @@ class SqliteStorage implements Storage {
   private readonly _db: Database.Database
   /** Holds the file's exclusive lock; `undefined` for `':memory:'`. */
   private readonly _lock: Database.Database | undefined
-  private readonly _get: Database.Statement<[string, string], EntityRow>
+  private readonly _get: Database.Statement<[string, string], EntityFieldsRow>
+  private readonly _getRev: Database.Statement<[string, string], { rev: number }>
   private readonly _revision: Database.Statement<[string], { rev: number }>
   private readonly _listLive: Database.Statement<[string, number, number], EntityRow>
   private readonly _listSince: Database.Statement<[string, number, number, number], EntityRow>
-  private readonly _upsert: Database.Statement<[string, string, number, string | null, number | null]>
+  private readonly _upsert: Database.Statement<
+    [string, string, number, string | null, number | null, string | null]
+  >
   private readonly _oldTombstones: Database.Statement<
     [number, number],
     { seq: number; resource: string; rev: number }
@@ -234,13 +253,17 @@ class SqliteStorage implements Storage {
       db.pragma('synchronous = FULL')
       db.exec(SCHEMA)
       addDeletedAt(db, dedup.now())
+      addFields(db)
     } catch (error) {
       db?.close()
       this._lock?.close()
       throw error
     }
     this._db = db
-    this._get = db.prepare('SELECT seq, id, rev, value FROM lensync_entities WHERE resource = ? AND id = ?')
+    this._get = db.prepare(
+      'SELECT seq, id, rev, value, fields FROM lensync_entities WHERE resource = ? AND id = ?',
+    )
+    this._getRev = db.prepare('SELECT rev FROM lensync_entities WHERE resource = ? AND id = ?')
     this._revision = db.prepare('SELECT rev FROM lensync_resources WHERE resource = ?')
     this._listLive = db.prepare(
       `SELECT seq, id, rev, value FROM lensync_entities
@@ -251,9 +274,9 @@ class SqliteStorage implements Storage {
        WHERE resource = ? AND seq > ? AND rev > ? ORDER BY seq LIMIT ?`,
     )
     this._upsert = db.prepare(
-      `INSERT INTO lensync_entities (resource, id, rev, value, deleted_at) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO lensync_entities (resource, id, rev, value, deleted_at, fields) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (resource, id) DO UPDATE
-       SET rev = excluded.rev, value = excluded.value, deleted_at = excluded.deleted_at`,
+       SET rev = excluded.rev, value = excluded.value, deleted_at = excluded.deleted_at, fields = excluded.fields`,
     )
     this._oldTombstones = db.prepare(
       `SELECT seq, resource, rev FROM lensync_entities
@@ -297,7 +320,10 @@ class SqliteStorage implements Storage {
 
   get(resource: string, id: string): StoredEntity | undefined {
     const row = this._get.get(resource, id)
-    return row && { id: row.id, rev: row.rev, value: row.value }
+    if (!row) return undefined
+    return row.fields === null
+      ? { id: row.id, rev: row.rev, value: row.value }
+      : { id: row.id, rev: row.rev, value: row.value, fields: row.fields }
   }
 
   revision(resource: string): number {
@@ -354,17 +380,23 @@ class SqliteStorage implements Storage {
       this._prune.pruned(this._pruneApplied.run(at - this._dedup.dedupWindow, _PRUNE_BATCH).changes)
     const revisions = new Map<string, number>()
     const conflicted = new Set<string>()
-    const results = writes.map((write): CommitResult => {
+    // Each applied write's revision, by batch index, for the placeholders of field revisions.
+    const revs: (number | undefined)[] = []
+    const results = writes.map((write, index): CommitResult => {
       const key = `${write.resource}\u0000${write.id}`
       if (write.expectedRev === undefined) {
         if (conflicted.has(key)) return { conflict: true }
-      } else if ((this._get.get(write.resource, write.id)?.rev ?? 0) !== write.expectedRev) {
+      } else if ((this._getRev.get(write.resource, write.id)?.rev ?? 0) !== write.expectedRev) {
         conflicted.add(key)
         return { conflict: true }
       }
       const rev = (revisions.get(write.resource) ?? this.revision(write.resource)) + 1
       revisions.set(write.resource, rev)
-      this._upsert.run(write.resource, write.id, rev, write.value, write.value === null ? at : null)
+      const deleted = write.value === null
+      // A tombstone keeps no field revisions.
+      revs[index] = rev
+      const fields = deleted ? undefined : _fillRevisions(write.fields, k => revs[k])
+      this._upsert.run(write.resource, write.id, rev, write.value, deleted ? at : null, fields ?? null)
       const { origin } = write
       if (origin) this._record.run(origin.client, _opKey(origin.op), write.resource, write.id, rev, at)
       return { rev }
