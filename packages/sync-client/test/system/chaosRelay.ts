@@ -136,6 +136,9 @@ export async function startChaosRelay(target: string, options: ChaosRelayOptions
     client.on('error', () => {})
     upstream.on('error', () => {})
   })
+  const cutAll = () => {
+    for (const cut of [...cuts]) cut()
+  }
   await new Promise<void>(resolve => server.once('listening', () => resolve()))
   const { port } = server.address() as AddressInfo
   return {
@@ -153,11 +156,9 @@ export async function startChaosRelay(target: string, options: ChaosRelayOptions
     cutAfterNextAnswer(client) {
       return new Promise(done => pendingCuts.push({ client, done }))
     },
-    cutAll() {
-      for (const cut of [...cuts]) cut()
-    },
+    cutAll,
     async close() {
-      this.cutAll()
+      cutAll()
       await new Promise<void>(resolve => server.close(() => resolve()))
     },
   }
