@@ -17,6 +17,23 @@ export async function openTab(browser: Browser, query = ''): Promise<Page> {
   return page
 }
 
+/**
+ * Opens two tabs of the demo in one fresh browser context (one browser:
+ * they share its IndexedDB cache, BroadcastChannel and Web Locks) and waits
+ * until both are synced.
+ */
+export async function openTwoTabs(browser: Browser, query = ''): Promise<[Page, Page]> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 760 } })
+  const open = async () => {
+    const page = await context.newPage()
+    await page.goto(`/${query}`)
+    await expectStatus(page, 'synced')
+    return page
+  }
+  const a = await open()
+  return [a, await open()]
+}
+
 /** Waits until the connection indicator shows `status`. */
 export async function expectStatus(page: Page, status: 'synced' | 'offline' | 'syncing' | 'connecting') {
   await expect(page.getByTestId('status')).toHaveText(status)

@@ -1,4 +1,4 @@
-import { websocket } from '@lensync/sync-client'
+import { indexedDbCache, websocket } from '@lensync/sync-client'
 
 /**
  * Where the sync server is: `?server=ws://host:port/sync` (used by the e2e
@@ -13,5 +13,14 @@ export function syncUrl(): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sync`
 }
 
+/**
+ * The page's copy of what it synced, and its edits not yet acknowledged, in
+ * IndexedDB (one database per server, shared by this browser's tabs): a
+ * reload while the server is down shows the last values and the edits made
+ * offline, tabs see each other's edits at once, and whatever tab is open
+ * sends them when the server is back.
+ */
+export const cache = indexedDbCache(`demo:${syncUrl()}`)
+
 /** One socket for the whole page: every sync over it shares one WebSocket. */
-export const socket = websocket(syncUrl(), { reconnect: { minDelay: 200, maxDelay: 2000 } })
+export const socket = websocket(syncUrl(), { reconnect: { minDelay: 200, maxDelay: 2000 }, cache })

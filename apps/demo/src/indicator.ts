@@ -5,7 +5,9 @@ const rank: Record<SyncStatus, number> = { offline: 3, connecting: 2, syncing: 1
 
 /**
  * The connection indicator: the worst status of the page's syncs
- * (offline > connecting > syncing > synced) and their pending edits.
+ * (offline > connecting > syncing > synced) and how many edits wait for the
+ * server (`sync.pending`: this tab's, and those of other tabs or an earlier
+ * page that the cache holds).
  */
 export function mountIndicator(root: HTMLElement, syncs: readonly Sync[]): () => void {
   const status = computed(() =>
@@ -20,5 +22,9 @@ export function mountIndicator(root: HTMLElement, syncs: readonly Sync[]): () =>
     root.dataset.state = status.value
     label.textContent = status.value
     count.textContent = `${pending.value} pending`
+    count.title =
+      pending.value === 0
+        ? 'Every edit reached the server'
+        : `${pending.value} edit(s) wait for the server; they are kept in this browser and sent when it is back`
   })
 }

@@ -74,6 +74,13 @@ export function mountPerson(root: HTMLElement, room: Room): Sync {
   root.append(
     h('h2', {}, 'Shared person'),
     h('p', { class: 'hint' }, 'Every tab edits the same record; edits of different fields merge.'),
+    h(
+      'p',
+      { class: 'hint', 'data-testid': 'offline-hint' },
+      'Works offline: stop the server, edit, even reload — the last values and your edits stay in this browser ' +
+        '(IndexedDB), other tabs see them at once, and they go out when the server is back. ' +
+        'The indicator counts the edits that wait.',
+    ),
     nameField.wrap,
     ageField.wrap,
     birthdayField.wrap,
