@@ -6,9 +6,18 @@ export type { CreateSyncServerOptions } from './createSyncServer.ts'
 export { createSyncServer } from './createSyncServer.ts'
 export { binaryFrame, PreparedMessage, prepareMessage, textFrame } from './frame.ts'
 export { createSyncHub } from './hub/createSyncHub.ts'
-export type { EntityState, WriteDecision, WriteLimits, WriteMessage } from './hub/decideWrite.ts'
+export type {
+  EntityState,
+  WriteConflict,
+  WriteContext,
+  WriteDecision,
+  WriteLimits,
+  WriteMessage,
+  Writer,
+} from './hub/decideWrite.ts'
 export { decideWrite } from './hub/decideWrite.ts'
 export type { PrincipalPredicate } from './hub/disconnectMatching.ts'
+export type { FieldStamp } from './hub/fieldRevisions.ts'
 export { HubClient } from './hub/HubClient.ts'
 export type { ExpiringSession } from './hub/SessionExpiry.ts'
 export { SharedFrame } from './hub/SharedFrame.ts'

@@ -1,4 +1,11 @@
-import { CloseCodes, encodeAck, encodeEntitySnap, encodeReject } from '@lensync/protocol'
+import {
+  CloseCodes,
+  type EncodedConflict,
+  encodeAck,
+  encodeEntitySnap,
+  encodeReject,
+} from '@lensync/protocol'
+import type { WriteConflict } from './decideWrite.ts'
 import type { _WriteTask } from './EntityTable.ts'
 import type { HubClient } from './HubClient.ts'
 import { SharedFrame } from './SharedFrame.ts'
@@ -83,9 +90,11 @@ export class _Delivery implements _WriteAnswers {
           : client.outbox.reserve(outcome.entity)
         this.schedule()
         return
-      case 'ack':
-        this._answer(task, encodeAck(msg.op, outcome.rev, outcome.applied), true)
+      case 'ack': {
+        const conflicts = outcome.conflicts?.length ? outcome.conflicts.map(encodedConflict) : undefined
+        this._answer(task, encodeAck(msg.op, outcome.rev, outcome.applied, conflicts), true)
         return
+      }
       case 'offered':
         this._answer(task, encodeEntitySnap(msg.r, msg.id, outcome.rev, outcome.value), false)
         this._answer(task, encodeAck(msg.op, outcome.rev, false), true)
@@ -223,4 +232,10 @@ export class _Delivery implements _WriteAnswers {
       client.close(CloseCodes.INTERNAL_ERROR, 'Internal server error')
     }
   }
+}
+
+/** A conflict as the ack carries it; the other write's revision is known by the time the ack is sent. */
+function encodedConflict(conflict: WriteConflict): EncodedConflict {
+  const { path, stamp, theirs, applied } = conflict
+  return { path, rev: stamp.rev, by: stamp.by, theirs, applied }
 }

@@ -1,5 +1,6 @@
 import type { DelMessage, PatchMessage, PutMessage } from '@lensync/protocol'
 import type { Storage, StoredEntity } from '../storage/Storage.ts'
+import type { _FieldRevisions } from './fieldRevisions.ts'
 import type { HubClient } from './HubClient.ts'
 import type { _Flight, _WriteOrigin } from './InFlightWrites.ts'
 import type { _Slot } from './Outbox.ts'
@@ -11,10 +12,14 @@ export const _NOT_DECODED: unique symbol = Symbol('not decoded')
 /** @internal One state of an entity: its envelope text (null: absent/deleted) and, lazily, the decoded value. */
 export interface _EntityState {
   readonly text: string | null
+  /** The stored text of the field revisions (`null`: none); `undefined` for a decided state, which has `revisions`. */
+  readonly fields?: string | null | undefined
   /** The decoded value, or {@link _NOT_DECODED}. Never mutated: merges copy. */
   decoded: unknown
   /** Whether the envelope has no `meta` (plain JSON); meaningful once decoded. */
   plain: boolean
+  /** The field revisions, or {@link _NOT_DECODED} (read from `fields` when needed). Never mutated. */
+  revisions: _FieldRevisions | typeof _NOT_DECODED
 }
 
 /** @internal The last committed state and its revision (`0` and `text: null` when it never existed). */
@@ -85,7 +90,14 @@ export class _EntityEntry {
   /** Takes a newer committed state into the cache (an older one is ignored). */
   freshen(rev: number, state: _EntityState): void {
     if (this.committed && this.committed.rev >= rev) return
-    this.committed = { rev, text: state.text, decoded: state.decoded, plain: state.plain }
+    this.committed = {
+      rev,
+      text: state.text,
+      fields: state.fields,
+      decoded: state.decoded,
+      plain: state.plain,
+      revisions: state.revisions,
+    }
   }
 
   /** Throws away what is cached and staged (conflict, storage failure): running work restarts on a fresh read. */
@@ -202,5 +214,12 @@ export class _EntityTable {
 }
 
 function committedFrom(stored: StoredEntity | undefined): _Committed {
-  return { rev: stored?.rev ?? 0, text: stored?.value ?? null, decoded: _NOT_DECODED, plain: false }
+  return {
+    rev: stored?.rev ?? 0,
+    text: stored?.value ?? null,
+    fields: stored?.fields ?? null,
+    decoded: _NOT_DECODED,
+    plain: false,
+    revisions: _NOT_DECODED,
+  }
 }

@@ -1,15 +1,18 @@
 import { CloseCodes, plainIssues, type StandardResult } from '@lensync/protocol'
 import type { AppliedWrite, MaybePromise, Storage } from '../storage/Storage.ts'
 import type { _ChangeHooks } from './ChangeHooks.ts'
-import { _decodedValue, decideWrite } from './decideWrite.ts'
+import { _decodedValue, decideWrite, type WriteContext } from './decideWrite.ts'
 import type { _EntityEntry, _EntityState, _EntityTable, _WriteTask } from './EntityTable.ts'
 import type { _FeedReconciler } from './FeedReconciler.ts'
-import { type _Change, _GroupCommit, type _StagedWrite } from './GroupCommit.ts'
+import { _GroupCommit, type _StagedWrite } from './GroupCommit.ts'
 import type { HubClient } from './HubClient.ts'
 import type { _Flight, _InFlightWrites, _WriteOrigin } from './InFlightWrites.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
 import type { _WriteOutcome } from './WriteOutcome.ts'
 import { isThenable, whenDone } from './whenDone.ts'
+
+/** A write decided to be written: what goes into the batch besides its task, entity and base. */
+type _Decided = Pick<_StagedWrite, 'state' | 'change' | 'baseRev' | 'stamp' | 'conflicts'>
 
 /** Retries of one write after storage conflicts before its connection is closed. */
 const MAX_ATTEMPTS = 8
@@ -189,19 +192,28 @@ export class _EntityWriter {
     if (task.client.closed) return this._answer(task, DROPPED)
     const { msg } = task
     const committed = entry.committed
-    const decision = decideWrite(entry.staged ?? committed, msg, this._options)
+    const decision = decideWrite(entry.staged ?? committed, msg, this._context(task))
     switch (decision.kind) {
       case 'write': {
         const baseRev = entry.staged ? undefined : committed.rev
-        return this._validate(
-          entry,
-          task,
-          generation,
-          decision.state as _EntityState,
-          decision.change,
+        return this._validate(entry, task, generation, {
+          state: decision.state as _EntityState,
+          change: decision.change,
           baseRev,
-        )
+          stamp: decision.stamp,
+          conflicts: decision.conflicts,
+        })
       }
+      case 'theirs':
+        // Nothing of it is written; acknowledged with the entity's revision,
+        // which a staged write does not know yet (and its stamps are not committed).
+        if (entry.staged) return this._afterCommit(entry, task, generation)
+        return this._answer(task, {
+          kind: 'ack',
+          rev: committed.rev,
+          applied: false,
+          conflicts: decision.conflicts,
+        })
       case 'absent':
         // Deleting what is absent is acknowledged with the entity's revision,
         // which a staged (uncommitted) delete does not know yet.
@@ -223,21 +235,51 @@ export class _EntityWriter {
     }
   }
 
+  /**
+   * What {@link decideWrite} needs for this task: the limits and serializer,
+   * and the writer — its client id (the write's origin) and, with
+   * `attribution`, who its connection's principal is.
+   */
+  private _context(task: _WriteTask): WriteContext {
+    const options = this._options
+    const client = task.origin?.client
+    const by = options.attribution ? this._attribution(task) : undefined
+    if (client === undefined && by === undefined) return options
+    return {
+      maxEntityBytes: options.maxEntityBytes,
+      maxPatchEntries: options.maxPatchEntries,
+      serializer: options.serializer,
+      writer: { client, by },
+    }
+  }
+
+  /** `attribution(principal)` of the task's connection; `undefined` without a principal, or when it fails. */
+  private _attribution(task: _WriteTask): string | undefined {
+    const principal = task.client.principal
+    if (principal === undefined) return undefined
+    try {
+      const by = this._options.attribution?.(principal)
+      if (typeof by === 'string') return by
+      this._options.logger.error(`lensync hub: attribution returned ${typeof by}, not a string; no by`)
+    } catch (error) {
+      this._options.logger.error('lensync hub: attribution threw; no by', error)
+    }
+    return undefined
+  }
+
   /** Checks a put's value, or a patch's merged value, against the resource's schema (which may answer later). */
   private _validate(
     entry: _EntityEntry,
     task: _WriteTask,
     generation: number,
-    next: _EntityState,
-    change: _Change,
-    baseRev: number | undefined,
+    decided: _Decided,
   ): Promise<void> | undefined {
     const { msg } = task
     const schema = msg.t === 'del' ? undefined : this._options.resources.get(msg.r)?.schema
-    if (!schema) return this._stage(entry, task, next, change, baseRev)
+    if (!schema) return this._stage(entry, task, decided)
     let result: StandardResult<unknown> | Promise<StandardResult<unknown>>
     try {
-      result = schema['~standard'].validate(_decodedValue(next, this._options.serializer))
+      result = schema['~standard'].validate(_decodedValue(decided.state, this._options.serializer))
     } catch (error) {
       return this._schemaFailed(task, error)
     }
@@ -253,7 +295,7 @@ export class _EntityWriter {
           })
         // An async schema may have let the entity move on (a conflict): start over.
         if (generation !== entry.generation) return this._restart(entry, task)
-        return this._stage(entry, task, next, change, baseRev)
+        return this._stage(entry, task, decided)
       },
       error => this._schemaFailed(task, error),
     )
@@ -268,17 +310,11 @@ export class _EntityWriter {
     })
   }
 
-  private _stage(
-    entry: _EntityEntry,
-    task: _WriteTask,
-    state: _EntityState,
-    change: _Change,
-    baseRev: number | undefined,
-  ): undefined {
+  private _stage(entry: _EntityEntry, task: _WriteTask, decided: _Decided): undefined {
     const base = entry.staged ?? entry.committed
-    entry.staged = state
+    entry.staged = decided.state
     this._answer(task, { kind: 'staged', entity: entry })
-    this._commits.stage({ task, entry, state, change, baseRev, base })
+    this._commits.stage({ task, entry, base, ...decided })
     return undefined
   }
 

@@ -1,5 +1,5 @@
-import type { _ChangeHooks } from './ChangeHooks.ts'
 import type { CommittedChange, StorageWrite } from '../storage/Storage.ts'
+import type { _ChangeHooks } from './ChangeHooks.ts'
 import { type _EntityTable, _NOT_DECODED } from './EntityTable.ts'
 import type { _StagedWrite } from './GroupCommit.ts'
 import type { _ResolvedTimers } from './syncOptions.ts'
@@ -45,17 +45,23 @@ export class _FeedReconciler {
     const { resource, id, rev } = change
     if (staged) {
       this.forget(change.write)
+      // Also set when the commit returns; the feed may bring the change first.
+      staged.stamp.rev = rev
       staged.entry.freshen(rev, staged.state)
     } else {
-      this._table
-        .peek(resource, id)
-        ?.freshen(rev, { text: change.value, decoded: _NOT_DECODED, plain: false })
+      this._table.peek(resource, id)?.freshen(rev, {
+        text: change.value,
+        fields: change.fields ?? null,
+        decoded: _NOT_DECODED,
+        plain: false,
+        revisions: _NOT_DECODED,
+      })
     }
     this._table.noteRevision(resource, rev)
     // The others first, as in a local commit.
     this._answers.broadcast(resource, id, staged?.task.client, change.change)
     if (staged) {
-      this._answers.answer(staged.task, { kind: 'ack', rev, applied: true })
+      this._answers.answer(staged.task, { kind: 'ack', rev, applied: true, conflicts: staged.conflicts })
       // Only this node's writes: the node that committed a write reports it.
       this._hooks?.committed(staged, rev)
     }

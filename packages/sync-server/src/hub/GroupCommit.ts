@@ -1,7 +1,9 @@
 import type { CommitResult, Storage, StorageWrite } from '../storage/Storage.ts'
 import type { _ChangeHooks } from './ChangeHooks.ts'
+import type { WriteConflict } from './decideWrite.ts'
 import type { _EntityEntry, _EntityState, _EntityTable, _WriteTask } from './EntityTable.ts'
 import type { _FeedReconciler } from './FeedReconciler.ts'
+import { type _FieldRevisions, _fieldRevisionsText, type FieldStamp } from './fieldRevisions.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
 import type { _WriteAnswers } from './WriteOutcome.ts'
 import { whenDone } from './whenDone.ts'
@@ -22,6 +24,10 @@ export interface _StagedWrite {
   readonly baseRev: number | undefined
   /** The state the write was decided on (`onChange`'s `previous`); `undefined` when unknown. */
   readonly base?: _EntityState | undefined
+  /** The write's stamp in the field revisions: its revision is filled in when it commits. */
+  readonly stamp: FieldStamp
+  /** The write's fields that met a newer write of another client, for its ack. */
+  readonly conflicts: readonly WriteConflict[]
 }
 
 /**
@@ -91,16 +97,20 @@ export class _GroupCommit {
     const batch = this._batch
     this._batch = []
     const seen = new Set<_EntityEntry>()
-    const writes: StorageWrite[] = batch.map(staged => {
+    const writes: StorageWrite[] = batch.map((staged, slot) => {
       const { entry, state, change, baseRev, task } = staged
       // Commits run one at a time, so the revision the entity's first write
       // in the batch builds on is known; its later writes build on it.
       const first = !seen.has(entry)
       seen.add(entry)
+      // Field revisions of writes in this batch are left for storage to fill in (by slot).
+      staged.stamp.slot = slot
+      const fields = _fieldRevisionsText(state.revisions as _FieldRevisions)
       const write: StorageWrite = {
         resource: entry.resource,
         id: entry.id,
         value: state.text,
+        ...(fields === undefined ? {} : { fields }),
         change,
         ...(first ? { expectedRev: baseRev ?? entry.chainRev } : {}),
         // Recorded with the write, so a resend is recognised (`Storage.applied`).
@@ -137,8 +147,9 @@ export class _GroupCommit {
     const conflicts = new Map<_EntityEntry, _StagedWrite[]>()
     batch.forEach((write, i) => {
       const result = results[i]
-      const { entry, state, task, change } = write
+      const { entry, state, task, change, stamp } = write
       if (!result || !('rev' in result)) {
+        stamp.slot = -1
         this._feed?.forget(writes[i])
         const list = conflicts.get(entry) ?? []
         list.push(write)
@@ -146,6 +157,7 @@ export class _GroupCommit {
         return
       }
       const { rev } = result
+      stamp.rev = rev
       entry.chainRev = rev
       entry.freshen(rev, state)
       if (entry.staged === state) entry.staged = undefined
@@ -155,7 +167,7 @@ export class _GroupCommit {
       // The others first: the writer already shows its edit, so their frames
       // leave (and are on the wire) before its ack.
       this._answers.broadcast(entry.resource, entry.id, task.client, `${change[0]}${rev}${change[1]}`)
-      this._answers.answer(task, { kind: 'ack', rev, applied: true })
+      this._answers.answer(task, { kind: 'ack', rev, applied: true, conflicts: write.conflicts })
       this._hooks?.committed(write, rev)
     })
     for (const [entry, writes] of conflicts) this._fallout.conflicted(entry, writes)

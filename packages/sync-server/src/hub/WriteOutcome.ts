@@ -1,4 +1,5 @@
 import type { Issue, RejectCode } from '@lensync/protocol'
+import type { WriteConflict } from './decideWrite.ts'
 import type { _WriteTask } from './EntityTable.ts'
 import type { HubClient } from './HubClient.ts'
 
@@ -7,8 +8,9 @@ import type { HubClient } from './HubClient.ts'
  * How a write ended up, as the write path reports it to the hub's delivery
  * (which turns it into envelopes in the writer's outbox):
  * - `staged`: accepted, waiting in the open batch; answered after its commit;
- * - `ack`: answered with a revision (`applied: false`: a resent write storage
- *   already applied, or the same write in flight twice);
+ * - `ack`: answered with a revision and the write's conflicts (`applied:
+ *   false`: a resent write storage already applied, the same write in flight
+ *   twice, or a `'keep-theirs'` write whose every field conflicted);
  * - `offered`: a create-only put found the entity: the entity `snap`, then `ack` with `applied: false`;
  * - `reject`: refused;
  * - `close`: the writer's connection is closed (storage failure, a crash);
@@ -17,7 +19,13 @@ import type { HubClient } from './HubClient.ts'
  */
 export type _WriteOutcome =
   | { readonly kind: 'staged'; readonly entity: { readonly resource: string; readonly id: string } }
-  | { readonly kind: 'ack'; readonly rev: number; readonly applied: boolean }
+  | {
+      readonly kind: 'ack'
+      readonly rev: number
+      readonly applied: boolean
+      /** The write's fields that met a newer write of another client (their stamps are committed by now). */
+      readonly conflicts?: readonly WriteConflict[] | undefined
+    }
   | { readonly kind: 'offered'; readonly rev: number; readonly value: string | null }
   | {
       readonly kind: 'reject'

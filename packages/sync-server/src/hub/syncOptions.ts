@@ -20,6 +20,7 @@ export interface _ResolvedSyncOptions {
   readonly authenticate: Authenticate | undefined
   readonly authorize: Authorize | undefined
   readonly principalKey: (principal: unknown) => string
+  readonly attribution: ((principal: unknown) => string) | undefined
   readonly resources: ReadonlyMap<string, ResourceConfig>
   readonly allowUnknownResources: boolean
   readonly maxEntityBytes: number
@@ -251,6 +252,7 @@ export function _resolveSyncOptions(options: SyncRouteOptions, where: string): _
     authorize: fn<Authorize>('authorize', options.authorize),
     principalKey:
       fn<(principal: unknown) => string>('principalKey', options.principalKey) ?? defaultPrincipalKey,
+    attribution: fn<(principal: unknown) => string>('attribution', options.attribution),
     resources,
     allowUnknownResources,
     maxEntityBytes: integer(

@@ -178,6 +178,18 @@ export interface SyncRouteOptions {
    * `id`, another object is its JSON.
    */
   principalKey?: (principal: unknown) => string
+  /**
+   * Who a writer is, in words a user reads: `by` in the conflicts of other
+   * clients' acks ("your edit replaced Ada's newer value"). Called with the
+   * principal of the writer's connection at each write (connections without
+   * a principal — no `authenticate` — have no `by`); stored with the field
+   * revisions, so it survives restarts and is seen by every node. A throw
+   * or a non-string is logged and means no `by`. Default: none.
+   *
+   * @example
+   * attribution: principal => (principal as User).name
+   */
+  attribution?: (principal: unknown) => string
   /** Asked on every `sub` and write; `false` → `reject FORBIDDEN`. May be async. Default: everything allowed. */
   authorize?: Authorize
   /** Per-resource configuration (schemas). */
