@@ -524,7 +524,8 @@ class ListSync<T> extends SyncBase<T> {
  * @param target - A `Socket` (shared, reconnecting connection) or a `Session` you manage.
  * @param resource - The entity kind: name, id, serializer, schema.
  * @param options - Bounds on a snapshot held before its last page (`maxSnapshotItems`, `maxSnapshotBytes`).
- * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`.
+ * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`, and
+ *   `ready` / `source` (the cached value or the server's shown; see the socket's `cache` option).
  * @throws SyncError `BAD_ARGUMENT` when an option is not a positive integer or `Infinity`, the
  *   store does not hold an array, or two items have no valid or the same id.
  * @example

@@ -250,11 +250,15 @@ class EntitySync<T> extends SyncBase<T> {
  * acknowledged are still sent).
  *
  * All syncs over one `Socket` share one reconnecting WebSocket.
+ * With a socket `cache`, the cached value (with the unsent edits of this
+ * and other tabs on top) is shown before any connection, an entity the cache
+ * knows is not an offer, and every edit is queued to the cache in its task.
  *
  * @param store - The store holding the entity (a root store or a sub-store).
  * @param target - A `Socket` (shared, reconnecting connection) or a `Session` you manage.
  * @param resource - The entity kind: name, id, serializer, schema.
- * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`.
+ * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`, and
+ *   `ready` / `source` (the cached value or the server's shown; see the socket's `cache` option).
  * @throws SyncError `BAD_ARGUMENT` when the store's value has no valid id.
  * @example
  * const sync = syncWith(personStore, websocket(url), PersonResource)
