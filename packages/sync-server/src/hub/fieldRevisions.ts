@@ -26,6 +26,8 @@ export interface _FieldRevisions {
   readonly present: ReadonlyMap<string, FieldStamp>
   /** Fields a write removed (an `unset`, a put that left them out); at most {@link _MAX_REMOVED}. */
   readonly removed: ReadonlyMap<string, FieldStamp>
+  /** Whether a key may have a field above it other than the whole value (then a write may replace it). */
+  readonly nested: boolean
 }
 
 /** @internal One field a write sets (`present`) or removes. */
@@ -47,7 +49,13 @@ export const _MAX_REMOVED = 64
 export const _NO_REVISIONS: _FieldRevisions = Object.freeze({
   present: new Map<string, FieldStamp>(),
   removed: new Map<string, FieldStamp>(),
+  nested: false,
 })
+
+/** Whether a key is more than one name deep, or the whole value (a dot after the first, maybe escaped: then "maybe"). */
+function deep(key: string): boolean {
+  return key === '' || key.indexOf('.', 1) !== -1
+}
 
 /**
  * @internal
@@ -131,11 +139,27 @@ export function _stampWrite(
   stamp: FieldStamp,
 ): _FieldRevisions {
   const keys = new Set<string>()
-  for (const field of written) keys.add(field.key)
-  const present = new Map<string, FieldStamp>()
-  const removed = new Map<string, FieldStamp>()
-  for (const [key, held] of revisions.present) if (!coveredBy(key, keys)) present.set(key, held)
-  for (const [key, held] of revisions.removed) if (!coveredBy(key, keys)) removed.set(key, held)
+  let nested = revisions.nested
+  for (const field of written) {
+    keys.add(field.key)
+    if (deep(field.key)) nested = true
+  }
+  let present: Map<string, FieldStamp>
+  let removed: Map<string, FieldStamp>
+  if (!nested) {
+    // Only top-level fields, here and written: nothing is below a written field.
+    present = new Map(revisions.present)
+    removed = new Map(revisions.removed)
+  } else {
+    present = new Map<string, FieldStamp>()
+    removed = new Map<string, FieldStamp>()
+    for (const [key, held] of revisions.present) if (!coveredBy(key, keys)) present.set(key, held)
+    for (const [key, held] of revisions.removed) if (!coveredBy(key, keys)) removed.set(key, held)
+    nested = false
+    for (const key of present.keys()) if (deep(key)) nested = true
+    for (const key of removed.keys()) if (deep(key)) nested = true
+    for (const key of keys) if (deep(key)) nested = true
+  }
   for (const field of written) {
     // A field set and unset by one patch ends removed (unsets come after sets).
     present.delete(field.key)
@@ -147,7 +171,7 @@ export function _stampWrite(
     if (removed.size <= _MAX_REMOVED) break
     removed.delete(key)
   }
-  return { present, removed }
+  return { present, removed, nested }
 }
 
 /**
@@ -184,7 +208,12 @@ export function _parseFieldRevisions(text: string | null | undefined): _FieldRev
       }
       return map
     }
-    return { present: fields(stored.f), removed: fields(stored.x) }
+    const present = fields(stored.f)
+    const removed = fields(stored.x)
+    let nested = false
+    for (const key of present.keys()) if (deep(key)) nested = true
+    for (const key of removed.keys()) if (deep(key)) nested = true
+    return { present, removed, nested }
   } catch {
     return _NO_REVISIONS
   }
