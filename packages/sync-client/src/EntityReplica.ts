@@ -137,6 +137,18 @@ export class EntityReplica {
     return false
   }
 
+  /** Whether writes of other clients are shown (pending, or landed and not yet in this replica's value). */
+  get showsForeign(): boolean {
+    for (const _ of this.shownForeign()) return true
+    return false
+  }
+
+  // Another client (tab, earlier page) has a whole value of this entity on its way: it makes it, not this replica.
+  private get othersCreate(): boolean {
+    for (const write of this.shownForeign()) if (write.content.kind === 'put') return true
+    return false
+  }
+
   // Writes of other clients still shown: a landed one until this replica's value is as new.
   private *shownForeign(): Iterable<ForeignWrite> {
     for (const write of this.foreign.values())
@@ -392,7 +404,7 @@ export class EntityReplica {
       if (intent === 'delete') {
         // Deleting something that is already gone: done.
         this.intent = NONE
-      } else if (intent === 'keep' || (intent === 'none' && !this.deleting)) {
+      } else if (intent === 'keep' || (intent === 'none' && !this.deleting && !this.othersCreate)) {
         this.intent = { kind: 'create', offer, userMade: true }
       }
       return

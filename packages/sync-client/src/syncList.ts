@@ -282,7 +282,12 @@ class ListSync<T> extends SyncBase<T> {
     for (const id of this.order) {
       const replica = this.replicas.get(id)
       if (!replica || replica.deleting || replica.foreignDeleting) continue
-      if (replica.server.kind !== 'present' && replica.pendingCount === 0 && this.subscribed.peek()) {
+      if (
+        replica.server.kind !== 'present' &&
+        replica.pendingCount === 0 &&
+        !replica.showsForeign &&
+        this.subscribed.peek()
+      ) {
         // Known absent on the server and nothing on its way there.
         this.replicas.delete(id)
         continue
