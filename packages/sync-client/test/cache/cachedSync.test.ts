@@ -301,6 +301,34 @@ describe.each<CacheKind>(['memory', 'indexeddb'])('outboxes nobody sends, with a
     await vi.waitFor(async () => expect(await tab.cache.readOutbox()).toEqual([]))
   })
 
+  it('without Web Locks (heartbeat fallback): a crashed tab’s edits are taken over by another tab', async () => {
+    const { url } = await server()
+    const browser = testBrowser(kind, { locks: false })
+    // Tab A's timers stop dead at the crash: no more heartbeats, nothing else.
+    let crashed = false
+    const timers = {
+      setTimeout: (callback: () => void, ms: number) => setTimeout(() => crashed || callback(), ms),
+      clearTimeout: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    }
+    const tabA = browser.tab(url, { timers })
+    const tabB = browser.tab(url)
+    const a = personIn(tabA, { _id: 'p1', name: 'Ada', age: 36 })
+    const b = personIn(tabB)
+    await Promise.all([a.sync.flush(), b.sync.flush()])
+    tabA.net.offline()
+    a.store.update({ ...a.store.current, age: 61 })
+    await until(b.store.data, p => p.age === 61, 'B to show A’s edit')
+    crashed = true
+    const crashedAt = Date.now()
+    const people = observer(url)
+    await until(people.data, p => byId(p)?.age === 61, 'the taken-over edit on the server')
+    const took = Date.now() - crashedAt
+    // A record older than 1.5 s is claimable and tabs look every 0.5 s: at
+    // most 2 s after the last beat, plus the round trip to the server.
+    expect(took).toBeLessThan(2500)
+    expect(tabB.net.writes.filter(w => w.sender === tabA.socket.clientId)).toHaveLength(1)
+  })
+
   it.each([true, false])(
     'a tab whose socket stopped with unsent edits: another tab sends them within 2 s (Web Locks: %s)',
     async locks => {
