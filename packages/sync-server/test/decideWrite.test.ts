@@ -323,6 +323,22 @@ describe('decideWrite: field revisions and conflicts', () => {
     expect([again(0), again(5), again(6), again(69)]).toEqual([0, 0, 1, 1])
   })
 
+  it('unsetting a field that is not there records nothing; removed keys are bounded in characters too', () => {
+    const b = { ...limits, writer: { client: 'b' } }
+    const nothing = committedAt(decideWrite(person(), edit([], {}, [['nick']]), b), 9)
+    expect(conflictsOf(decideWrite(nothing, edit([[['nick'], { json: 'G' }]], { base: 8 }), mine))).toEqual(
+      [],
+    )
+    // 40 removed keys of 1 000 characters: only the newest 16 fit in 16 KiB.
+    const long = (i: number) => `${i}`.padStart(1000, 'k')
+    const wide = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [long(i), i]))
+    let state = committedAt(decideWrite(person(wide, null), put(wide), b), 1)
+    for (let i = 0; i < 40; i++) state = committedAt(decideWrite(state, edit([], {}, [[long(i)]]), b), 2 + i)
+    const again = (i: number) =>
+      conflictsOf(decideWrite(state, edit([[[long(i)], { json: 'back' }]], { base: 1 }), mine)).length
+    expect([again(23), again(24), again(39)]).toEqual([0, 1, 1])
+  })
+
   it('keep-theirs leaves the conflicting fields out of the write and its broadcast', () => {
     const decision = decideWrite(
       person(),

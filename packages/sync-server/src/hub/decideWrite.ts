@@ -307,9 +307,15 @@ function patch(
   serializer: Serializer,
 ): WriteDecision {
   const revisions = _revisionsOf(base)
+  const current = _decodedValue(base, serializer)
   const written: _WrittenField[] = []
   for (const [path] of msg.set) written.push(field(path, true))
-  for (const path of msg.unset ?? []) written.push(field(path, false))
+  for (const path of msg.unset ?? []) {
+    const unset = field(path, false)
+    // Unsetting what is not there (and was not set just before) changes nothing: no stamp.
+    if (fieldAt(current, path) !== MISSING || written.some(w => w.present && w.key === unset.key))
+      written.push(unset)
+  }
   // Only a write with a base can conflict, and only with fields of known revisions.
   const suspects =
     msg.base === undefined || (revisions.present.size === 0 && revisions.removed.size === 0)
@@ -320,7 +326,6 @@ function patch(
   const body = setTexts
     ? undefined
     : { set: JSON.stringify(msg.set), unset: msg.unset ? JSON.stringify(msg.unset) : undefined }
-  const current = _decodedValue(base, serializer)
   let plain = base.plain as boolean
   let changes: FieldChange[] = msg.set.map(([path, value]) => {
     // Checked per value (a cycle lives within one envelope), with the depth its path adds.

@@ -24,7 +24,7 @@ export interface FieldStamp {
 export interface _FieldRevisions {
   /** Fields in the value. */
   readonly present: ReadonlyMap<string, FieldStamp>
-  /** Fields a write removed (an `unset`, a put that left them out); at most {@link _MAX_REMOVED}. */
+  /** Fields a write removed (an `unset`, a put that left them out); at most {@link _MAX_REMOVED} (and {@link _MAX_REMOVED_CHARS}). */
   readonly removed: ReadonlyMap<string, FieldStamp>
   /** Whether a key may have a field above it other than the whole value (then a write may replace it). */
   readonly nested: boolean
@@ -44,6 +44,9 @@ export interface _WrittenField {
  * bounded for an entity used as a map whose keys come and go.
  */
 export const _MAX_REMOVED = 64
+
+/** @internal At most this many characters of removed fields' keys are kept (the oldest go first). */
+export const _MAX_REMOVED_CHARS = 16_384
 
 /** @internal No field revisions: old data, a new entity, or a tombstone. Every field is unknown. */
 export const _NO_REVISIONS: _FieldRevisions = Object.freeze({
@@ -130,8 +133,8 @@ function newer(a: FieldStamp, than: FieldStamp): boolean {
  * @internal
  * The field revisions after a write: the written fields get its stamp (at
  * the end), the fields below them lose theirs (the write replaced them), the
- * others keep theirs. Removed fields beyond {@link _MAX_REMOVED} are
- * forgotten, oldest first.
+ * others keep theirs. Removed fields beyond {@link _MAX_REMOVED} (or whose
+ * keys pass {@link _MAX_REMOVED_CHARS} together) are forgotten, oldest first.
  */
 export function _stampWrite(
   revisions: _FieldRevisions,
@@ -167,9 +170,12 @@ export function _stampWrite(
     if (field.present) present.set(field.key, stamp)
     else removed.set(field.key, stamp)
   }
+  let chars = 0
+  for (const key of removed.keys()) chars += key.length
   for (const key of removed.keys()) {
-    if (removed.size <= _MAX_REMOVED) break
+    if (removed.size <= _MAX_REMOVED && chars <= _MAX_REMOVED_CHARS) break
     removed.delete(key)
+    chars -= key.length
   }
   return { present, removed, nested }
 }
