@@ -107,6 +107,30 @@ test('an item added while the server is down appears in the other tab after reco
   })
 })
 
+test('an item added while the server is down survives a reload and reaches another browser later', async ({
+  browser,
+}) => {
+  await withOwnServer(TODO_RESTART_PORT, async server => {
+    const a = await openTodo(browser, server.query)
+    await server.stop()
+    await expectStatus(a, 'offline')
+    const title = `Kept across a reload ${unique()}`
+    await addTodo(a, title)
+    await expect(a.getByTestId('pending')).toHaveText('1 pending')
+
+    // The page comes back from the browser's cache with the item, still unsent.
+    await a.reload()
+    await expect(item(a, title)).toHaveCount(1)
+    await expect(a.getByTestId('pending')).toHaveText('1 pending')
+
+    await server.start()
+    await expectStatus(a, 'synced')
+    await expect(a.getByTestId('pending')).toHaveText('0 pending')
+    const b = await openTodo(browser, server.query)
+    await expect(item(b, title)).toHaveCount(1)
+  })
+})
+
 test('saves a screenshot of the todo app', async ({ browser }, testInfo) => {
   await withOwnServer(TODO_RESTART_PORT, async server => {
     const a = await openTodo(browser, server.query)

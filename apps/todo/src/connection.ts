@@ -1,4 +1,4 @@
-import { websocket } from '@lensync/sync-client'
+import { indexedDbCache, websocket } from '@lensync/sync-client'
 
 /**
  * Where the sync server is: `?server=ws://host:port/sync` (used by the e2e
@@ -13,5 +13,13 @@ export function syncUrl(): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sync`
 }
 
+/**
+ * The list as last synced and the edits not yet acknowledged, kept in this
+ * browser's IndexedDB (one database per server): a reload while the server
+ * is down shows the list with the offline edits, tabs see each other's edits
+ * at once, and whichever tab is open sends them when the server is back.
+ */
+export const cache = indexedDbCache(`todo:${syncUrl()}`)
+
 /** One socket for the whole page, made once at module scope (not in a component). */
-export const socket = websocket(syncUrl(), { reconnect: { minDelay: 200, maxDelay: 2000 } })
+export const socket = websocket(syncUrl(), { reconnect: { minDelay: 200, maxDelay: 2000 }, cache })
