@@ -181,6 +181,8 @@ describe('sync hub and storage', () => {
         value: '{"json":{"v":1}}',
         expectedRev: 0,
         change: ['{"t":"change","r":"doc","id":"x","rev":', ',"value":{"json":{"v":1}}}'],
+        // The field revisions; the write's own revision is a placeholder storage fills in.
+        fields: '{"w":[[\u00000\u0000,null]],"f":{".v":0}}',
       },
     ])
     expect(writer.sent).toEqual([])
@@ -231,6 +233,7 @@ describe('sync hub and storage', () => {
       id: 'shared',
       rev: 7,
       value: '{"json":{"f0":0,"f1":1,"f2":2}}',
+      fields: '{"w":[[3,null],[5,null],[7,null]],"f":{".f0":0,".f1":1,".f2":2}}',
     })
     expect(conns.map(c => c.sent.at(-1))).toEqual([
       '[{"t":"ack","op":1,"rev":2},{"t":"ack","op":2,"rev":3}]',
