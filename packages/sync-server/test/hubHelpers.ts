@@ -30,10 +30,16 @@ export function startServer(options: SyncServerOptions = {}): Promise<SyncServer
  */
 export const STORAGE_KINDS = ['memory', 'sqlite', 'redis', 'postgres'] as const
 
-/** A fresh SQLite file in a temporary directory (removed when the process exits). */
+const tmpDirs: string[] = []
+
+/** A fresh SQLite file in a temporary directory (the directories go when the process exits). */
 function tmpDataFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'lensync-hub-'))
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  if (tmpDirs.length === 0)
+    process.once('exit', () => {
+      for (const made of tmpDirs) rmSync(made, { recursive: true, force: true })
+    })
+  tmpDirs.push(dir)
   return join(dir, 'lensync.db')
 }
 
