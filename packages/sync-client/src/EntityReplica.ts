@@ -49,6 +49,11 @@ export class EntityReplica {
    * sent by it.
    */
   readonly foreign = new Map<string, ForeignWrite>()
+  /**
+   * Fields whose last write the server refused, by path key: `rejected` in
+   * {@link fieldState} until the next local edit of the field.
+   */
+  readonly rejected = new Map<string, FieldPath>()
   /** The client and op id of the next write (the draft's), once something is to be sent. */
   private nextStamp: WriteStamp | undefined = undefined
   /** The server state came from a cache: the first snapshot replaces it, whatever its revision. */
@@ -314,8 +319,11 @@ export class EntityReplica {
   localEdit(before: unknown, after: unknown): boolean {
     const diff = diffFields(before, after)
     if (diff.set.length === 0 && diff.unset.length === 0) return false
+    for (const [path] of diff.set) this.clearRejected(path)
+    for (const path of diff.unset) this.clearRejected(path)
     if (!isPlainObject(after) || diff.set.some(([path]) => path.length === 0)) {
       // The root itself was replaced: send the whole value.
+      this.rejected.clear()
       this.draft.clear()
       this.intent = { kind: 'put', value: after }
       this.reserve()
@@ -526,6 +534,10 @@ export class EntityReplica {
   applyReject(op: OpId): boolean {
     const taken = this.take(op)
     if (!taken) return false
+    const refused = taken.write
+    if (refused.kind === 'patch')
+      for (const edit of refused.edits) this.rejected.set(pathKey(edit.path), edit.path)
+    else this.rejected.set(pathKey([]), [])
     if (taken.write.kind === 'put' && this.server.kind !== 'present') {
       // Nothing on the server to revert to: the rejected value stays shown
       // and is not sent again (the edits on top of it go with it).
@@ -578,5 +590,29 @@ export class EntityReplica {
     this.draft.addUnder([...write.edits, ...this.editsAfter(index)])
     if (intent.kind === 'none') this.intent = { kind: 'create', offer: base, userMade: true }
     return true
+  }
+
+  // A new edit of `path` ends the refusal of it and of what it covers.
+  private clearRejected(path: FieldPath): void {
+    for (const [key, rejected] of this.rejected) if (overlaps(path, rejected)) this.rejected.delete(key)
+  }
+
+  /**
+   * The sync state of the field at `path` and everything below it:
+   * `pending` while a local edit of it (or of a field above or below it) is
+   * not acknowledged, `rejected` after the server refused the last write of
+   * it (until the next edit), else `synced`.
+   */
+  fieldState(path: FieldPath): 'synced' | 'pending' | 'rejected' {
+    const intent = this.intent.kind
+    if (intent === 'put' || intent === 'delete') return 'pending'
+    if (intent === 'create' && this.intent.kind === 'create' && this.intent.userMade) return 'pending'
+    for (const write of this.inFlight) {
+      if (write.kind !== 'patch') return 'pending'
+      if (write.edits.some(edit => overlaps(edit.path, path))) return 'pending'
+    }
+    for (const edit of this.draft.values()) if (overlaps(edit.path, path)) return 'pending'
+    for (const rejected of this.rejected.values()) if (overlaps(rejected, path)) return 'rejected'
+    return 'synced'
   }
 }

@@ -65,6 +65,8 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   private openReported = false
 
   protected readonly _pending: Signal<number> = signal(0)
+  /** Bumped whenever local edits, acks or rejects may have changed what is pending (see `fieldStatus`). */
+  protected readonly outboxChanged: Signal<number> = signal(0)
   protected readonly subscribed: Signal<boolean> = signal(false)
   protected readonly stopped: Signal<boolean> = signal(false)
   private readonly emitError: (error: SyncError) => void
@@ -469,6 +471,7 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     let count = 0
     for (const replica of this.allReplicas()) count += replica.pendingCount
     this._pending.value = count
+    this.outboxChanged.value = this.outboxChanged.peek() + 1
   }
 
   /** Reports a rejected write on `errors`. */

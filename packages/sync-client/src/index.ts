@@ -26,6 +26,7 @@ export type {
 } from './cache/types.ts'
 export type { ConnectionErrorCode, SendErrorCode } from './errors.ts'
 export { ConnectionError, LensyncClientError, SendError } from './errors.ts'
+export type { FieldRef } from './fieldPathOf.ts'
 export { presence } from './presence/presence.ts'
 export type { Peer, Presence, PresenceOptions } from './presence/types.ts'
 export type { Resource, ResourceOptions } from './resource.ts'
@@ -35,7 +36,15 @@ export { Socket, websocket } from './Socket.ts'
 export type { SyncErrorCode, SyncErrorDetails } from './SyncError.ts'
 export { SyncError } from './SyncError.ts'
 export { syncList } from './syncList.ts'
-export type { CachedSync, Sync, SyncListOptions, SyncSource, SyncStatus } from './syncTypes.ts'
+export type {
+  CachedSync,
+  EntitySyncHandle,
+  FieldStatus,
+  Sync,
+  SyncListOptions,
+  SyncSource,
+  SyncStatus,
+} from './syncTypes.ts'
 export { syncWith } from './syncWith.ts'
 export type {
   CloseOptions,

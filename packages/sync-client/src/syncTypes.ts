@@ -1,4 +1,5 @@
 import type { ReadonlySignal, Stream } from '@lensync/store'
+import type { FieldRef } from './fieldPathOf.ts'
 import type { SyncError } from './SyncError.ts'
 
 /**
@@ -71,4 +72,23 @@ export interface SyncListOptions {
    * @default 64 * 1024 * 1024 (64 MiB)
    */
   maxSnapshotBytes?: number
+}
+
+/**
+ * Where one field's local edits stand: `pending` while an edit of it (or of
+ * a field above or below it) is not acknowledged, `rejected` after the server
+ * refused it (until the next edit of it), else `synced`.
+ */
+export type FieldStatus = 'synced' | 'pending' | 'rejected'
+
+/** A running `syncWith`: a {@link CachedSync} that also tells where each field stands. */
+export interface EntitySyncHandle extends CachedSync {
+  /**
+   * The status of a field and everything below it, as a signal (one per
+   * asked path, cached; recomputed only when writes, acks or rejects change).
+   * @param field - A store path (`'.address.street'`, as `subStore.path`) or a
+   *   lens / `lenses<T>()` path (`L.address.street`); `''` for the whole entity.
+   * @throws SyncError `BAD_ARGUMENT` for anything else.
+   */
+  fieldStatus(field: FieldRef): ReadonlySignal<FieldStatus>
 }

@@ -1,17 +1,20 @@
 import type { ServerMessage } from '@lensync/protocol'
 import { diffFields } from '@lensync/protocol'
-import type { Store } from '@lensync/store'
+import { computed, type ReadonlySignal, type Store } from '@lensync/store'
 import type { OutboxEntry } from './cache/types.ts'
 import type { EntityReplica } from './EntityReplica.ts'
+import { type FieldRef, fieldPathOf } from './fieldPathOf.ts'
 import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
-import type { CachedSync } from './syncTypes.ts'
+import type { EntitySyncHandle, FieldStatus } from './syncTypes.ts'
 import type { Session, Socket } from './types.ts'
 
-class EntitySync<T> extends SyncBase<T> {
+class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle {
   entityId: string
+  /** The status signals asked for, by path. */
+  private readonly fieldStatuses = new Map<string, ReadonlySignal<FieldStatus>>()
   private replica: EntityReplica
   /**
    * Replicas of ids the store moved away from while they had edits not yet
@@ -36,6 +39,20 @@ class EntitySync<T> extends SyncBase<T> {
     this.loadEntity(this.replica)
     this.connection.attach(this)
     this.unwatch = store.data.subscribe(value => this.local(value))
+  }
+
+  fieldStatus(field: FieldRef): ReadonlySignal<FieldStatus> {
+    const path = fieldPathOf(field)
+    const key = path.join('\u0000')
+    let status = this.fieldStatuses.get(key)
+    if (!status) {
+      status = computed(() => {
+        this.outboxChanged.value
+        return this.replica.fieldState(path)
+      })
+      this.fieldStatuses.set(key, status)
+    }
+    return status
   }
 
   private idOf(value: T): string {
@@ -257,13 +274,17 @@ class EntitySync<T> extends SyncBase<T> {
  * @param store - The store holding the entity (a root store or a sub-store).
  * @param target - A `Socket` (shared, reconnecting connection) or a `Session` you manage.
  * @param resource - The entity kind: name, id, serializer, schema.
- * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`, and
+ * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`, `fieldStatus(field)`, and
  *   `ready` / `source` (the cached value or the server's shown; see the socket's `cache` option).
  * @throws SyncError `BAD_ARGUMENT` when the store's value has no valid id.
  * @example
  * const sync = syncWith(personStore, websocket(url), PersonResource)
  * await sync.flush()
  */
-export function syncWith<T>(store: Store<T>, target: Socket | Session, resource: Resource<T>): CachedSync {
+export function syncWith<T>(
+  store: Store<T>,
+  target: Socket | Session,
+  resource: Resource<T>,
+): EntitySyncHandle {
   return new EntitySync(store, target, resource)
 }
