@@ -1,5 +1,12 @@
 import type { FieldPath, OpId } from '@lensync/protocol'
-import { applyFieldChanges, diffFields, type FieldChange, isPlainObject } from '@lensync/protocol'
+import {
+  applyFieldChanges,
+  diffFields,
+  type FieldChange,
+  isPlainObject,
+  setIn,
+  unsetIn,
+} from '@lensync/protocol'
 import { applyEdits, type FieldEdit, FieldOutbox, overlaps } from './FieldOutbox.ts'
 import type { LocalIntent, OutboxWrite, ServerState, WriteContent, WriteStamp } from './replicaState.ts'
 
@@ -17,6 +24,28 @@ export interface ForeignWrite extends WriteStamp {
   landed?: number
 }
 const NONE: LocalIntent = { kind: 'none' }
+
+/**
+ * A field of a write the server did not apply (a `'keep-theirs'` conflict):
+ * its path and the value it keeps (the other client's; absent: removed).
+ *
+ * @internal
+ */
+export interface KeptField {
+  readonly path: FieldPath
+  readonly theirs: { readonly value: unknown } | undefined
+}
+
+function keepTheirs(value: unknown, kept: readonly KeptField[]): unknown {
+  let result = value
+  for (const { path, theirs } of kept)
+    result = theirs
+      ? path.length === 0
+        ? theirs.value
+        : setIn(result, path, theirs.value)
+      : unsetIn(result, path)
+  return result
+}
 
 /**
  * The client's model of one entity (docs/protocol.md, "The client's model"),
@@ -54,6 +83,13 @@ export class EntityReplica {
    * {@link fieldState} until the next local edit of the field.
    */
   readonly rejected = new Map<string, FieldPath>()
+  /** The revision this replica had confirmed when the first edit of the next write was made. */
+  private draftBase: number | undefined = undefined
+  /**
+   * The base revision of each write made here (see {@link baseRevOf}); kept
+   * beside the write, whose content is what the wire and a cache carry.
+   */
+  private readonly baseRevs = new WeakMap<OutboxWrite, number>()
   /** The client and op id of the next write (the draft's), once something is to be sent. */
   private nextStamp: WriteStamp | undefined = undefined
   /** The server state came from a cache: the first snapshot replaces it, whatever its revision. */
@@ -305,6 +341,7 @@ export class EntityReplica {
    * writes in flight are ignored. The server state stays.
    */
   forget(): void {
+    this.draftBase = undefined
     this.draft.clear()
     this.intent = NONE
     this.inFlight.length = 0
@@ -319,6 +356,7 @@ export class EntityReplica {
   localEdit(before: unknown, after: unknown): boolean {
     const diff = diffFields(before, after)
     if (diff.set.length === 0 && diff.unset.length === 0) return false
+    this.draftBase ??= this.rev
     for (const [path] of diff.set) this.clearRejected(path)
     for (const path of diff.unset) this.clearRejected(path)
     if (!isPlainObject(after) || diff.set.some(([path]) => path.length === 0)) {
@@ -364,6 +402,9 @@ export class EntityReplica {
     const content = this.takeContent()
     if (!content) return undefined
     const write: OutboxWrite = { ...content, ...this.reserve(), onWire: true, resent: false }
+    if (content.kind === 'patch' || (content.kind === 'put' && !content.create))
+      this.baseRevs.set(write, this.draftBase ?? this.rev)
+    this.draftBase = undefined
     this.nextStamp = undefined
     this.inFlight.push(write)
     return write
@@ -479,10 +520,44 @@ export class EntityReplica {
    * edits: a field a later write (in flight or in the draft) also sets keeps
    * the later value.
    */
-  private requeue(edits: readonly FieldEdit[], index: number): void {
+  private requeue(edits: readonly FieldEdit[], index: number, baseRev?: number): void {
     if (this.replacedAfter(index)) return
+    this.keepBase(baseRev)
     const later = this.editsAfter(index)
     this.draft.addUnder(edits.filter(edit => !later.some(other => overlaps(other.path, edit.path))))
+  }
+
+  // Edits going back to the draft keep the older of their base and the draft's.
+  private keepBase(baseRev: number | undefined): void {
+    if (baseRev !== undefined) this.draftBase = Math.min(this.draftBase ?? baseRev, baseRev)
+  }
+
+  /**
+   * The entity revision this replica had confirmed when the first edit of
+   * `write` was made (`base` on the wire: the server reports the fields
+   * another client wrote after it). `undefined` for a create-only put, a
+   * delete, and a write this replica did not make.
+   */
+  baseRevOf(write: OutboxWrite): number | undefined {
+    return this.baseRevs.get(write)
+  }
+
+  /** The write `op` in flight, if it is this replica's. */
+  inFlightWrite(op: OpId): OutboxWrite | undefined {
+    return this.inFlight.find(write => write.op === op)
+  }
+
+  /**
+   * Adds the edit a conflict's merge function made, as a new edit of that
+   * field seen on top of theirs: the next write's base is the acknowledged
+   * revision `rev` (which includes theirs), so the merged value does not
+   * conflict with it again.
+   */
+  mergeEdit(path: FieldPath, value: unknown, rev: number): void {
+    this.draft.add({ path, value, unset: false })
+    this.draftBase = Math.max(this.rev, rev)
+    this.clearRejected(path)
+    this.reserve()
   }
 
   /**
@@ -490,9 +565,11 @@ export class EntityReplica {
    * @param applied - `false`: the server changed nothing now: a create-only
    *   put that found the entity, or a write it had already applied (a resend
    *   after a lost ack; the snapshot since shows its effect or a later one).
+   * @param kept - The fields of the write the server did not apply (`'keep-theirs'`
+   *   conflicts), with the value they keep there: the confirmed value shows theirs.
    * @returns true when the op was this replica's.
    */
-  applyAck(op: OpId, rev: number, applied: boolean): boolean {
+  applyAck(op: OpId, rev: number, applied: boolean, kept: readonly KeptField[] = []): boolean {
     const taken = this.take(op)
     if (!taken) return false
     const { write, index } = taken
@@ -521,11 +598,15 @@ export class EntityReplica {
         this.draft.clear()
         return true
       case 'put':
-        this.server = { kind: 'present', rev, value: applyEdits(write.base, write.edits) }
+        this.server = { kind: 'present', rev, value: keepTheirs(applyEdits(write.base, write.edits), kept) }
         this.foundOnServer()
         return true
       case 'patch':
-        this.server = { kind: 'present', rev, value: applyEdits(this.confirmed, write.edits) }
+        this.server = {
+          kind: 'present',
+          rev,
+          value: keepTheirs(applyEdits(this.confirmed, write.edits), kept),
+        }
         return true
     }
   }
@@ -562,13 +643,14 @@ export class EntityReplica {
       if (intent === 'none') this.intent = { kind: 'delete' }
     } else if (write.kind === 'put') {
       if (intent === 'none' && !this.replacedAfter(index)) {
+        this.keepBase(this.baseRevs.get(write))
         this.intent = write.create
           ? { kind: 'create', offer: write.base, userMade: true }
           : { kind: 'put', value: write.base }
         this.draft.addUnder([...write.edits, ...this.editsAfter(index)])
       }
     } else if (intent === 'none' || intent === 'create') {
-      this.requeue(write.edits, index)
+      this.requeue(write.edits, index, this.baseRevs.get(write))
     }
     return true
   }

@@ -4,6 +4,8 @@ import {
   type ChangeMessage,
   type Encoded,
   type FieldChange,
+  type FieldConflict,
+  type FieldPath,
   findValueProblem,
   type Issue,
   MAX_VALUE_DEPTH,
@@ -21,15 +23,34 @@ import {
   type Stream,
   signal,
 } from '@lensync/store'
+import type { Conflict } from './Conflict.ts'
 import { CacheWriter } from './cache/CacheWriter.ts'
 import { contentOf } from './cache/outboxEntries.ts'
 import type { CacheNotice, CacheWriteResult, CollectionUpdate, OutboxEntry } from './cache/types.ts'
-import { EntityReplica } from './EntityReplica.ts'
+import { EntityReplica, type KeptField } from './EntityReplica.ts'
 import { encodeWrite } from './encodeWrite.ts'
+import { applyEdits } from './FieldOutbox.ts'
+import type { OutboxWrite } from './replicaState.ts'
 import type { Resource } from './resource.ts'
 import type { SyncChannel, SyncConnection } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
 import type { CachedSync, SyncSource, SyncStatus } from './syncTypes.ts'
+
+/** The value `write` set at `path` (`undefined` when it removed it). */
+function mineOf(write: OutboxWrite, path: FieldPath): unknown {
+  if (write.kind === 'del') return undefined
+  if (write.kind === 'patch') {
+    for (const edit of write.edits)
+      if (edit.path.length === path.length && edit.path.every((name, i) => name === path[i]))
+        return edit.unset ? undefined : edit.value
+  }
+  let value = write.kind === 'put' ? applyEdits(write.base, write.edits) : applyEdits(undefined, write.edits)
+  for (const name of path) {
+    if (value === null || typeof value !== 'object') return undefined
+    value = (value as Record<string, unknown>)[name]
+  }
+  return value
+}
 
 /** First delay before resending writes refused with `RATE_LIMITED`, in ms. */
 const RETRY_MIN_DELAY = 100
@@ -46,6 +67,8 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   readonly status: ReadonlySignal<SyncStatus>
   readonly pending: ReadonlySignal<number>
   readonly errors: Stream<SyncError>
+  /** Every conflict an acknowledged write met (see {@link Conflict}). */
+  readonly conflicts: Stream<Conflict>
   readonly source: ReadonlySignal<SyncSource>
   readonly ready: Promise<void>
   abstract readonly entityId: string | undefined
@@ -70,6 +93,7 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   protected readonly subscribed: Signal<boolean> = signal(false)
   protected readonly stopped: Signal<boolean> = signal(false)
   private readonly emitError: (error: SyncError) => void
+  private readonly emitConflict: (conflict: Conflict) => void
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: SyncError) => void }>()
   /** A 4401/4403 close: the connection does not come back. */
   private readonly connectionRefusal: Signal<SyncError | undefined> = signal(undefined)
@@ -89,6 +113,9 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     const { stream, emit } = createStream<SyncError>()
     this.errors = stream
     this.emitError = emit
+    const conflicts = createStream<Conflict>()
+    this.conflicts = conflicts.stream
+    this.emitConflict = conflicts.emit
     this.pending = this._pending
     this.status = computed<SyncStatus>(() => {
       if (this.stopped.value || this.connectionRefusal.value || this.subscriptionRefusal.value)
@@ -409,7 +436,13 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
       if (!write) return
       write.wire ??= encodeWrite(
         write,
-        { r: this.resource, id: replica.id, connectionClient: this.connection.clientId },
+        {
+          r: this.resource,
+          id: replica.id,
+          connectionClient: this.connection.clientId,
+          base: replica.baseRevOf(write),
+          ...(this.resourceDef.onConflict === 'overwrite' ? {} : { onConflict: 'keep-theirs' as const }),
+        },
         value => this.encode(value),
       )
       this.routes.set(write.op, replica)
@@ -430,10 +463,27 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     const wasDeleting = replica.deleting
     if (message.t === 'ack') {
       this.accepted()
-      if (!replica.applyAck(message.op, message.rev, message.applied !== false)) return
+      const write = replica.inFlightWrite(message.op)
+      const found = write && message.conflicts?.length ? this.conflictsOf(write, message.conflicts) : []
+      const kept: KeptField[] = []
+      for (const { field, conflict } of found)
+        if (!field.applied) kept.push({ path: field.path, theirs: conflict.theirsFound })
+      if (!replica.applyAck(message.op, message.rev, message.applied !== false, kept)) return
+      const merge = this.resourceDef.onConflict
+      const reported: Conflict[] = []
+      for (const { field, conflict } of found) {
+        const { theirsFound: _, ...base } = conflict
+        if (field.applied) reported.push({ ...base, resolution: 'mine' })
+        else if (typeof merge === 'function') {
+          const merged: Conflict = { ...base, resolution: 'merged' }
+          replica.mergeEdit(field.path, merge(merged), message.rev)
+          reported.push(merged)
+        } else reported.push({ ...base, resolution: 'theirs' })
+      }
       this.answered(replica, wasDeleting, message.rev)
       this.persist(replica)
       this.push()
+      for (const conflict of reported) this.emitConflict(conflict)
       return
     }
     if (message.code === 'NOT_FOUND' && replica.markMissing(message.op)) {
@@ -454,6 +504,36 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
       this.reportReject(message, replica.id)
       this.push()
     }
+  }
+
+  /** The conflicts an ack reports for `write`, with `mine` from the write and `theirs` decoded. */
+  private conflictsOf(
+    write: OutboxWrite,
+    fields: readonly FieldConflict[],
+  ): Array<{
+    field: FieldConflict
+    conflict: Omit<Conflict, 'resolution'> & { theirsFound: { value: unknown } | undefined }
+  }> {
+    const found = []
+    for (const field of fields) {
+      let theirsFound: { value: unknown } | undefined
+      if (field.theirs !== null) {
+        theirsFound = this.decode(field.theirs, undefined)
+        if (!theirsFound) continue
+      }
+      found.push({
+        field,
+        conflict: {
+          path: field.path.map(name => `.${name}`).join(''),
+          mine: mineOf(write, field.path),
+          theirs: theirsFound?.value,
+          rev: field.rev,
+          ...(field.by === undefined ? {} : { by: field.by }),
+          theirsFound,
+        },
+      })
+    }
+    return found
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Encoded, FieldPath, FieldSet } from '@lensync/protocol'
+import type { ConflictPolicy, Encoded, FieldPath, FieldSet } from '@lensync/protocol'
 import { applyEdits } from './FieldOutbox.ts'
 import type { OutboxWrite } from './replicaState.ts'
 import type { WriteMessage } from './SyncConnection.ts'
@@ -8,19 +8,32 @@ import type { WriteMessage } from './SyncConnection.ts'
  * (a resend after a reconnect is the same message).
  *
  * @param write - The write (its op, client id and content).
- * @param to - The resource `r` and entity `id`, and the client id of the
- *   connection: a write made under another one says whose it is (`client`).
+ * @param to - The resource `r` and entity `id`, the client id of the
+ *   connection (a write made under another one says whose it is: `client`),
+ *   the write's base revision (`base`, when it has one) and the conflict
+ *   policy sent with it (`'overwrite'` is the server's default and is not sent).
  * @param encode - The resource's serializer.
  * @returns The `put`, `patch` or `del` message.
  * @internal
  */
 export function encodeWrite(
   write: OutboxWrite,
-  to: { readonly r: string; readonly id: string; readonly connectionClient: string },
+  to: {
+    readonly r: string
+    readonly id: string
+    readonly connectionClient: string
+    readonly base?: number | undefined
+    readonly onConflict?: ConflictPolicy
+  },
   encode: (value: unknown) => Encoded,
 ): WriteMessage {
-  const message = encodeContent(write, to.r, to.id, encode)
-  return write.client === to.connectionClient ? message : { ...message, client: write.client }
+  let message = encodeContent(write, to.r, to.id, encode)
+  if (write.client !== to.connectionClient) message = { ...message, client: write.client }
+  if (to.base !== undefined && message.t !== 'del') {
+    message = { ...message, base: to.base }
+    if (to.onConflict === 'keep-theirs') message = { ...message, onConflict: 'keep-theirs' }
+  }
+  return message
 }
 
 function encodeContent(

@@ -4,6 +4,7 @@
 // is @lensync/protocol's.
 export type { Issue, OpId, Serializer, StandardSchemaV1 } from '@lensync/protocol'
 export { defaultSerializer } from '@lensync/protocol'
+export type { Conflict, OnConflict } from './Conflict.ts'
 export type { IndexedDbCacheOptions } from './cache/IndexedDbCache.ts'
 export { indexedDbCache } from './cache/IndexedDbCache.ts'
 export type { MemoryCacheOptions } from './cache/MemoryCache.ts'

@@ -4,6 +4,7 @@ import {
   type Serializer,
   type StandardSchemaV1,
 } from '@lensync/protocol'
+import type { OnConflict } from './Conflict.ts'
 import { SyncError } from './SyncError.ts'
 
 /** Options of {@link resource}. */
@@ -24,6 +25,14 @@ export interface ResourceOptions<T> {
    * @default 1
    */
   version?: number
+  /**
+   * What to do when an edit of a field (typically made offline) meets
+   * another client's newer value of it: `'overwrite'`, `'keep-theirs'` or a
+   * merge function (see {@link OnConflict}). Each such conflict is reported
+   * on the sync's `conflicts` whatever the policy.
+   * @default 'overwrite'
+   */
+  onConflict?: OnConflict
 }
 
 /** A kind of synced entity: its name on the server, how to find an entity's id, and how to encode values. */
@@ -34,6 +43,8 @@ export interface Resource<T> {
   readonly schema: StandardSchemaV1<unknown, T> | undefined
   /** The version of the values' shape (see {@link ResourceOptions.version}). */
   readonly version: number
+  /** The conflict policy (see {@link ResourceOptions.onConflict}). */
+  readonly onConflict: OnConflict
 }
 
 /**
@@ -52,6 +63,7 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
     serializer = defaultSerializer,
     schema,
     version = 1,
+    onConflict = 'overwrite',
   } = options ?? ({} as ResourceOptions<T>)
   if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
     throw new SyncError(
@@ -80,5 +92,11 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
       `resource(): \`version\` must be a positive integer, got ${String(version)}`,
     )
   }
-  return Object.freeze({ name, id, serializer, schema, version })
+  if (onConflict !== 'overwrite' && onConflict !== 'keep-theirs' && typeof onConflict !== 'function') {
+    throw new SyncError(
+      'BAD_ARGUMENT',
+      "resource(): `onConflict` must be 'overwrite', 'keep-theirs' or a function (conflict) => value",
+    )
+  }
+  return Object.freeze({ name, id, serializer, schema, version, onConflict })
 }

@@ -1,4 +1,5 @@
 import type { ReadonlySignal, Stream } from '@lensync/store'
+import type { Conflict } from './Conflict.ts'
 import type { FieldRef } from './fieldPathOf.ts'
 import type { SyncError } from './SyncError.ts'
 
@@ -81,8 +82,14 @@ export interface SyncListOptions {
  */
 export type FieldStatus = 'synced' | 'pending' | 'rejected'
 
-/** A running `syncWith`: a {@link CachedSync} that also tells where each field stands. */
+/** A running `syncWith`: a {@link CachedSync} that also tells where each field stands, and its conflicts. */
 export interface EntitySyncHandle extends CachedSync {
+  /**
+   * Every field of an acknowledged write that met another client's newer
+   * write of it, with how the resource's `onConflict` resolved it. Emitted
+   * after the store shows the resolution.
+   */
+  readonly conflicts: Stream<Conflict>
   /**
    * The status of a field and everything below it, as a signal (one per
    * asked path, cached; recomputed only when writes, acks or rejects change).
