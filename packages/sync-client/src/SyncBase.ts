@@ -474,11 +474,12 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
       for (const { field, conflict } of found) {
         const { theirsFound: _, ...base } = conflict
         if (field.applied) reported.push({ ...base, resolution: 'mine' })
-        else if (typeof merge === 'function') {
-          const merged: Conflict = { ...base, resolution: 'merged' }
-          replica.mergeEdit(field.path, merge(merged), message.rev)
-          reported.push(merged)
-        } else reported.push({ ...base, resolution: 'theirs' })
+        else if (
+          typeof merge === 'function' &&
+          this.merged(replica, field, { ...base, resolution: 'merged' }, message.rev)
+        )
+          reported.push({ ...base, resolution: 'merged' })
+        else reported.push({ ...base, resolution: 'theirs' })
       }
       this.answered(replica, wasDeleting, message.rev)
       this.persist(replica)
@@ -504,6 +505,30 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
       this.reportReject(message, replica.id)
       this.push()
     }
+  }
+
+  /**
+   * Writes the merge function's value of a conflict on top of theirs.
+   * @returns false when the function threw (reported as `BAD_ARGUMENT`): theirs stays.
+   */
+  private merged(replica: EntityReplica, field: FieldConflict, conflict: Conflict, rev: number): boolean {
+    const merge = this.resourceDef.onConflict
+    if (typeof merge !== 'function') return false
+    let value: unknown
+    try {
+      value = merge(conflict)
+    } catch (cause) {
+      this.report(
+        new SyncError('BAD_ARGUMENT', `onConflict threw for ${conflict.path}; their value was kept`, {
+          resource: this.resource,
+          id: replica.id,
+          cause,
+        }),
+      )
+      return false
+    }
+    replica.mergeEdit(field.path, value, rev)
+    return true
   }
 
   /** The conflicts an ack reports for `write`, with `mine` from the write and `theirs` decoded. */

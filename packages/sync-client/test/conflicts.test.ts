@@ -1,5 +1,11 @@
 import { storeOf } from '@lensync/store'
-import { type Conflict, type OnConflict, resource, syncWith } from '@lensync/sync-client'
+import {
+  type Conflict,
+  type EntitySyncHandle,
+  type OnConflict,
+  resource,
+  syncWith,
+} from '@lensync/sync-client'
 import { describe, expect, it } from 'vitest'
 import { switchableWebSocket, syncFixtures, testSocket, until } from './helpers.ts'
 
@@ -13,7 +19,11 @@ const { cleanups, track, server } = syncFixtures()
  * 'Grace'; then A comes back. Returns both stores and A's conflicts once A
  * is synced again.
  */
-async function offlineEdit(onConflict: OnConflict | undefined, edit: Partial<Person>) {
+async function offlineEdit(
+  onConflict: OnConflict | undefined,
+  edit: Partial<Person>,
+  watch: (sync: EntitySyncHandle) => void = () => {},
+) {
   const { url } = await server()
   const Resource = resource<Person>({
     name: 'person',
@@ -25,6 +35,7 @@ async function offlineEdit(onConflict: OnConflict | undefined, edit: Partial<Per
   const aSync = track(syncWith(a, testSocket(url, cut.WebSocket), Resource))
   const conflicts: Conflict[] = []
   cleanups.push(aSync.conflicts.subscribe(conflict => conflicts.push(conflict)))
+  watch(aSync)
   await aSync.flush()
   const b = storeOf(person('x', 0))
   const bSync = track(syncWith(b, testSocket(url), Resource))
@@ -85,6 +96,21 @@ describe('conflicts', () => {
     expect(conflicts).toEqual([
       { path: '.name', mine: 'Offline', theirs: 'Grace', rev: expect.any(Number), resolution: 'merged' },
     ])
+  })
+
+  it('a merge function that throws keeps theirs and is reported', async () => {
+    const errors: string[] = []
+    const { a, aSync, conflicts } = await offlineEdit(
+      () => {
+        throw new Error('no merge')
+      },
+      { name: 'Offline' },
+      sync => cleanups.push(sync.errors.subscribe(error => errors.push(error.code))),
+    )
+    expect(a.current.name).toBe('Grace')
+    expect(aSync.pending.value).toBe(0)
+    expect(conflicts.map(c => c.resolution)).toEqual(['theirs'])
+    expect(errors).toEqual(['BAD_ARGUMENT'])
   })
 
   it('an offline edit of another field meets no conflict', async () => {
