@@ -41,6 +41,7 @@ export type {
   CachedSync,
   EntitySyncHandle,
   FieldStatus,
+  ListSyncHandle,
   Sync,
   SyncListOptions,
   SyncSource,

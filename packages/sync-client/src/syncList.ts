@@ -1,13 +1,14 @@
 import type { CollectionSnapMessage, ServerMessage, SnapItem } from '@lensync/protocol'
 import { diffFields } from '@lensync/protocol'
-import type { Store } from '@lensync/store'
+import { computed, type ReadonlySignal, type Store } from '@lensync/store'
 import type { CollectionUpdate, OutboxEntry } from './cache/types.ts'
 import type { EntityReplica } from './EntityReplica.ts'
+import { type FieldRef, fieldPathOf } from './fieldPathOf.ts'
 import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
-import type { CachedSync, SyncListOptions } from './syncTypes.ts'
+import type { FieldStatus, ListSyncHandle, SyncListOptions } from './syncTypes.ts'
 import type { Session, Socket } from './types.ts'
 
 /** Default bounds of a collection snapshot held before its last page (see {@link SyncListOptions}). */
@@ -63,9 +64,11 @@ const emptyBuffer = (): SnapshotBuffer => ({
   frame: -1,
 })
 
-class ListSync<T> extends SyncBase<T> {
+class ListSync<T> extends SyncBase<T> implements ListSyncHandle {
   readonly entityId = undefined
   private readonly replicas = new Map<string, EntityReplica>()
+  /** The status signals asked for, by item id and path. */
+  private readonly fieldStatuses = new Map<string, ReadonlySignal<FieldStatus>>()
   /** Ids in list order. */
   private order: string[] = []
   /** The list the store holds as far as this sync knows. */
@@ -273,6 +276,20 @@ class ListSync<T> extends SyncBase<T> {
 
   protected allReplicas(): Iterable<EntityReplica> {
     return this.replicas.values()
+  }
+
+  fieldStatus(id: string, field: FieldRef = ''): ReadonlySignal<FieldStatus> {
+    const path = fieldPathOf(field)
+    const key = [id, ...path].join('\u0000')
+    let status = this.fieldStatuses.get(key)
+    if (!status) {
+      status = computed(() => {
+        this.outboxChanged.value
+        return this.replicas.get(id)?.fieldState(path) ?? 'synced'
+      })
+      this.fieldStatuses.set(key, status)
+    }
+    return status
   }
 
   private render(): void {
@@ -529,7 +546,7 @@ class ListSync<T> extends SyncBase<T> {
  * @param target - A `Socket` (shared, reconnecting connection) or a `Session` you manage.
  * @param resource - The entity kind: name, id, serializer, schema.
  * @param options - Bounds on a snapshot held before its last page (`maxSnapshotItems`, `maxSnapshotBytes`).
- * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`, and
+ * @returns The running sync: `status`, `pending`, `errors`, `flush()`, `stop()`, `fieldStatus(id, field)`, and
  *   `ready` / `source` (the cached value or the server's shown; see the socket's `cache` option).
  * @throws SyncError `BAD_ARGUMENT` when an option is not a positive integer or `Infinity`, the
  *   store does not hold an array, or two items have no valid or the same id.
@@ -541,6 +558,6 @@ export function syncList<T>(
   target: Socket | Session,
   resource: Resource<T>,
   options: SyncListOptions = {},
-): CachedSync {
+): ListSyncHandle {
   return new ListSync(store, target, resource, options)
 }

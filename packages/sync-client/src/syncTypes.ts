@@ -99,3 +99,17 @@ export interface EntitySyncHandle extends CachedSync {
    */
   fieldStatus(field: FieldRef): ReadonlySignal<FieldStatus>
 }
+
+/** A running `syncList`: a {@link CachedSync} that also tells where each field of an item stands. */
+export interface ListSyncHandle extends CachedSync {
+  /**
+   * The status of a field of the item `id` and everything below it (see
+   * {@link FieldStatus}), as a cached signal; `synced` for an id the sync
+   * does not hold.
+   * @param id - The item's resource id.
+   * @param field - A store path within the item (`'.title'`) or a lens /
+   *   `lenses<Item>()` path; `''` (default) for the whole item.
+   * @throws SyncError `BAD_ARGUMENT` for anything else.
+   */
+  fieldStatus(id: string, field?: FieldRef): ReadonlySignal<FieldStatus>
+}

@@ -1,5 +1,5 @@
 import { lenses, type ReadonlySignal, storeOf } from '@lensync/store'
-import { type FieldStatus, resource, type StandardSchemaV1, syncWith } from '@lensync/sync-client'
+import { type FieldStatus, resource, type StandardSchemaV1, syncList, syncWith } from '@lensync/sync-client'
 import { describe, expect, it } from 'vitest'
 import { syncFixtures, testSocket, until } from './helpers.ts'
 
@@ -98,5 +98,32 @@ describe('fieldStatus', () => {
     expect(age.value).toBe('pending')
     await sync.flush()
     expect(age.value).toBe('synced')
+  })
+
+  it('of a syncList item: pending while an edit of that item field is unacknowledged', async () => {
+    const { url } = await server()
+    type Message = { id: string; text: string; from: string }
+    const M = lenses<Message>()
+    const store = storeOf<Message[]>([{ id: 'm1', text: 'hi', from: 'Ada' }])
+    const sync = track(
+      syncList(store, testSocket(url), resource<Message>({ name: 'message', id: m => m.id })),
+    )
+    await sync.flush()
+    const text = sync.fieldStatus('m1', M.text)
+    const from = sync.fieldStatus('m1', '.from')
+    expect(sync.fieldStatus('m1', M.text)).toBe(text)
+    expect([text.value, from.value, sync.fieldStatus('m2').value]).toEqual(['synced', 'synced', 'synced'])
+
+    store.update([{ id: 'm1', text: 'hello', from: 'Ada' }])
+    expect(text.value).toBe('pending')
+    expect(from.value).toBe('synced')
+    expect(sync.fieldStatus('m1').value).toBe('pending')
+    await sync.flush()
+    expect(text.value).toBe('synced')
+
+    store.update([...store.current, { id: 'm2', text: 'new', from: 'Ada' }])
+    expect(sync.fieldStatus('m2').value).toBe('pending')
+    await sync.flush()
+    expect(sync.fieldStatus('m2').value).toBe('synced')
   })
 })
