@@ -2,20 +2,27 @@ import { describe, expect, it } from 'vitest'
 import { startChildServer } from '../../../sync-server/test/support/childServer.ts'
 import { POSTGRES_URL, postgresSchema } from '../../../sync-server/test/support/postgres.ts'
 import type { SentWrite } from '../../../sync-server/test/support/protocolClient.ts'
+import { REDIS_URL, redisPrefix } from '../../../sync-server/test/support/redis.ts'
 import { killFixtures } from './killFixtures.ts'
 
-// kill -9 of one of two server nodes on one PostgreSQL database, in the
-// middle of a stream of writes: nothing acknowledged is lost, and its clients
-// move to the other node by themselves and catch up.
+// kill -9 of one of two server nodes sharing one Redis or one PostgreSQL
+// database, in the middle of a stream of writes: nothing acknowledged is
+// lost, and its clients move to the other node by themselves and catch up.
 
 const { track, noteClient, openRaw, stopSyncs } = killFixtures()
 
 const KILL_AFTER_ACKS = 300
 const WINDOW = 32
 
-describe('scale-out failover on PostgreSQL (kill -9 of a node)', () => {
+/** The command-line flags of two nodes on fresh shared storage. */
+const SHARED: [string, () => string[]][] = [
+  ['Redis', () => ['--redis', REDIS_URL, '--redis-prefix', redisPrefix()]],
+  ['PostgreSQL', () => ['--postgres', POSTGRES_URL, '--postgres-schema', postgresSchema()]],
+]
+
+describe.each(SHARED)('scale-out failover on %s (kill -9 of a node)', (storage, flags) => {
   it('loses no acknowledged write when a node dies; its clients move to the other node and converge', async () => {
-    const args = ['--port', '0', '--postgres', POSTGRES_URL, '--postgres-schema', postgresSchema()]
+    const args = ['--port', '0', ...flags()]
     const [one, two] = await Promise.all([startChildServer(args, track), startChildServer(args, track)])
 
     // A knows both nodes and is on node 1; B is on node 2.
@@ -61,7 +68,7 @@ describe('scale-out failover on PostgreSQL (kill -9 of a node)', () => {
     await reader.subscribe('note', 'shared')
     expect(reader.view.get('note/shared')).toEqual(expected)
     console.info(
-      `[postgres failover] ${acked.length} writes acknowledged by node 1 before SIGKILL; all present on node 2`,
+      `[${storage} failover] ${acked.length} writes acknowledged by node 1 before SIGKILL; all present on node 2`,
     )
     stopSyncs()
     expect(await two.stop('SIGTERM')).toBe(0)
