@@ -1,4 +1,6 @@
+import type { ReadonlySignal } from '@lensync/store'
 import { ConnectionError } from './errors.ts'
+import { _SocketMonitor, type ConnectionInfo, type FrameObserver } from './observation.ts'
 import { appendToUrl, normalizeUrl, resolveOptions, resolveReconnect } from './options.ts'
 import { Session } from './Session.ts'
 import type { ConnectOptions, SocketOptions, WebSocketOptions } from './types.ts'
@@ -13,6 +15,11 @@ export class Socket {
   readonly urls: readonly string[]
   /** The options with every default filled in (the sync layer reads `token` from here). */
   readonly options: SocketOptions
+  /**
+   * Where this socket's observers are told about its shared sync connection.
+   * @internal
+   */
+  readonly _monitor = new _SocketMonitor()
 
   /**
    * The client id entity syncs over this socket send in `hello` and write
@@ -21,6 +28,33 @@ export class Socket {
    */
   get clientId(): string {
     return this.options.clientId
+  }
+
+  /**
+   * The shared sync connection of this socket (the one its syncs and
+   * presence rooms ride): state, URL, failed attempts since it was last
+   * ready, opens. `idle` while no sync or room uses the socket.
+   */
+  get connectionInfo(): ReadonlySignal<ConnectionInfo> {
+    return this._monitor.info
+  }
+
+  /**
+   * Observes every frame of this socket's shared sync connection, both
+   * directions, as it is sent or received — for inspectors and logging
+   * (`@lensync/devtools`). Costs one boolean check per frame while nobody
+   * observes. An observer that throws does not stop the sync (the error is
+   * rethrown asynchronously). Sessions made with `connect()` are not observed.
+   *
+   * @param observer - Gets each {@link Frame}: direction, time, text, size in bytes.
+   * @returns A disposer that stops observing.
+   * @example
+   * const stop = socket.frames(frame => console.log(frame.direction, frame.size, frame.text))
+   */
+  frames(observer: FrameObserver): () => void {
+    if (typeof observer !== 'function')
+      throw new ConnectionError('BAD_OPTION', 'socket.frames() takes a function that receives each frame')
+    return this._monitor.subscribe(observer)
   }
 
   /**

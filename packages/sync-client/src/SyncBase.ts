@@ -30,6 +30,7 @@ import type { CacheNotice, CacheWriteResult, CollectionUpdate, OutboxEntry } fro
 import { EntityReplica, type KeptField } from './EntityReplica.ts'
 import { encodeWrite } from './encodeWrite.ts'
 import { applyEdits } from './FieldOutbox.ts'
+import type { EntityInspection, SyncInspection } from './observation.ts'
 import type { OutboxWrite } from './replicaState.ts'
 import type { Resource } from './resource.ts'
 import type { SyncChannel, SyncConnection } from './SyncConnection.ts'
@@ -316,6 +317,35 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   /** The resource name. */
   get resource(): string {
     return this.resourceDef.name
+  }
+
+  /**
+   * What `inspectSync` shows of this sync: read now, nothing kept.
+   * @internal
+   */
+  _inspect(): SyncInspection {
+    const entities: EntityInspection[] = []
+    let revision = 0
+    for (const replica of this.allReplicas()) {
+      revision = Math.max(revision, replica.rev)
+      entities.push({
+        id: replica.id,
+        rev: replica.rev,
+        pending: replica.pendingCount,
+        value: replica.view(),
+        fieldStatus: path => replica.fieldState([...path]),
+      })
+    }
+    return {
+      kind: this.entityId === undefined ? 'list' : 'entity',
+      resource: this.resource,
+      id: this.entityId,
+      status: this.status.peek(),
+      source: this._source.peek(),
+      pending: this._pending.peek(),
+      revision: this.entityId === undefined ? revision : (entities[0]?.rev ?? 0),
+      entities,
+    }
   }
 
   flush(): Promise<void> {

@@ -10,6 +10,7 @@ import { batch, type ReadonlySignal, type Signal, signal } from '@lensync/store'
 import { CacheLink } from './cache/CacheLink.ts'
 import type { SyncCache } from './cache/types.ts'
 import type { OpSequence } from './OpSequence.ts'
+import type { _SocketMonitor } from './observation.ts'
 import { resolveReconnect } from './options.ts'
 import { _ConnectionPresence } from './presence/ConnectionPresence.ts'
 import type { PresenceServerMessage } from './presence/types.ts'
@@ -107,6 +108,7 @@ export class SyncConnection {
    * @param owned - Close the session when the last sync detaches.
    * @param onIdle - Called when the last sync detached.
    * @param openSession - Opens another session to the same server (a cache's outbox senders use it).
+   * @param monitor - The socket's observation point (frames, connection state), if any.
    */
   constructor(
     private readonly session: Session,
@@ -114,7 +116,9 @@ export class SyncConnection {
     private readonly owned: boolean,
     private readonly onIdle: () => void,
     openSession?: () => Session,
+    private readonly monitor?: _SocketMonitor,
   ) {
+    monitor?.state('connecting', session.url.peek())
     this.token = options.token
     this.timers = options.timers
     this.clientId = options.clientId
@@ -235,7 +239,8 @@ export class SyncConnection {
     // first on the next connection, before `hello` — under no client id, so
     // the server could not recognise it when it is resent. Nothing is lost:
     // every sync sends what is unacknowledged again after the next `hello`.
-    this.session._sendNow(JSON.stringify(batch.length === 1 ? batch[0] : batch))
+    const text = JSON.stringify(batch.length === 1 ? batch[0] : batch)
+    if (this.session._sendNow(text) && this.monitor?.observed) this.monitor.frame('out', text)
   }
 
   private async opened(): Promise<void> {
@@ -256,6 +261,7 @@ export class SyncConnection {
     this.ops.clear()
     this.writes.clear()
     this._state.value = 'ready'
+    this.monitor?.state('ready', this.session.url.peek())
     for (const set of this.channels.values()) for (const channel of set) channel.connectionReady()
     this.presence.opened()
   }
@@ -290,10 +296,12 @@ export class SyncConnection {
           ? new SyncError('CONNECTION_FORBIDDEN', 'The server refused the connection (close 4403)')
           : undefined
     this._state.value = refused ? 'refused' : 'offline'
+    this.monitor?.state(refused ? 'refused' : 'offline', this.session.url.peek())
     for (const set of this.channels.values()) for (const channel of set) channel.connectionLost(refused)
   }
 
   private receive(data: unknown): void {
+    if (this.monitor?.observed) this.monitor.frame('in', data)
     if (typeof data !== 'string') {
       this.broadcastError(
         new SyncError('BAD_MESSAGE', 'Received a binary frame; the sync protocol uses text frames'),
@@ -414,6 +422,7 @@ export class SyncConnection {
     this.closed = true
     for (const dispose of this.disposers.splice(0)) dispose()
     this.cacheLink?.stop()
+    this.monitor?.state('idle', undefined)
     this.onIdle()
     if (this.owned) void this.session.close({ code: 1000, reason: 'sync stopped' }).catch(() => {})
   }
@@ -442,8 +451,13 @@ export function connectionFor(target: Socket | Session): SyncConnection {
   const forget = () => connections.delete(target)
   const connection = isSession(target)
     ? new SyncConnection(target, target._options, false, forget, () => siblingSession(target))
-    : new SyncConnection(target.connect({ reconnect: true }), target.options, true, forget, () =>
+    : new SyncConnection(
         target.connect({ reconnect: true }),
+        target.options,
+        true,
+        forget,
+        () => target.connect({ reconnect: true }),
+        target._monitor,
       )
   connections.set(target, connection)
   return connection

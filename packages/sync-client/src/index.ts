@@ -28,6 +28,16 @@ export type {
 export type { ConnectionErrorCode, SendErrorCode } from './errors.ts'
 export { ConnectionError, LensyncClientError, SendError } from './errors.ts'
 export type { FieldRef } from './fieldPathOf.ts'
+export type {
+  ConnectionInfo,
+  ConnectionPhase,
+  EntityInspection,
+  Frame,
+  FrameObserver,
+  RoomInspection,
+  SyncInspection,
+} from './observation.ts'
+export { inspectRoom, inspectSync } from './observation.ts'
 export { presence } from './presence/presence.ts'
 export type { Peer, Presence, PresenceOptions } from './presence/types.ts'
 export type { Resource, ResourceOptions } from './resource.ts'

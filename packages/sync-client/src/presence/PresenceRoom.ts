@@ -9,6 +9,7 @@ import {
   signal,
   storeOf,
 } from '@lensync/store'
+import type { RoomInspection } from '../observation.ts'
 import { SyncError } from '../SyncError.ts'
 import type { Timers } from '../types.ts'
 import type { Peer, Presence, PresenceChannel, PresenceServerMessage } from './types.ts'
@@ -112,6 +113,11 @@ export class PresenceRoom<P> implements Presence<P> {
   /** @internal Where the room is with the server. */
   get phase(): _PresencePhase {
     return this._phase
+  }
+
+  /** @internal What `inspectRoom` shows of this room: read now, nothing kept. */
+  _inspect(): RoomInspection {
+    return { room: this.room, phase: this._phase.kind, self: this.self.current, others: this._others.peek() }
   }
 
   stop(): void {
