@@ -1,7 +1,9 @@
 import { formatLens, history, lenses, storeOf, validate } from '@lensync/store'
 import { resource, type Sync, syncWith } from '@lensync/sync-client'
+import { type ConflictField, mountConflictNotices } from './conflictNotices.ts'
 import { socket } from './connection.ts'
 import { bindInput, bindMessage, h } from './dom.ts'
+import { fieldMarker } from './fieldMarker.ts'
 import { bindFieldPresence, type Room } from './presence.ts'
 
 /** The shared record both tabs edit. */
@@ -22,8 +24,9 @@ const dateAsText = formatLens<Date | null>(
 )
 
 /**
- * Mounts the person form into `root`; each field is outlined in the color of
- * whoever else in `room` is editing it. Returns its sync.
+ * Mounts the person form into `root`: each field is outlined in the color of
+ * whoever else in `room` is editing it and marked while this tab's edit of it
+ * waits for the server; conflicts show as notices above the form. Returns its sync.
  */
 export function mountPerson(root: HTMLElement, room: Room): Sync {
   const person = storeOf<Person>(
@@ -54,22 +57,25 @@ export function mountPerson(root: HTMLElement, room: Room): Sync {
   const undoButton = h('button', { class: 'secondary', 'data-testid': 'undo', type: 'button' }, 'Undo')
   undoButton.disabled = true
 
-  const field = (label: string, id: string, input: HTMLElement, extra?: HTMLElement) => {
+  // `key` names the field in test ids (`name-marker`), `id` is its input's.
+  const field = (label: string, key: string, id: string, input: HTMLElement, extra?: HTMLElement) => {
     const error = h('div', { class: 'error', 'data-testid': `${id}-error` })
+    const marker = fieldMarker(`${key}-marker`, sync.fieldStatus(`.${key}`))
     const wrap = h(
       'div',
       { class: 'field' },
-      h('label', { for: id }, label),
+      h('div', { class: 'field-head' }, h('label', { for: id }, label), marker.el),
       ...(extra ? [extra] : []),
       input,
       error,
     )
     return { wrap, error }
   }
-  const nameField = field('Name', 'name', name)
-  const ageField = field('Age', 'age', age)
-  const birthdayField = field('Birthday', 'birthday', birthday)
-  const tagsField = field('Tags', 'tag', tagInput, chips)
+  const nameField = field('Name', 'name', 'name', name)
+  const ageField = field('Age', 'age', 'age', age)
+  const birthdayField = field('Birthday', 'birthday', 'birthday', birthday)
+  const tagsField = field('Tags', 'tags', 'tag', tagInput, chips)
+  const notices = h('div', { class: 'conflict-area' })
 
   root.append(
     h('h2', {}, 'Shared person'),
@@ -81,6 +87,7 @@ export function mountPerson(root: HTMLElement, room: Room): Sync {
         '(IndexedDB), other tabs see them at once, and they go out when the server is back. ' +
         'The indicator counts the edits that wait.',
     ),
+    notices,
     nameField.wrap,
     ageField.wrap,
     birthdayField.wrap,
@@ -102,6 +109,32 @@ export function mountPerson(root: HTMLElement, room: Room): Sync {
   bindFieldPresence(room, 'age', ageField.wrap)
   bindFieldPresence(room, 'birthday', birthdayField.wrap)
   bindFieldPresence(room, 'tag', tagsField.wrap)
+
+  // "Restore theirs" writes the other client's value back: an ordinary edit,
+  // synced to every tab. Values of the wrong type (another app version) are ignored.
+  const conflictFields: Record<string, ConflictField> = {
+    [nameStore.path]: {
+      label: 'Name',
+      focusTarget: name,
+      write: v => typeof v === 'string' && nameStore.update(v),
+    },
+    [ageStore.path]: {
+      label: 'Age',
+      focusTarget: age,
+      write: v => typeof v === 'number' && ageStore.update(v),
+    },
+    [birthdayStore.path]: {
+      label: 'Birthday',
+      focusTarget: birthday,
+      write: v => (v === null || v instanceof Date) && birthdayStore.update(v),
+    },
+    [tagsStore.path]: {
+      label: 'Tags',
+      focusTarget: tagInput,
+      write: v => Array.isArray(v) && v.every(t => typeof t === 'string') && tagsStore.update(v),
+    },
+  }
+  mountConflictNotices(notices, sync.conflicts, conflictFields)
 
   tagsStore.data.subscribe(tags => {
     chips.replaceChildren(
