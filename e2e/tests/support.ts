@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -129,5 +130,75 @@ export class SyncServerProcess {
     if (!child || child.exitCode !== null) return
     child.kill('SIGTERM')
     await once(child, 'exit')
+  }
+}
+
+/**
+ * A TCP proxy in front of a sync server that a test can cut and restore, to
+ * take one browser offline while the others stay online. (Playwright's
+ * `context.setOffline` leaves open WebSockets alone.) Cut, it closes every
+ * connection and refuses new ones, as a dropped network does; restored, it
+ * listens on the same port again, and the tab's reconnect gets through.
+ */
+export class NetworkSwitch {
+  private server: Server | undefined
+  private readonly sockets = new Set<Socket>()
+
+  private constructor(
+    readonly port: number,
+    private readonly targetPort: number,
+  ) {}
+
+  /** Starts a proxy on a free port, forwarding to `127.0.0.1:targetPort`. */
+  static async open(targetPort: number): Promise<NetworkSwitch> {
+    const probe = createServer()
+    await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
+    const address = probe.address()
+    await new Promise<void>(resolve => probe.close(() => resolve()))
+    if (address === null || typeof address === 'string') throw new Error('NetworkSwitch: no port')
+    const proxy = new NetworkSwitch(address.port, targetPort)
+    await proxy.restore()
+    return proxy
+  }
+
+  /** The demo page query that points a tab through this proxy (for `openTab`). */
+  get query(): string {
+    return `?server=${encodeURIComponent(`ws://127.0.0.1:${this.port}/sync`)}`
+  }
+
+  /** Drops every connection and refuses new ones until `restore()`. */
+  async cut(): Promise<void> {
+    const server = this.server
+    this.server = undefined
+    for (const socket of this.sockets) socket.destroy()
+    this.sockets.clear()
+    if (server) await new Promise<void>(resolve => server.close(() => resolve()))
+  }
+
+  /** Accepts connections again (on the same port). */
+  async restore(): Promise<void> {
+    if (this.server) return
+    const server = createServer(client => {
+      const upstream = connect(this.targetPort, '127.0.0.1')
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket)
+        socket.on('close', () => this.sockets.delete(socket))
+        // A reset by the other side is what cutting does; nothing to report.
+        socket.on('error', () => {})
+      }
+      client.pipe(upstream).pipe(client)
+      client.on('close', () => upstream.destroy())
+      upstream.on('close', () => client.destroy())
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.port, '127.0.0.1', () => resolve())
+    })
+    this.server = server
+  }
+
+  /** Cuts and stops the proxy for good. */
+  async close(): Promise<void> {
+    await this.cut()
   }
 }
