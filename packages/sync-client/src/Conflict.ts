@@ -1,9 +1,20 @@
 /**
  * A local edit of a field that reached the server after another client had
  * changed that field, at a revision this client had not seen when it made
- * the edit (typically: an edit made offline). Reported on `sync.conflicts`.
+ * the edit (typically: an edit made offline). Reported on `sync.conflicts`
+ * of `syncWith` and `syncList`, also for an edit sent from a cache's outbox
+ * after a reload or by another tab.
+ *
+ * @example
+ * sync.conflicts.subscribe(c =>
+ *   toast(`${c.by ?? 'Someone'} changed ${c.path} of ${c.id} while you were offline`))
  */
 export interface Conflict {
+  /**
+   * The resource id of the entity the field belongs to: the synced entity
+   * (`syncWith`) or the list item (`syncList`).
+   */
+  readonly id: string
   /** The field, as a store path: `'.name'`, `'.address.street'`; `''` for the whole value. */
   readonly path: string
   /** The value this client's write set (`undefined` when it removed the field). */

@@ -542,6 +542,50 @@ export class EntityReplica {
     return this.baseRevs.get(write)
   }
 
+  /**
+   * The base revision the open write (the intent and the draft, see
+   * {@link openContent}) will be sent with, as a cache keeps it: the
+   * revision confirmed when its first edit was made. `undefined` when the
+   * open write is a create or a delete, or nothing is open.
+   */
+  get openBase(): number | undefined {
+    const intent = this.intent.kind
+    if (intent === 'put' || (intent === 'none' && this.draft.size > 0)) return this.draftBase ?? this.rev
+    return undefined
+  }
+
+  /**
+   * The fields of a shown write of another client that the server did not
+   * apply (`'keep-theirs'` conflicts) show the value they keep there
+   * (theirs) from now on, as the server stored it.
+   */
+  keepTheirsOfForeign(client: string, op: OpId, kept: readonly KeptField[]): void {
+    const key = foreignKey(client, op)
+    const write = this.foreign.get(key)
+    if (!write || kept.length === 0) return
+    const content = write.content
+    if (content.kind === 'del' || (content.kind === 'put' && content.create)) return
+    const next: WriteContent =
+      content.kind === 'put'
+        ? {
+            kind: 'put',
+            base: keepTheirs(applyEdits(content.base, content.edits), kept),
+            edits: [],
+            create: false,
+          }
+        : {
+            kind: 'patch',
+            edits: content.edits.map(edit => {
+              const field = kept.find(k => pathKey(k.path) === pathKey(edit.path))
+              if (!field) return edit
+              return field.theirs
+                ? { path: edit.path, value: field.theirs.value, unset: false }
+                : { path: edit.path, value: undefined, unset: true }
+            }),
+          }
+    this.foreign.set(key, { ...write, content: next })
+  }
+
   /** The write `op` in flight, if it is this replica's. */
   inFlightWrite(op: OpId): OutboxWrite | undefined {
     return this.inFlight.find(write => write.op === op)

@@ -31,14 +31,14 @@ import { EntityReplica, type KeptField } from './EntityReplica.ts'
 import { encodeWrite } from './encodeWrite.ts'
 import { applyEdits } from './FieldOutbox.ts'
 import type { EntityInspection, SyncInspection } from './observation.ts'
-import type { OutboxWrite } from './replicaState.ts'
+import type { WriteContent } from './replicaState.ts'
 import type { Resource } from './resource.ts'
 import type { SyncChannel, SyncConnection } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
 import type { CachedSync, SyncSource, SyncStatus } from './syncTypes.ts'
 
 /** The value `write` set at `path` (`undefined` when it removed it). */
-function mineOf(write: OutboxWrite, path: FieldPath): unknown {
+function mineOf(write: WriteContent, path: FieldPath): unknown {
   if (write.kind === 'del') return undefined
   if (write.kind === 'patch') {
     for (const edit of write.edits)
@@ -51,6 +51,20 @@ function mineOf(write: OutboxWrite, path: FieldPath): unknown {
     value = (value as Record<string, unknown>)[name]
   }
   return value
+}
+
+/** A conflict an ack reported, before it is resolved: the wire's field and the decoded conflict. */
+interface FoundConflict {
+  readonly field: FieldConflict
+  readonly conflict: Omit<Conflict, 'resolution'> & { readonly theirsFound: { value: unknown } | undefined }
+}
+
+/** The fields the server did not apply (`'keep-theirs'`), with the value they keep. */
+function keptOf(found: readonly FoundConflict[]): KeptField[] {
+  const kept: KeptField[] = []
+  for (const { field, conflict } of found)
+    if (!field.applied) kept.push({ path: field.path, theirs: conflict.theirsFound })
+  return kept
 }
 
 /** First delay before resending writes refused with `RATE_LIMITED`, in ms. */
@@ -79,6 +93,8 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   /** Keeps the replicas in the socket's cache, if it has one. */
   protected readonly cacheWriter: CacheWriter | undefined
   private readonly unwatchCache: (() => void) | undefined
+  /** Ends listening to the conflicts of writes the socket's cache link sends from the outbox. */
+  private readonly unwatchOutboxConflicts: (() => void) | undefined
   /** The cache is being read: the subscription waits (see {@link connectionReady}). */
   private loading = false
   private loadGeneration = 0
@@ -134,12 +150,20 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     if (cache) {
       this.cacheWriter = new CacheWriter(
         cache,
-        { name: resourceDef.name, version: resourceDef.version },
+        {
+          name: resourceDef.name,
+          version: resourceDef.version,
+          // A merge function is sent as 'keep-theirs': the merge is written on top of theirs.
+          onConflict: resourceDef.onConflict === 'overwrite' ? 'overwrite' : 'keep-theirs',
+        },
         value => this.encode(value),
         result => this.cacheResult(result),
       )
       this.unwatchCache = cache.subscribe(notice => this.cacheNotice(notice))
     }
+    this.unwatchOutboxConflicts = connection.cacheLink?.onConflicts((entry, ack) =>
+      this.outboxConflicts(entry, ack),
+    )
   }
 
   /** The store now shows a value from `source` (`ready` resolves). A cached value never follows the server's. */
@@ -372,6 +396,7 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     this.retryTimer = undefined
     this.loadGeneration++
     this.unwatchCache?.()
+    this.unwatchOutboxConflicts?.()
     this.leaveBehind()
     this.detachAll()
     this.rejectWaiters(new SyncError('STOPPED', 'The sync was stopped'))
@@ -494,23 +519,10 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     if (message.t === 'ack') {
       this.accepted()
       const write = replica.inFlightWrite(message.op)
-      const found = write && message.conflicts?.length ? this.conflictsOf(write, message.conflicts) : []
-      const kept: KeptField[] = []
-      for (const { field, conflict } of found)
-        if (!field.applied) kept.push({ path: field.path, theirs: conflict.theirsFound })
-      if (!replica.applyAck(message.op, message.rev, message.applied !== false, kept)) return
-      const merge = this.resourceDef.onConflict
-      const reported: Conflict[] = []
-      for (const { field, conflict } of found) {
-        const { theirsFound: _, ...base } = conflict
-        if (field.applied) reported.push({ ...base, resolution: 'mine' })
-        else if (
-          typeof merge === 'function' &&
-          this.merged(replica, field, { ...base, resolution: 'merged' }, message.rev)
-        )
-          reported.push({ ...base, resolution: 'merged' })
-        else reported.push({ ...base, resolution: 'theirs' })
-      }
+      const found =
+        write && message.conflicts?.length ? this.conflictsOf(replica.id, write, message.conflicts) : []
+      if (!replica.applyAck(message.op, message.rev, message.applied !== false, keptOf(found))) return
+      const reported = this.resolveConflicts(replica, found, message.rev)
       this.answered(replica, wasDeleting, message.rev)
       this.persist(replica)
       this.push()
@@ -538,6 +550,55 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   }
 
   /**
+   * The conflicts of a write of another client (an earlier page, another
+   * tab) that this socket's cache link sent from the outbox, when this sync
+   * holds the entity: where it shows that write, the kept fields show theirs
+   * at once; each conflict is resolved as for an own write (a merge
+   * function's value becomes this sync's own edit) and emitted on `conflicts`.
+   * @returns false when this sync does not hold the entity (another sync may).
+   */
+  private outboxConflicts(entry: OutboxEntry, ack: AckMessage): boolean {
+    if (this.stopped.peek() || entry.resource !== this.resource || !ack.conflicts?.length) return false
+    if (entry.version !== this.resourceDef.version) return false
+    const replica = this.replicaOf(entry.id)
+    if (!replica) return false
+    let content: WriteContent
+    try {
+      content = contentOf(entry, encoded => {
+        const decoded = this.decode(encoded, entry.id)
+        if (!decoded) throw new SyncError('BAD_MESSAGE', 'skipped')
+        return decoded.value
+      })
+    } catch {
+      return false
+    }
+    const found = this.conflictsOf(replica.id, content, ack.conflicts)
+    replica.keepTheirsOfForeign(entry.client, entry.op, keptOf(found))
+    const reported = this.resolveConflicts(replica, found, ack.rev)
+    this.refresh(replica)
+    this.schedulePush()
+    for (const conflict of reported) this.emitConflict(conflict)
+    return true
+  }
+
+  /** How the resource's `onConflict` resolved each conflict (a merge function's value is written now). */
+  private resolveConflicts(replica: EntityReplica, found: FoundConflict[], rev: number): Conflict[] {
+    const merge = this.resourceDef.onConflict
+    const reported: Conflict[] = []
+    for (const { field, conflict } of found) {
+      const { theirsFound: _, ...base } = conflict
+      if (field.applied) reported.push({ ...base, resolution: 'mine' })
+      else if (
+        typeof merge === 'function' &&
+        this.merged(replica, field, { ...base, resolution: 'merged' }, rev)
+      )
+        reported.push({ ...base, resolution: 'merged' })
+      else reported.push({ ...base, resolution: 'theirs' })
+    }
+    return reported
+  }
+
+  /**
    * Writes the merge function's value of a conflict on top of theirs.
    * @returns false when the function threw (reported as `BAD_ARGUMENT`): theirs stays.
    */
@@ -561,15 +622,9 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     return true
   }
 
-  /** The conflicts an ack reports for `write`, with `mine` from the write and `theirs` decoded. */
-  private conflictsOf(
-    write: OutboxWrite,
-    fields: readonly FieldConflict[],
-  ): Array<{
-    field: FieldConflict
-    conflict: Omit<Conflict, 'resolution'> & { theirsFound: { value: unknown } | undefined }
-  }> {
-    const found = []
+  /** The conflicts an ack reports for `write` of entity `id`, with `mine` from the write and `theirs` decoded. */
+  private conflictsOf(id: string, write: WriteContent, fields: readonly FieldConflict[]): FoundConflict[] {
+    const found: FoundConflict[] = []
     for (const field of fields) {
       let theirsFound: { value: unknown } | undefined
       if (field.theirs !== null) {
@@ -579,6 +634,7 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
       found.push({
         field,
         conflict: {
+          id,
           path: field.path.map(name => `.${name}`).join(''),
           mine: mineOf(write, field.path),
           theirs: theirsFound?.value,

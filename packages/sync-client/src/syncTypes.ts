@@ -100,8 +100,14 @@ export interface EntitySyncHandle extends CachedSync {
   fieldStatus(field: FieldRef): ReadonlySignal<FieldStatus>
 }
 
-/** A running `syncList`: a {@link CachedSync} that also tells where each field of an item stands. */
+/** A running `syncList`: a {@link CachedSync} that also tells where each field of an item stands, and its conflicts. */
 export interface ListSyncHandle extends CachedSync {
+  /**
+   * Every field of an acknowledged write of an item that met another
+   * client's newer write of it, with how the resource's `onConflict`
+   * resolved it; `id` names the item. Emitted after the store shows the resolution.
+   */
+  readonly conflicts: Stream<Conflict>
   /**
    * The status of a field of the item `id` and everything below it (see
    * {@link FieldStatus}), as a cached signal; `synced` for an id the sync

@@ -5,9 +5,11 @@ import {
   type OnConflict,
   resource,
   syncWith,
+  websocket,
 } from '@lensync/sync-client'
 import { describe, expect, it } from 'vitest'
-import { switchableWebSocket, syncFixtures, testSocket, until } from './helpers.ts'
+import { WebSocket } from 'ws'
+import { fastReconnect, switchableWebSocket, syncFixtures, testSocket, until } from './helpers.ts'
 
 type Person = { _id: string; name: string; age: number }
 const person = (name = 'Ada', age = 36): Person => ({ _id: 'p1', name, age })
@@ -61,7 +63,14 @@ describe('conflicts', () => {
     expect(a.current.name).toBe('Offline')
     expect(b.current.name).toBe('Offline')
     expect(conflicts).toEqual([
-      { path: '.name', mine: 'Offline', theirs: 'Grace', rev: expect.any(Number), resolution: 'mine' },
+      {
+        id: 'p1',
+        path: '.name',
+        mine: 'Offline',
+        theirs: 'Grace',
+        rev: expect.any(Number),
+        resolution: 'mine',
+      },
     ])
   })
 
@@ -72,7 +81,14 @@ describe('conflicts', () => {
     expect(aSync.pending.value).toBe(0)
     expect(aSync.fieldStatus('.name').value).toBe('synced')
     expect(conflicts).toEqual([
-      { path: '.name', mine: 'Offline', theirs: 'Grace', rev: expect.any(Number), resolution: 'theirs' },
+      {
+        id: 'p1',
+        path: '.name',
+        mine: 'Offline',
+        theirs: 'Grace',
+        rev: expect.any(Number),
+        resolution: 'theirs',
+      },
     ])
   })
 
@@ -94,7 +110,14 @@ describe('conflicts', () => {
     expect(a.current.name).toBe('Grace & Offline')
     expect(seen).toHaveLength(1)
     expect(conflicts).toEqual([
-      { path: '.name', mine: 'Offline', theirs: 'Grace', rev: expect.any(Number), resolution: 'merged' },
+      {
+        id: 'p1',
+        path: '.name',
+        mine: 'Offline',
+        theirs: 'Grace',
+        rev: expect.any(Number),
+        resolution: 'merged',
+      },
     ])
   })
 
@@ -137,6 +160,44 @@ describe('conflicts', () => {
     await aSync.flush()
     await until(b.data, value => value.name === 'Ada again', 'B to see A')
     expect(conflicts).toEqual([])
+  })
+
+  it("carries by: the server's attribution of the other client's principal", async () => {
+    const { url } = await server({
+      authenticate: (_request, hello) => (hello.token ? { name: hello.token } : null),
+      attribution: principal => (principal as { name: string }).name,
+    })
+    const Resource = resource<Person>({ name: 'person', id: p => p._id })
+    const as = (token: string, WebSocketImpl: typeof WebSocket = WebSocket) =>
+      websocket(url, { WebSocket: WebSocketImpl as never, reconnect: fastReconnect, token })
+    const cut = switchableWebSocket()
+    const a = storeOf(person())
+    const aSync = track(syncWith(a, as('Ada', cut.WebSocket), Resource))
+    const conflicts: Conflict[] = []
+    cleanups.push(aSync.conflicts.subscribe(conflict => conflicts.push(conflict)))
+    await aSync.flush()
+    const b = storeOf(person('x', 0))
+    const bSync = track(syncWith(b, as('Grace'), Resource))
+    await bSync.flush()
+
+    cut.offline()
+    await until(aSync.status, s => s === 'offline', 'A offline')
+    a.update({ ...a.current, name: 'Offline' })
+    b.update({ ...b.current, name: 'Grace' })
+    await bSync.flush()
+    cut.online()
+    await aSync.flush()
+    expect(conflicts).toEqual([
+      {
+        id: 'p1',
+        path: '.name',
+        mine: 'Offline',
+        theirs: 'Grace',
+        rev: expect.any(Number),
+        by: 'Grace',
+        resolution: 'mine',
+      },
+    ])
   })
 
   it('rejects an unknown onConflict', () => {

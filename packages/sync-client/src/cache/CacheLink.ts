@@ -1,3 +1,4 @@
+import type { AckMessage } from '@lensync/protocol'
 import type { Session } from '../Session.ts'
 import { SyncError } from '../SyncError.ts'
 import type { Timers, Token } from '../types.ts'
@@ -36,6 +37,7 @@ export interface CacheLinkOptions {
 export class CacheLink {
   private readonly coordinator: TabCoordinator
   private readonly senders = new Map<string, OutboxSender>()
+  private readonly conflictListeners = new Set<(entry: OutboxEntry, ack: AckMessage) => boolean>()
   private readonly disposers: Array<() => void> = []
   private stopped = false
 
@@ -62,6 +64,21 @@ export class CacheLink {
         if (notice.kind === 'cleared') for (const sender of this.senders.values()) sender.drop()
       }),
     )
+  }
+
+  /**
+   * Listens to the conflicts of the writes this link sends from the outbox
+   * (an earlier page's, another tab's): each ack with conflicts goes to the
+   * listeners in the order they came until one returns true (the sync that
+   * shows the write resolves and reports them). Conflicts no listener takes
+   * are not reported (their fields stay as the server decided).
+   * @returns a disposer.
+   */
+  onConflicts(listener: (entry: OutboxEntry, ack: AckMessage) => boolean): () => void {
+    this.conflictListeners.add(listener)
+    return () => {
+      this.conflictListeners.delete(listener)
+    }
   }
 
   /** Sends entries of this socket's client id that no sync sends any more (a sync stopped with them unsent). */
@@ -104,11 +121,16 @@ export class CacheLink {
         timers,
         onEmpty: done => this.done(done),
         onFound: entry => this.resendEdits(entry),
+        onConflicts: (entry, ack) => this.conflicts(entry, ack),
         report: this.options.report,
       })
       this.senders.set(client, sender)
     }
     sender.add(entries)
+  }
+
+  private conflicts(entry: OutboxEntry, ack: AckMessage): void {
+    for (const listener of [...this.conflictListeners]) if (listener(entry, ack)) return
   }
 
   private done(client: string): void {

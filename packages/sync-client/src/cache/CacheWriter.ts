@@ -1,7 +1,7 @@
-import type { Encoded } from '@lensync/protocol'
+import type { ConflictPolicy, Encoded } from '@lensync/protocol'
 import type { EntityReplica } from '../EntityReplica.ts'
 import { SyncError } from '../SyncError.ts'
-import { type EntryTarget, entryOf } from './outboxEntries.ts'
+import { type EntryDetection, type EntryTarget, entryOf } from './outboxEntries.ts'
 import type { CachedEntity, CacheWriteResult, CollectionUpdate, OutboxEntry, SyncCache } from './types.ts'
 
 /** What was last written to the cache for one replica. */
@@ -27,19 +27,28 @@ export class CacheWriter {
 
   /**
    * @param cache - The socket's cache.
-   * @param resource - The resource name and version written under.
+   * @param resource - The resource name and version written under, and the
+   *   conflict policy its writes are sent with (kept with each entry, with the write's base).
    * @param encode - The resource's serializer.
    * @param report - Gets every write's result, and errors met encoding.
    */
   constructor(
     private readonly cache: SyncCache,
-    private readonly resource: { readonly name: string; readonly version: number },
+    private readonly resource: {
+      readonly name: string
+      readonly version: number
+      readonly onConflict: ConflictPolicy
+    },
     private readonly encode: (value: unknown) => Encoded,
     private readonly report: (result: CacheWriteResult) => void,
   ) {}
 
   private target(replica: EntityReplica): EntryTarget {
     return { resource: this.resource.name, id: replica.id, version: this.resource.version }
+  }
+
+  private detection(base: number | undefined): EntryDetection {
+    return { base, onConflict: this.resource.onConflict }
   }
 
   private state(replica: EntityReplica): Written {
@@ -92,14 +101,16 @@ export class CacheWriter {
         const op = write.op as number
         live.add(op)
         if (written.ops.has(op) && write.cached !== undefined) continue
-        const entry = entryOf(write, write, this.target(replica), this.encode)
+        const stamp = { client: write.client, op, detection: this.detection(replica.baseRevOf(write)) }
+        const entry = entryOf(write, stamp, this.target(replica), this.encode)
         write.cached = JSON.stringify(entry)
         this.queue(written, entry, write.cached)
       }
       const open = replica.openContent()
       if (open) {
-        const stamp = replica.reserve()
-        live.add(stamp.op as number)
+        const { client, op } = replica.reserve()
+        live.add(op as number)
+        const stamp = { client, op, detection: this.detection(replica.openBase) }
         const entry = entryOf(open, stamp, this.target(replica), this.encode)
         this.queue(written, entry, JSON.stringify(entry))
       }

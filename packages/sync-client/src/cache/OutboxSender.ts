@@ -1,4 +1,5 @@
 import {
+  type AckMessage,
   type ClientMessage,
   CloseCodes,
   PROTOCOL_VERSION,
@@ -28,6 +29,8 @@ export interface OutboxSenderOptions {
   onEmpty: (client: string) => void
   /** A create-only put found the entity: the field edits it carried go again, as a new write. */
   onFound: (entry: OutboxEntry) => void
+  /** An entry's write was acknowledged with conflicts (it was sent with its `base`). */
+  onConflicts: (entry: OutboxEntry, ack: AckMessage) => void
   /** A write was refused, or the connection. */
   report: (error: SyncError) => void
 }
@@ -179,6 +182,10 @@ export class OutboxSender {
     }
     this.entries.delete(entry.op)
     this.retryAttempt = 0
+    // Before the cache hears of the ack: the sync showing the write resolves
+    // its conflicts while it still shows it (no flash of the unapplied value).
+    if (message.t === 'ack' && message.conflicts && message.conflicts.length > 0)
+      this.options.onConflicts(entry, message)
     const { client, cache } = this.options
     void cache
       .ack(client, entry.op, undefined, message.t === 'ack' ? message.rev : undefined)

@@ -1,4 +1,4 @@
-import type { Encoded, FieldPath, FieldSet } from '@lensync/protocol'
+import type { ConflictPolicy, Encoded, FieldPath, FieldSet } from '@lensync/protocol'
 import { applyEdits, type FieldEdit } from '../FieldOutbox.ts'
 import type { WriteContent, WriteStamp } from '../replicaState.ts'
 import type { WriteMessage } from '../SyncConnection.ts'
@@ -9,6 +9,15 @@ export interface EntryTarget {
   readonly resource: string
   readonly id: string
   readonly version: number
+}
+
+/**
+ * How a write meets conflicts: its base revision (`undefined`: none, e.g. a
+ * create) and the policy sent with it.
+ */
+export interface EntryDetection {
+  readonly base: number | undefined
+  readonly onConflict: ConflictPolicy
 }
 
 function encodeEdits(
@@ -28,28 +37,37 @@ function encodeEdits(
  * The outbox entry of a write: a `patch` keeps its field edits; a `put` its
  * whole value; a `create` its whole value (what goes on the wire) and the
  * field edits made on top of the offer (sent again as a patch when the
- * entity turns out to exist); a `del` nothing.
+ * entity turns out to exist); a `del` nothing. A `patch` or `put` keeps its
+ * base revision and conflict policy (`detection`), so it meets conflicts
+ * whoever sends it.
  *
  * @internal
  */
 export function entryOf(
   content: WriteContent,
-  stamp: WriteStamp,
+  stamp: WriteStamp & { readonly detection?: EntryDetection },
   target: EntryTarget,
   encode: (value: unknown) => Encoded,
 ): OutboxEntry {
   // A sync's op ids are integers (its OpSequence); OpId also allows strings on the wire.
   const head = { client: stamp.client, op: stamp.op as number, ...target }
+  const base = stamp.detection?.base
+  const detection =
+    base === undefined
+      ? {}
+      : stamp.detection?.onConflict === 'keep-theirs'
+        ? { base, onConflict: 'keep-theirs' as const }
+        : { base }
   switch (content.kind) {
     case 'del':
       return { ...head, kind: 'del' }
     case 'patch':
-      return { ...head, kind: 'patch', ...encodeEdits(content.edits, encode) }
+      return { ...head, kind: 'patch', ...encodeEdits(content.edits, encode), ...detection }
     case 'put': {
       const value = encode(applyEdits(content.base, content.edits))
       return content.create
         ? { ...head, kind: 'create', value, ...encodeEdits(content.edits, encode) }
-        : { ...head, kind: 'put', value }
+        : { ...head, kind: 'put', value, ...detection }
     }
   }
 }
@@ -80,11 +98,22 @@ export function contentOf(entry: OutboxEntry, decode: (value: Encoded) => unknow
 
 /**
  * The wire message of an outbox entry, sent on a connection whose `hello`
- * named the entry's client id (so without a `client` field).
+ * named the entry's client id (so without a `client` field). A `patch` or
+ * `put` with a `base` carries it (and `onConflict: 'keep-theirs'`); an entry
+ * without one (queued by an older version) is sent without.
  *
  * @internal
  */
 export function wireOf(entry: OutboxEntry): WriteMessage {
+  const message = wireContentOf(entry)
+  if (entry.base === undefined || message.t === 'del' || (message.t === 'put' && message.create))
+    return message
+  return entry.onConflict === 'keep-theirs'
+    ? { ...message, base: entry.base, onConflict: 'keep-theirs' }
+    : { ...message, base: entry.base }
+}
+
+function wireContentOf(entry: OutboxEntry): WriteMessage {
   const { op, resource: r, id } = entry
   switch (entry.kind) {
     case 'del':

@@ -112,6 +112,22 @@ export function checkEntry(entry: OutboxEntry): void {
       "cache.enqueue(): needs `resource`, `id` and `kind` ('put' | 'create' | 'patch' | 'del')",
     )
   }
+  if (entry.base !== undefined && (!Number.isSafeInteger(entry.base) || entry.base < 0)) {
+    throw new SyncError(
+      'BAD_ARGUMENT',
+      'cache.enqueue(): `base` must be absent or the non-negative revision the edit was made at',
+    )
+  }
+  if (
+    entry.onConflict !== undefined &&
+    entry.onConflict !== 'overwrite' &&
+    entry.onConflict !== 'keep-theirs'
+  ) {
+    throw new SyncError(
+      'BAD_ARGUMENT',
+      "cache.enqueue(): `onConflict` must be absent, 'overwrite' or 'keep-theirs'",
+    )
+  }
   if (!Number.isSafeInteger(entry.version)) {
     throw new SyncError(
       'BAD_ARGUMENT',

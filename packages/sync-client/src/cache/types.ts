@@ -1,4 +1,4 @@
-import type { Encoded, FieldPath, FieldSet } from '@lensync/protocol'
+import type { ConflictPolicy, Encoded, FieldPath, FieldSet } from '@lensync/protocol'
 import type { SyncError } from '../SyncError.ts'
 
 /**
@@ -76,6 +76,16 @@ export interface OutboxEntry {
   readonly unset?: readonly FieldPath[]
   /** The whole value of a `put` or `create`. */
   readonly value?: Encoded
+  /**
+   * A `patch` or `put`: the entity revision the writer had confirmed when the
+   * write's first edit was made, sent as the write's `base` so the server
+   * reports (and with `'keep-theirs'` skips) the fields another client wrote
+   * after it, whoever sends the entry. Absent (entries queued before it was
+   * kept, creates, deletes): sent without `base`, never a conflict.
+   */
+  readonly base?: number
+  /** Sent with `base`: what the server does with a conflicting field. Absent: `'overwrite'`. */
+  readonly onConflict?: ConflictPolicy
   /** The `resource({ version })` the edit was made under (kept, and sent, whatever the version on read). */
   readonly version: number
 }
