@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws'
 import { CloseReason } from './CloseReason.ts'
+import { _HeartbeatWheel } from './heartbeat.ts'
 import { _refuseUpgrade, _writeHttpResult, _writePlain } from './httpResult.ts'
-import { _checkInteger } from './options.ts'
+import { _checkInteger, defaultAppOptions } from './options.ts'
 import { type _RouteMatch, Router } from './router.ts'
 import { ServerError } from './ServerError.ts'
 import { ServerSession } from './ServerSession.ts'
@@ -44,6 +45,8 @@ export class App {
   private readonly _wsRoutes = new Router<WebSocketHandler>()
   private readonly _httpRoutes = new Router<HttpHandler>()
   private readonly _sessions = new Set<ServerSession>()
+  /** One timer for the heartbeats of every session. */
+  private readonly _heartbeats: _HeartbeatWheel
   private readonly _running = new Set<Promise<void>>()
   private _listenCalled = false
   private _closing: Promise<void> | undefined
@@ -51,6 +54,7 @@ export class App {
   /** @internal Use `createApp`. */
   constructor(options: ResolvedAppOptions) {
     this.options = options
+    this._heartbeats = new _HeartbeatWheel(options.timers, options.timers !== defaultAppOptions.timers)
     this.server = createServer((req, res) => this.handleRequest(req, res))
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.handleUpgrade(req, socket, head),
@@ -232,7 +236,13 @@ export class App {
   }
 
   private _accept(ws: WebSocket, request: IncomingMessage, match: _RouteMatch<WebSocketHandler>): void {
-    const session = new ServerSession({ ws, request, params: match.params, options: this.options })
+    const session = new ServerSession({
+      ws,
+      request,
+      params: match.params,
+      options: this.options,
+      heartbeats: this._heartbeats,
+    })
     this._sessions.add(session)
     void session.closeReason.then(() => this._sessions.delete(session))
     const run = this._run(session, match)

@@ -3,7 +3,7 @@ import { WebSocket } from 'ws'
 import { CloseReason } from './CloseReason.ts'
 import { FrameQueue } from './FrameQueue.ts'
 import { _frameSize, _toFrame, _toWire, type _Wire } from './frame.ts'
-import { type _Heartbeat, startHeartbeat } from './heartbeat.ts'
+import type { _Heartbeat, _HeartbeatTarget, _HeartbeatWheel } from './heartbeat.ts'
 import { _checkInteger } from './options.ts'
 import { ClosedReceiveError, ServerError } from './ServerError.ts'
 import type { Frame, Logger, OutgoingData, ResolvedAppOptions, RouteParams } from './types.ts'
@@ -20,6 +20,8 @@ export interface _SessionInit {
   readonly request: IncomingMessage
   readonly params: RouteParams
   readonly options: ResolvedAppOptions
+  /** The app's heartbeat timer, shared by its sessions. */
+  readonly heartbeats: _HeartbeatWheel
 }
 
 /**
@@ -38,7 +40,7 @@ export interface _SessionInit {
  *
  * Sessions are made by the app; you do not construct them.
  */
-export class ServerSession {
+export class ServerSession implements _HeartbeatTarget {
   /** A unique id (from the app's `createId`). */
   readonly id: string
   /** The HTTP upgrade request (headers, URL, remote address). */
@@ -98,21 +100,7 @@ export class ServerSession {
       resolveClosed = resolve
     })
 
-    this._heartbeat = startHeartbeat(
-      {
-        pingPeriod: () => this._pingPeriod,
-        timeout: () => this._timeout,
-        ping: payload => ws.ping(payload),
-        readsPaused: () => this._queue.paused,
-        timedOut: () => {
-          this._logger.warn?.(
-            `WebSocket session ${this.id}: no pong within ${this._timeout} ms, closing 1011`,
-          )
-          void this.close(new CloseReason(CloseReason.Codes.INTERNAL_ERROR, 'Ping timeout'))
-        },
-      },
-      options.timers,
-    )
+    this._heartbeat = init.heartbeats.start(this)
 
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       this._queue.push(_toFrame(data, isBinary))
@@ -262,6 +250,22 @@ export class ServerSession {
   /** Drops the connection at once, without a close handshake (the peer sees 1006). */
   terminate(): void {
     this._ws.terminate()
+  }
+
+  /** @internal The heartbeat sends a ping. */
+  _heartbeatPing(payload: string): void {
+    this._ws.ping(payload)
+  }
+
+  /** @internal Whether reads are paused (the incoming queue is full): a missing pong is not held against the peer. */
+  _heartbeatReadsPaused(): boolean {
+    return this._queue.paused
+  }
+
+  /** @internal No pong within `timeout`: closes with 1011. */
+  _heartbeatTimedOut(): void {
+    this._logger.warn?.(`WebSocket session ${this.id}: no pong within ${this._timeout} ms, closing 1011`)
+    void this.close(new CloseReason(CloseReason.Codes.INTERNAL_ERROR, 'Ping timeout'))
   }
 
   /** @internal For `sendMany`: queues without a promise. Returns whether it was queued. */

@@ -149,4 +149,42 @@ describe('heartbeat (Ktor pingPeriod / timeout)', () => {
       )
     })
   })
+
+  it('runs the heartbeats of every session on one timer, each on its own schedule', async () => {
+    const clock = manualTimers()
+    const app = quietApp({ pingPeriod: 1_000, timeout: 400, timers: clock.timers })
+    await testApplication(app, async client => {
+      const a = await client.webSocketSession('/idle', { autoPong: false })
+      const b = await client.webSocketSession('/idle', { autoPong: false })
+      await expect.poll(() => app.sessions.size).toBe(2)
+      const [first, second] = [...app.sessions]
+      second!.pingPeriod = 300
+      // Two sessions, one timer: armed for the earliest step.
+      expect(clock.delays()).toEqual([300])
+      const pingB = deferred<Buffer>()
+      b.socket.once('ping', data => pingB.resolve(data))
+      clock.runNext()
+      const payloadB = await pingB.promise
+      // b waits 400 for its pong (due at 700); a pings at 1000.
+      expect(clock.delays()).toEqual([400])
+      const answered = deferred<void>()
+      b.socket.pong(payloadB, undefined, () => answered.resolve())
+      await answered.promise
+      // b's next ping at 300 + 300 = 600 is now the earliest step.
+      await expect.poll(() => clock.delays(), { timeout: 10_000 }).toEqual([300])
+      clock.runNext() // 600: b pings again, its pong due at 1000
+      expect(clock.delays()).toEqual([400])
+      const pingA = deferred<void>()
+      a.socket.once('ping', () => pingA.resolve())
+      // 1000: a pings, and b's second ping was not answered: b is closed, a stays.
+      clock.runNext()
+      await pingA.promise
+      expect((await b.incoming.closeReason)?.message).toBe('Ping timeout')
+      expect(first!.isOpen).toBe(true)
+      expect(clock.delays()).toEqual([400])
+      clock.runNext() // 1400: a never answered either
+      expect((await a.incoming.closeReason)?.message).toBe('Ping timeout')
+      expect(clock.delays()).toEqual([])
+    })
+  })
 })
