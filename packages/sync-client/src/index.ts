@@ -73,3 +73,5 @@ export type {
   WebSocketLike,
   WebSocketOptions,
 } from './types.ts'
+export { undoManager } from './undoManager.ts'
+export type { UndoManager, UndoManagerOptions } from './undoTypes.ts'

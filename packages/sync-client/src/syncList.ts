@@ -2,6 +2,7 @@ import type { CollectionSnapMessage, ServerMessage, SnapItem } from '@lensync/pr
 import { diffFields } from '@lensync/protocol'
 import { computed, type ReadonlySignal, type Store } from '@lensync/store'
 import type { CollectionUpdate, OutboxEntry } from './cache/types.ts'
+import { EditFeed, type EntityEdit, type EntityWrite, type UndoTarget } from './EditFeed.ts'
 import type { EntityReplica } from './EntityReplica.ts'
 import { type FieldRef, fieldPathOf } from './fieldPathOf.ts'
 import type { Resource } from './resource.ts'
@@ -64,8 +65,10 @@ const emptyBuffer = (): SnapshotBuffer => ({
   frame: -1,
 })
 
-class ListSync<T> extends SyncBase<T> implements ListSyncHandle {
+class ListSync<T> extends SyncBase<T> implements ListSyncHandle, UndoTarget {
   readonly entityId = undefined
+  /** @internal The store's changes, for `undoManager`. */
+  readonly _edits = new EditFeed()
   private readonly replicas = new Map<string, EntityReplica>()
   /** The status signals asked for, by item id and path. */
   private readonly fieldStatuses = new Map<string, ReadonlySignal<FieldStatus>>()
@@ -121,6 +124,8 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle {
     if (list === this.shown || this.stopped.peek()) return
     const before = new Map<string, T>()
     for (const item of this.shown) before.set(this.idOf(item), item)
+    const edits: EntityEdit[] | undefined = this._edits.active ? [] : undefined
+    const beforeList = this.shown
     this.shown = list
     const order: string[] = []
     const seen = new Set<string>()
@@ -160,9 +165,13 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle {
       } else if (previous !== item && replica.localEdit(previous, item)) {
         changed = true
       }
+      if (edits && previous !== item)
+        edits.push({ id, before: previous, after: item, index: order.length - 1 })
     }
     for (const id of before.keys()) {
       if (seen.has(id)) continue
+      const removed = before.get(id) as T
+      edits?.push({ id, before: removed, after: undefined, index: beforeList.indexOf(removed) })
       this.shownItems.delete(id)
       const replica = this.replicas.get(id)
       if (!replica) continue
@@ -184,6 +193,58 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle {
       this.updatePending()
       this.schedulePush()
     }
+    if (edits) this._edits.local(edits)
+  }
+
+  /** The id of an item the store holds, or `undefined` when it has no valid one. */
+  private idOrUndefined(item: T): string | undefined {
+    try {
+      return this.idOf(item)
+    } catch {
+      return undefined
+    }
+  }
+
+  /** @internal */
+  _shownEntity(id: string): { value: unknown; index: number } | undefined {
+    const index = this.shown.findIndex(item => this.idOrUndefined(item) === id)
+    return index < 0 ? undefined : { value: this.shown[index], index }
+  }
+
+  /** @internal Items removed first, then replaced, then added back in the order of their index. */
+  _writeEntities(writes: readonly EntityWrite[]): void {
+    const list = [...this.shown]
+    const added: EntityWrite[] = []
+    for (const write of writes) {
+      const at = list.findIndex(item => this.idOrUndefined(item) === write.id)
+      if (write.value === undefined) {
+        if (at >= 0) list.splice(at, 1)
+      } else if (at >= 0) list[at] = write.value as T
+      else added.push(write)
+    }
+    added.sort((a, b) => (a.index ?? list.length) - (b.index ?? list.length))
+    for (const write of added)
+      list.splice(Math.min(write.index ?? list.length, list.length), 0, write.value as T)
+    this.store.update(list)
+  }
+
+  /** The items a render changed, added or removed, by id (for `undoManager`). */
+  private changesShown(previous: readonly T[], next: readonly T[]): EntityEdit[] {
+    const was = new Map<string, { item: T; index: number }>()
+    previous.forEach((item, index) => {
+      const id = this.idOrUndefined(item)
+      if (id !== undefined) was.set(id, { item, index })
+    })
+    const edits: EntityEdit[] = []
+    next.forEach((item, index) => {
+      const id = this.idOrUndefined(item)
+      if (id === undefined) return
+      const old = was.get(id)
+      was.delete(id)
+      if (old?.item !== item) edits.push({ id, before: old?.item, after: item, index })
+    })
+    for (const [id, { item, index }] of was) edits.push({ id, before: item, after: undefined, index })
+    return edits
   }
 
   /**
@@ -316,6 +377,7 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle {
     const list = this.shown
     if (list.length === next.length && next.every((item, i) => item === list[i])) return
     this.shown = next
+    if (this._edits.active) this._edits.shown(this.changesShown(list, next))
     this.store.update(next)
   }
 
@@ -532,6 +594,7 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle {
   protected detachAll(): void {
     this.unwatch()
     this.connection.detach(this)
+    this._edits.close()
   }
 }
 

@@ -2,6 +2,7 @@ import type { ServerMessage } from '@lensync/protocol'
 import { diffFields } from '@lensync/protocol'
 import { computed, type ReadonlySignal, type Store } from '@lensync/store'
 import type { OutboxEntry } from './cache/types.ts'
+import { EditFeed, type EntityWrite, type UndoTarget } from './EditFeed.ts'
 import type { EntityReplica } from './EntityReplica.ts'
 import { type FieldRef, fieldPathOf } from './fieldPathOf.ts'
 import type { Resource } from './resource.ts'
@@ -11,8 +12,10 @@ import { SyncError } from './SyncError.ts'
 import type { EntitySyncHandle, FieldStatus } from './syncTypes.ts'
 import type { Session, Socket } from './types.ts'
 
-class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle {
+class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle, UndoTarget {
   entityId: string
+  /** @internal The store's changes, for `undoManager`. */
+  readonly _edits = new EditFeed()
   /** The status signals asked for, by path. */
   private readonly fieldStatuses = new Map<string, ReadonlySignal<FieldStatus>>()
   private replica: EntityReplica
@@ -93,6 +96,18 @@ class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle {
       this.updatePending()
       this.schedulePush()
     }
+    if (this._edits.active) this._edits.local([{ id, before, after: value }])
+  }
+
+  /** @internal */
+  _shownEntity(id: string): { value: unknown; index: number } | undefined {
+    return id === this.entityId ? { value: this.shown, index: 0 } : undefined
+  }
+
+  /** @internal */
+  _writeEntities(writes: readonly EntityWrite[]): void {
+    const write = writes.findLast(w => w.id === this.entityId && w.value !== undefined)
+    if (write) this.store.update(write.value as T)
   }
 
   /**
@@ -102,6 +117,7 @@ class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle {
   private switchTo(id: string, value: T): void {
     const old = this.entityId
     const previous = this.replica
+    this._edits.reset()
     if (previous.pendingCount > 0) {
       // Never subscribed far enough to know whether it exists: the create-only
       // put finds out (an existing entity gets the edits as a patch).
@@ -148,7 +164,9 @@ class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle {
     this.updatePending()
     const diff = diffFields(this.shown, view)
     if (diff.set.length === 0 && diff.unset.length === 0) return
+    const before = this.shown
     this.shown = view
+    if (this._edits.active) this._edits.shown([{ id: this.entityId, before, after: view }])
     this.store.update(view)
   }
 
@@ -254,6 +272,7 @@ class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle {
   protected detachAll(): void {
     this.unwatch()
     this.connection.detach(this)
+    this._edits.close()
   }
 }
 
