@@ -1,4 +1,7 @@
-/** The protocol version this package speaks; sent in `hello` and `welcome`. */
+/**
+ * Protocol version 1, the base every client and server speaks: a `hello`
+ * with it is answered in version 1 frames. See {@link LATEST_PROTOCOL_VERSION}.
+ */
 export const PROTOCOL_VERSION = 1
 
 /** The WebSocket subprotocol name of protocol version 1. */
@@ -50,3 +53,19 @@ export const MAX_PATH_DEPTH = 64
 
 /** The longest resource name, entity id, client id or string op id. */
 export const MAX_NAME_LENGTH = 256
+
+/**
+ * The newest protocol version this package speaks. A client offers it in
+ * `hello.v`; a server answers with the highest version both speak (a
+ * version 1 server closes with `PROTOCOL_ERROR`, and the client comes back
+ * with version 1). Version 2 is version 1 plus compact forms of the frequent
+ * messages (see docs/protocol.md).
+ */
+export const LATEST_PROTOCOL_VERSION = 2
+
+/**
+ * The most entity handles a server gives on one version 2 connection; past
+ * it, entities are named by `[resource, id]`. Handles are never reused on a
+ * connection, so this bounds what a connection makes either end hold.
+ */
+export const MAX_ENTITY_HANDLES = 1024

@@ -25,10 +25,11 @@ const str = JSON.stringify
  *
  * @param client - The client id from `hello`.
  * @param node - The server node's id.
+ * @param version - The protocol version agreed on (see `negotiateVersion`). Default 1.
  * @returns The envelope's JSON text.
  */
-export function encodeWelcome(client: string, node: string): string {
-  return `{"t":"welcome","v":${PROTOCOL_VERSION},"client":${str(client)},"node":${str(node)}}`
+export function encodeWelcome(client: string, node: string, version: number = PROTOCOL_VERSION): string {
+  return `{"t":"welcome","v":${version},"client":${str(client)},"node":${str(node)}}`
 }
 
 /**
@@ -89,15 +90,18 @@ export function encodeAck(
   applied = true,
   conflicts?: readonly EncodedConflict[],
 ): string {
-  let list = ''
-  if (conflicts && conflicts.length > 0) {
-    for (const c of conflicts) {
-      const by = c.by === undefined ? '' : `,"by":${str(c.by)}`
-      list += `${list ? ',' : ''}{"path":${str(c.path)},"rev":${c.rev}${by},"theirs":${c.theirs ?? 'null'},"applied":${c.applied}}`
-    }
-    list = `,"conflicts":[${list}]`
-  }
+  const list = conflicts && conflicts.length > 0 ? `,"conflicts":${_conflictsText(conflicts)}` : ''
   return `{"t":"ack","op":${str(op)},"rev":${rev}${applied ? '' : ',"applied":false'}${list}}`
+}
+
+/** The JSON text of an ack's conflicts (the same in both protocol versions). @internal */
+export function _conflictsText(conflicts: readonly EncodedConflict[]): string {
+  let list = ''
+  for (const c of conflicts) {
+    const by = c.by === undefined ? '' : `,"by":${str(c.by)}`
+    list += `${list ? ',' : ''}{"path":${str(c.path)},"rev":${c.rev}${by},"theirs":${c.theirs ?? 'null'},"applied":${c.applied}}`
+  }
+  return `[${list}]`
 }
 
 /**

@@ -1,9 +1,13 @@
 // The public API of @lensync/protocol, as an explicit list (sorted by module: biome's organizeImports).
+export type { ClientWire } from './ClientWire.ts'
+export { createClientWire } from './ClientWire.ts'
 export type { Serializer } from './codec.ts'
 export { defaultSerializer, findForbiddenKey, findForbiddenKeyInEncoded, isPlainObject } from './codec.ts'
 export {
   CloseCodes,
   FORBIDDEN_KEYS,
+  LATEST_PROTOCOL_VERSION,
+  MAX_ENTITY_HANDLES,
   MAX_NAME_LENGTH,
   MAX_PATH_DEPTH,
   MAX_VALUE_DEPTH,
@@ -33,6 +37,8 @@ export {
   splitChange,
   splitGone,
 } from './encode.ts'
+export type { FrameDecoder } from './FrameDecoder.ts'
+export { createFrameDecoder } from './FrameDecoder.ts'
 export type {
   AckMessage,
   AuthMessage,
@@ -77,6 +83,8 @@ export type { ParsedServerMessage } from './parseServerMessage.ts'
 export { parseServerMessage } from './parseServerMessage.ts'
 export type { FieldChange, FieldDiff } from './paths.ts'
 export { applyFieldChanges, deepEqual, diffFields, setIn, unsetIn } from './paths.ts'
+export type { ServerWire } from './ServerWire.ts'
+export { compactBroadcast, createServerWire, negotiateVersion } from './ServerWire.ts'
 export type { StandardResult, StandardSchemaV1 } from './standardSchema.ts'
 export { isStandardSchema, plainIssues } from './standardSchema.ts'
 export type { ValueProblem } from './valueShape.ts'

@@ -1,0 +1,269 @@
+import {
+  _compactPathsText,
+  _compactSetText,
+  _entityKey,
+  _envelope,
+  _expandPaths,
+  _expandSet,
+  _isCompact,
+  _isHandle,
+  _Malformed,
+  _metasByIndex,
+  _typeKey,
+} from './compactForm.ts'
+import { LATEST_PROTOCOL_VERSION } from './constants.ts'
+import type { ClientMessage, OpId } from './messages.ts'
+import { ProtocolError } from './ProtocolError.ts'
+import { type ParsedServerMessage, parseServerMessage } from './parseServerMessage.ts'
+
+const str = JSON.stringify
+const SERVER_KEYS = ['c', 'g', 'a', 'e', 'l'] as const
+
+type WriteMessage = Extract<ClientMessage, { t: 'put' | 'patch' | 'del' }>
+type Binding = readonly [handle: number, r: string, id: string]
+
+/**
+ * One connection's wire format, on the client: writes the client's frames
+ * in the connection's protocol version and reads the server's frames of
+ * either version into version 1 messages. For version 2 it keeps what both
+ * ends keep per connection: the entity handles the server gave (a write
+ * names its entity by handle when it has one) and the op of the last write
+ * sent (a write whose op is the next integer leaves it out). Make one per
+ * connection, with {@link createClientWire}.
+ */
+export interface ClientWire {
+  /** The version the client writes: the one it offered, until the server answered with another. */
+  readonly version: number
+  /**
+   * Writes `messages` as one frame (an envelope, or an array of them) and
+   * hands it to `send`. The wire's state (the last op sent) moves on only
+   * when `send` returns `true`, so a frame that was not sent never makes the
+   * next one name a wrong op.
+   *
+   * @returns What `send` returned.
+   */
+  send(messages: readonly ClientMessage[], send: (text: string) => boolean): boolean
+  /**
+   * Reads a frame the server sent, of either version: each message checked
+   * by `parseServerMessage` (handles resolved), or the frame's
+   * `ProtocolError` (`BAD_MESSAGE`) when it is not JSON.
+   */
+  parse(text: string): ParsedServerMessage[] | ProtocolError
+  /** The server's `welcome` named the version it speaks: write that one from now on. */
+  agreed(version: number): void
+  /** The entity of a handle the server gave on this connection. */
+  entityOf(handle: number): readonly [r: string, id: string] | undefined
+}
+
+/**
+ * The wire format of a new connection.
+ *
+ * @param version - The version to offer in `hello` (and write until the
+ *   server answers otherwise). Default {@link LATEST_PROTOCOL_VERSION}.
+ * @example
+ * const wire = createClientWire()
+ * wire.send([{ t: 'hello', v: wire.version, client }], text => socket.send(text))
+ */
+export function createClientWire(version: number = LATEST_PROTOCOL_VERSION): ClientWire {
+  return new ClientWireImpl(version)
+}
+
+class ClientWireImpl implements ClientWire {
+  private _version: number
+  private readonly _byHandle = new Map<number, readonly [string, string]>()
+  private readonly _handles = new Map<string, number>()
+  private _lastOp: OpId | undefined
+
+  constructor(version: number) {
+    this._version = version
+  }
+
+  get version(): number {
+    return this._version
+  }
+
+  agreed(version: number): void {
+    if (version < this._version) this._version = version
+  }
+
+  entityOf(handle: number): readonly [r: string, id: string] | undefined {
+    return this._byHandle.get(handle)
+  }
+
+  send(messages: readonly ClientMessage[], send: (text: string) => boolean): boolean {
+    if (this._version < 2) return send(str(messages.length === 1 ? messages[0] : messages))
+    let lastOp = this._lastOp
+    let text = ''
+    for (const message of messages) {
+      let envelope: string
+      if (message.t === 'put' || message.t === 'patch' || message.t === 'del') {
+        envelope = this._write(message, lastOp)
+        lastOp = message.op
+      } else envelope = str(message)
+      text += text ? `,${envelope}` : envelope
+    }
+    const sent = send(messages.length === 1 ? text : `[${text}]`)
+    if (sent) this._lastOp = lastOp
+    return sent
+  }
+
+  parse(text: string): ParsedServerMessage[] | ProtocolError {
+    let data: unknown
+    try {
+      data = JSON.parse(text)
+    } catch {
+      return new ProtocolError('BAD_MESSAGE', 'the frame is not JSON')
+    }
+    if (!Array.isArray(data)) return [this._message(data)]
+    return data.map(raw => this._message(raw))
+  }
+
+  private _message(raw: unknown): ParsedServerMessage {
+    const expanded = _expandServerEnvelope(raw, handle => this._byHandle.get(handle))
+    if (expanded instanceof ProtocolError) return { ok: false, error: expanded }
+    const parsed = parseServerMessage(expanded.raw)
+    if (parsed.ok && expanded.bindings)
+      for (const [handle, r, id] of expanded.bindings) {
+        this._byHandle.set(handle, [r, id])
+        this._handles.set(_entityKey(r, id), handle)
+      }
+    return parsed
+  }
+
+  private _write(m: WriteMessage, lastOp: OpId | undefined): string {
+    const handle = this._handles.get(_entityKey(m.r, m.id))
+    let text = `{"${m.t === 'patch' ? 'p' : m.t === 'put' ? 'w' : 'd'}":${handle ?? `[${str(m.r)},${str(m.id)}]`}`
+    if (!(typeof m.op === 'number' && typeof lastOp === 'number' && m.op === lastOp + 1))
+      text += `,"o":${str(m.op)}`
+    if (m.client !== undefined) text += `,"c":${str(m.client)}`
+    if (m.t === 'del') return `${text}}`
+    if (m.base !== undefined) text += `,"b":${m.base}`
+    if (m.onConflict === 'keep-theirs') text += ',"k":1'
+    if (m.t === 'put') {
+      text += `,"v":${str(m.value.json === undefined ? null : m.value.json)}`
+      if (m.value.meta !== undefined && m.value.meta !== null) text += `,"m":${str(m.value.meta)}`
+      if (m.create === true) text += ',"n":1'
+      return `${text}}`
+    }
+    if (m.set.length > 0) {
+      const { set, metas } = _compactSetText(m.set)
+      text += `,"s":${set}`
+      if (metas) text += `,"m":${metas}`
+    }
+    if (m.unset !== undefined && m.unset.length > 0) text += `,"x":${_compactPathsText(m.unset)}`
+    return `${text}}`
+  }
+}
+
+/**
+ * A server envelope of either version reshaped into version 1 (compact ones
+ * resolved with `resolve`), with the handles it gives, for
+ * `parseServerMessage` to check. Version 1 envelopes pass unchanged.
+ * @internal
+ */
+export function _expandServerEnvelope(
+  raw: unknown,
+  resolve: (handle: number) => readonly [string, string] | undefined,
+): { raw: unknown; bindings?: Binding[] } | ProtocolError {
+  if (!_isCompact(raw)) return { raw }
+  const key = _typeKey(raw, SERVER_KEYS)
+  if (!key)
+    return new ProtocolError(
+      'BAD_MESSAGE',
+      key === null
+        ? 'a compact message has exactly one of the type keys c, g, a, e, l'
+        : 't: expected a message type (or, in version 2, one of the type keys c, g, a, e, l)',
+    )
+  try {
+    switch (key) {
+      case 'a': {
+        const out: Record<string, unknown> = { t: 'ack', op: raw.a, rev: raw.r }
+        if (raw.f !== undefined) {
+          if (raw.f !== 1) throw new _Malformed('ack.f: expected 1 (not applied) when present')
+          out.applied = false
+        }
+        if (raw.k !== undefined) out.conflicts = raw.k
+        return { raw: out }
+      }
+      case 'c': {
+        const [r, id] = entity(raw.c, resolve, 'change.c')
+        const out: Record<string, unknown> = { t: 'change', r, id, rev: raw.r }
+        if (Object.hasOwn(raw, 'v')) {
+          if (raw.s !== undefined || raw.x !== undefined)
+            throw new _Malformed('change: either v or s/x, not both')
+          out.value = _envelope(raw.v, raw.m)
+          return { raw: out }
+        }
+        if (raw.s !== undefined || raw.x !== undefined) out.set = _expandSet(raw.s, raw.m, 'change.s')
+        if (raw.x !== undefined) out.unset = _expandPaths(raw.x)
+        return { raw: out }
+      }
+      case 'g': {
+        const [r, id] = entity(raw.g, resolve, 'gone.g')
+        return { raw: { t: 'gone', r, id, rev: raw.r } }
+      }
+      case 'e': {
+        const ref = raw.e
+        let bindings: Binding[] | undefined
+        let r: unknown
+        let id: unknown
+        if (Array.isArray(ref) && ref.length === 3) {
+          const [handle, name, entityId] = ref as unknown[]
+          if (!_isHandle(handle)) throw new _Malformed('snap.e[0]: expected a handle (an integer ≥ 1)')
+          if (typeof name === 'string' && typeof entityId === 'string') bindings = [[handle, name, entityId]]
+          r = name
+          id = entityId
+        } else [r, id] = entity(ref, resolve, 'snap.e')
+        const value = Object.hasOwn(raw, 'v') ? _envelope(raw.v, raw.m) : null
+        const out = { t: 'snap', r, id, rev: raw.r, value }
+        return bindings ? { raw: out, bindings } : { raw: out }
+      }
+      case 'l': {
+        const r = raw.l
+        const list = raw.i
+        if (!Array.isArray(list) || list.length % 3 !== 0)
+          throw new _Malformed('snap.i: expected a list of id, rev, value, …')
+        const count = list.length / 3
+        const metas = _metasByIndex(raw.m, count, 'snap.m')
+        const items: unknown[] = new Array(count)
+        let bindings: Binding[] | undefined
+        for (let i = 0; i < count; i++) {
+          let id = list[3 * i]
+          if (Array.isArray(id) && id.length === 2) {
+            const [handle, itemId] = id as unknown[]
+            if (!_isHandle(handle))
+              throw new _Malformed(`snap.i[${3 * i}][0]: expected a handle (an integer ≥ 1)`)
+            if (typeof r === 'string' && typeof itemId === 'string') {
+              bindings ??= []
+              bindings.push([handle, r, itemId])
+            }
+            id = itemId
+          }
+          items[i] = { id, rev: list[3 * i + 1], value: _envelope(list[3 * i + 2], metas?.get(i)) }
+        }
+        const out: Record<string, unknown> = { t: 'snap', r, rev: raw.r, items, gone: raw.d ?? [] }
+        if (raw.more !== undefined) out.more = raw.more
+        if (raw.full !== undefined) out.full = raw.full
+        return bindings ? { raw: out, bindings } : { raw: out }
+      }
+    }
+  } catch (error) {
+    if (error instanceof _Malformed) return new ProtocolError('BAD_MESSAGE', error.message)
+    throw error
+  }
+  return new ProtocolError('BAD_MESSAGE', 'unknown compact message')
+}
+
+function entity(
+  ref: unknown,
+  resolve: (handle: number) => readonly [string, string] | undefined,
+  field: string,
+): readonly [unknown, unknown] {
+  if (typeof ref === 'number') {
+    const known = resolve(ref)
+    if (!known) throw new _Malformed(`${field}: unknown entity handle ${ref}`)
+    return known
+  }
+  if (Array.isArray(ref) && ref.length === 2) return ref as [unknown, unknown]
+  throw new _Malformed(`${field}: expected an entity handle or [resource, id]`)
+}

@@ -1,0 +1,360 @@
+import {
+  _compactPathText,
+  _entityKey,
+  _envelope,
+  _expandPaths,
+  _expandSet,
+  _isCompact,
+  _Malformed,
+  _splitEnvelopeText,
+  _typeKey,
+} from './compactForm.ts'
+import { LATEST_PROTOCOL_VERSION, MAX_ENTITY_HANDLES, MAX_NAME_LENGTH } from './constants.ts'
+import {
+  _conflictsText,
+  type EncodedConflict,
+  type EncodedSnapItem,
+  encodeAck,
+  encodeCollectionSnap,
+  encodeEntitySnap,
+  encodeWelcome,
+} from './encode.ts'
+import type { OpId } from './messages.ts'
+import { ProtocolError } from './ProtocolError.ts'
+
+const str = JSON.stringify
+const WRITE_KEYS = ['p', 'w', 'd'] as const
+const WRITE_TYPES = { p: 'patch', w: 'put', d: 'del' } as const
+/** The op sequence of the connection is unknown (an unreadable write came in): the next write must say its op. */
+const UNKNOWN = Symbol('unknown op')
+
+/**
+ * One connection's wire format, on the server: the protocol version its
+ * `hello` agreed on and, for version 2, what both ends keep per connection —
+ * the entity handles the server gave and the op of the last write (a write
+ * whose op is the next integer leaves it out). The hub reshapes every
+ * incoming envelope with {@link ServerWire.decode} (in arrival order) and
+ * writes the messages that have a compact form through it; everything else
+ * is written in version 1 form, which version 2 keeps.
+ *
+ * Made by {@link createServerWire}.
+ */
+export interface ServerWire {
+  /** The protocol version of the connection (1 until a `hello` agreed on another). */
+  readonly version: number
+  /**
+   * Reshapes one incoming envelope, in arrival order, into its version 1
+   * form for `parseClientMessage` (which checks it). Version 1 envelopes
+   * pass unchanged.
+   *
+   * @param raw - An envelope as `parseFrame` returned it, or the
+   *   `ProtocolError` of an unusable frame (it may have held writes: the op
+   *   sequence is then unknown until a write names its op).
+   * @returns The version 1 envelope, or a `ProtocolError` (`BAD_FRAME`).
+   */
+  decode(raw: unknown): unknown
+  /** The entity an incoming compact envelope is about, without changing anything (to read it early). */
+  peek(raw: unknown): { readonly t: string; readonly r: string; readonly id: string } | undefined
+  /** `welcome` with the connection's version. */
+  welcome(client: string, node: string): string
+  /**
+   * An entity `snap`.
+   *
+   * @param value - The JSON text of the value's envelope; `null` when absent.
+   * @param bind - Give the entity a handle (when it has none and the
+   *   connection has fewer than {@link MAX_ENTITY_HANDLES}): only for the
+   *   answer to a `sub`, which reaches the client before anything using it.
+   */
+  entitySnap(r: string, id: string, rev: number, value: string | null, bind: boolean): string
+  /** One page of a collection `snap`; its entities get handles as {@link ServerWire.entitySnap} with `bind`. */
+  collectionSnap(
+    r: string,
+    rev: number,
+    items: readonly EncodedSnapItem[],
+    gone: readonly string[],
+    more: boolean,
+    full: boolean,
+  ): string
+  /** `ack` of a write (see `encodeAck`). */
+  ack(op: OpId, rev: number, applied?: boolean, conflicts?: readonly EncodedConflict[]): string
+  /**
+   * The JSON text naming an entity in a version 2 message: its handle, or
+   * `[resource, id]` when it has none (or `byName`).
+   */
+  entityRef(r: string, id: string, byName?: boolean): string
+}
+
+/**
+ * The wire format of a connection that speaks `version`.
+ *
+ * @param version - The version agreed in `hello`: 1, or 2 (higher versions
+ *   are answered with the latest this package speaks, see {@link negotiateVersion}).
+ * @returns Version 1's stateless wire (shared) or a fresh version 2 wire.
+ * @example
+ * client.wire = createServerWire(negotiateVersion(hello.v) ?? 1)
+ */
+export function createServerWire(version: number): ServerWire {
+  return version >= 2 ? new ServerWireV2() : V1
+}
+
+/**
+ * The version a server answers a `hello` with: the client's `v` when this
+ * package speaks it, the latest it speaks for a higher one.
+ *
+ * @param asked - `hello.v`.
+ * @returns The version, or `undefined` for one below 1 (close with `PROTOCOL_ERROR`).
+ */
+export function negotiateVersion(asked: number): number | undefined {
+  if (!Number.isSafeInteger(asked) || asked < 1) return undefined
+  return Math.min(asked, LATEST_PROTOCOL_VERSION)
+}
+
+const V1: ServerWire = Object.freeze({
+  version: 1,
+  decode: (raw: unknown) => raw,
+  peek: () => undefined,
+  welcome: (client: string, node: string) => encodeWelcome(client, node),
+  entitySnap: (r: string, id: string, rev: number, value: string | null) =>
+    encodeEntitySnap(r, id, rev, value),
+  collectionSnap: encodeCollectionSnap,
+  ack: encodeAck,
+  entityRef: (r: string, id: string) => `[${str(r)},${str(id)}]`,
+})
+
+/**
+ * Reshapes incoming compact writes into version 1 envelopes, keeping the
+ * connection's op sequence (a write without `o` has the op after the
+ * previous write's). Entity handles are resolved by `resolve`.
+ * @internal
+ */
+export class _WriteDecoder {
+  private _lastOp: OpId | typeof UNKNOWN | undefined
+
+  /** @param _resolve - The entity of a handle, `undefined` when unknown. */
+  constructor(private readonly _resolve: (handle: number) => readonly [string, string] | undefined) {}
+
+  /** See {@link ServerWire.decode}. */
+  decode(raw: unknown): unknown {
+    if (raw instanceof ProtocolError) {
+      this._lastOp = UNKNOWN
+      return raw
+    }
+    if (!_isCompact(raw)) {
+      // A version 1 write keeps the op sequence too.
+      const v1 = raw as { t?: unknown; op?: unknown } | null
+      if (typeof v1 === 'object' && v1 !== null && (v1.t === 'put' || v1.t === 'patch' || v1.t === 'del'))
+        this._lastOp = validOp(v1.op) ? v1.op : UNKNOWN
+      return raw
+    }
+    const key = _typeKey(raw, WRITE_KEYS) as keyof typeof WRITE_TYPES | null | undefined
+    if (!key)
+      return bad(
+        key === null
+          ? 'a compact envelope has exactly one of the type keys p, w, d'
+          : 'an envelope needs a string field "t" (or, in version 2, one of the type keys p, w, d)',
+      )
+    const t = WRITE_TYPES[key]
+    let op: OpId
+    if (raw.o !== undefined) {
+      if (!validOp(raw.o)) {
+        this._lastOp = UNKNOWN
+        return bad(
+          `${t}.o must be a finite number or a non-empty string of at most ${MAX_NAME_LENGTH} characters`,
+        )
+      }
+      op = raw.o
+    } else if (typeof this._lastOp === 'number') op = this._lastOp + 1
+    else {
+      this._lastOp = UNKNOWN
+      return bad(`${t}.o is needed: the previous write's op is not known`)
+    }
+    this._lastOp = op
+    const target = this.target(raw[key])
+    if (typeof target === 'string') return bad(`${t}.${key}: ${target}`)
+    const [r, id] = target
+    try {
+      const out: Record<string, unknown> = { t, op, r, id }
+      if (raw.c !== undefined) out.client = raw.c
+      if (t === 'del') return out
+      if (raw.b !== undefined) out.base = raw.b
+      if (raw.k !== undefined) {
+        if (raw.k !== 1) throw new _Malformed(`${t}.k must be 1 (keep theirs) when present`)
+        out.onConflict = 'keep-theirs'
+      }
+      if (t === 'put') {
+        if (Object.hasOwn(raw, 'v')) out.value = _envelope(raw.v, raw.m)
+        if (raw.n !== undefined) {
+          if (raw.n !== 1) throw new _Malformed('put.n must be 1 (create only) when present')
+          out.create = true
+        }
+        return out
+      }
+      out.set = _expandSet(raw.s, raw.m, 'patch.s')
+      if (raw.x !== undefined) out.unset = _expandPaths(raw.x)
+      return out
+    } catch (error) {
+      if (error instanceof _Malformed) return bad(error.message)
+      throw error
+    }
+  }
+
+  /** See {@link ServerWire.peek}. */
+  peek(raw: unknown): { readonly t: string; readonly r: string; readonly id: string } | undefined {
+    if (!_isCompact(raw)) return undefined
+    const key = _typeKey(raw, WRITE_KEYS) as keyof typeof WRITE_TYPES | null | undefined
+    if (!key) return undefined
+    const target = this.target(raw[key])
+    if (typeof target === 'string' || typeof target[0] !== 'string' || typeof target[1] !== 'string')
+      return undefined
+    return { t: WRITE_TYPES[key], r: target[0], id: target[1] }
+  }
+
+  /** An entity reference of a client envelope, or why it is unusable. */
+  target(ref: unknown): readonly [unknown, unknown] | string {
+    if (typeof ref === 'number') return this._resolve(ref) ?? `unknown entity handle ${ref}`
+    if (Array.isArray(ref) && ref.length === 2) return ref as [unknown, unknown]
+    return 'must be an entity handle or [resource, id]'
+  }
+}
+
+class ServerWireV2 implements ServerWire {
+  readonly version = 2
+  private _handles: Map<string, number> | undefined
+  private _byHandle: Map<number, readonly [string, string]> | undefined
+  private readonly _writes = new _WriteDecoder(handle => this._byHandle?.get(handle))
+
+  decode(raw: unknown): unknown {
+    return this._writes.decode(raw)
+  }
+
+  peek(raw: unknown): { readonly t: string; readonly r: string; readonly id: string } | undefined {
+    return this._writes.peek(raw)
+  }
+
+  welcome(client: string, node: string): string {
+    return encodeWelcome(client, node, 2)
+  }
+
+  entitySnap(r: string, id: string, rev: number, value: string | null, bind: boolean): string {
+    const ref = bind ? this._bindRef(r, id) : this.entityRef(r, id)
+    if (value === null) return `{"e":${ref},"r":${rev}}`
+    return `{"e":${ref},"r":${rev}${valueFields(value)}}`
+  }
+
+  collectionSnap(
+    r: string,
+    rev: number,
+    items: readonly EncodedSnapItem[],
+    gone: readonly string[],
+    more: boolean,
+    full: boolean,
+  ): string {
+    let list = ''
+    let metas = ''
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as EncodedSnapItem
+      const handle = this._bind(r, item.id)
+      const id = handle === undefined ? str(item.id) : `[${handle},${str(item.id)}]`
+      const value = _splitEnvelopeText(item.value)
+      list += `${i === 0 ? '' : ','}${id},${item.rev},${value.json}`
+      if (value.meta !== undefined) metas += `${metas ? ',' : ''}[${i},${value.meta}]`
+    }
+    return `{"l":${str(r)},"r":${rev},"i":[${list}]${metas ? `,"m":[${metas}]` : ''}${gone.length > 0 ? `,"d":${str(gone)}` : ''}${more ? ',"more":true' : ''}${full ? ',"full":true' : ''}}`
+  }
+
+  ack(op: OpId, rev: number, applied = true, conflicts?: readonly EncodedConflict[]): string {
+    const list = conflicts && conflicts.length > 0 ? `,"k":${_conflictsText(conflicts)}` : ''
+    return `{"a":${str(op)},"r":${rev}${applied ? '' : ',"f":1'}${list}}`
+  }
+
+  entityRef(r: string, id: string, byName = false): string {
+    const handle = byName ? undefined : this._handles?.get(_entityKey(r, id))
+    return handle === undefined ? `[${str(r)},${str(id)}]` : String(handle)
+  }
+
+  private _bindRef(r: string, id: string): string {
+    const known = this._handles?.get(_entityKey(r, id))
+    if (known !== undefined) return String(known)
+    const handle = this._bind(r, id)
+    return handle === undefined ? `[${str(r)},${str(id)}]` : `[${handle},${str(r)},${str(id)}]`
+  }
+
+  /** The entity's handle, given now when it has none (and the table has room); `undefined` when full. */
+  private _bind(r: string, id: string): number | undefined {
+    this._handles ??= new Map()
+    this._byHandle ??= new Map()
+    const key = _entityKey(r, id)
+    const known = this._handles.get(key)
+    if (known !== undefined || this._handles.size >= MAX_ENTITY_HANDLES) return known
+    // Never reused on the connection: a handle means one entity for the connection's whole life.
+    const handle = this._handles.size + 1
+    this._handles.set(key, handle)
+    this._byHandle.set(handle, [r, id])
+    return handle
+  }
+}
+
+/** `,"v":json` and `,"m":meta` of a value envelope's text. */
+function valueFields(text: string): string {
+  const { json, meta } = _splitEnvelopeText(text)
+  return meta === undefined ? `,"v":${json}` : `,"v":${json},"m":${meta}`
+}
+
+function validOp(op: unknown): op is OpId {
+  return (
+    (typeof op === 'number' && Number.isFinite(op)) ||
+    (typeof op === 'string' && op.length > 0 && op.length <= MAX_NAME_LENGTH)
+  )
+}
+
+function bad(message: string): ProtocolError {
+  return new ProtocolError('BAD_FRAME', message)
+}
+
+/**
+ * The compact form of a `change` or `gone` a server sends to the other
+ * subscribers, made from its version 1 text (as the write path and other
+ * nodes produce it): parsed once, then written for each connection with the
+ * entity's reference on it (see {@link ServerWire.entityRef}).
+ *
+ * @param text - The version 1 envelope (`{"t":"change",…}` or `{"t":"gone",…}`).
+ * @returns The renderer: `(ref) => text`.
+ * @example
+ * const render = compactBroadcast(v1Text)
+ * send(client, render(client.wire.entityRef(r, id)))
+ */
+export function compactBroadcast(text: string): (ref: string) => string {
+  const m = JSON.parse(text) as {
+    t: string
+    rev: number
+    value?: { json: unknown; meta?: unknown }
+    set?: [string[], { json: unknown; meta?: unknown }][]
+    unset?: string[][]
+  }
+  if (m.t === 'gone') {
+    const tail = `,"r":${m.rev}}`
+    return ref => `{"g":${ref}${tail}`
+  }
+  let tail = `,"r":${m.rev}`
+  if (m.value !== undefined) {
+    tail += `,"v":${str(m.value.json === undefined ? null : m.value.json)}`
+    if (m.value.meta !== undefined && m.value.meta !== null) tail += `,"m":${str(m.value.meta)}`
+  } else {
+    let set = ''
+    let metas = ''
+    const pairs = m.set ?? []
+    for (let i = 0; i < pairs.length; i++) {
+      const [path, value] = pairs[i] as [string[], { json: unknown; meta?: unknown }]
+      set += `${i === 0 ? '' : ','}${_compactPathText(path)},${str(value.json === undefined ? null : value.json)}`
+      if (value.meta !== undefined && value.meta !== null)
+        metas += `${metas ? ',' : ''}[${i},${str(value.meta)}]`
+    }
+    if (pairs.length > 0) tail += `,"s":[${set}]`
+    if (metas) tail += `,"m":[${metas}]`
+    if (m.unset !== undefined && m.unset.length > 0)
+      tail += `,"x":[${m.unset.map(_compactPathText).join(',')}]`
+    if (pairs.length === 0 && !(m.unset && m.unset.length > 0)) tail += ',"s":[]'
+  }
+  tail += '}'
+  return ref => `{"c":${ref}${tail}`
+}
