@@ -218,6 +218,8 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
       }
       if (generation !== this.loadGeneration) return
       this.loading = false
+      // The entities read are held now: conflicts of outbox writes sent meanwhile are this sync's.
+      if (!this.stopped.peek()) this.connection.cacheLink?.offerUnclaimed()
       if (!this.readyDeferred || this.stopped.peek()) return
       this.readyDeferred = false
       if (this.connection.state.peek() === 'ready') this.onReady()

@@ -6,6 +6,12 @@ import { OutboxSender } from './OutboxSender.ts'
 import { type TabCoordinator, tabCoordinator } from './TabCoordinator.ts'
 import type { OutboxEntry, SyncCache } from './types.ts'
 
+/** The most acks with conflicts kept for a sync that does not hold their entity yet. */
+const MAX_UNCLAIMED = 100
+
+/** A listener of the conflicts of outbox writes: true when it took them. */
+type ConflictListener = (entry: OutboxEntry, ack: AckMessage) => boolean
+
 /** Options of {@link CacheLink}. @internal */
 export interface CacheLinkOptions {
   cache: SyncCache
@@ -37,7 +43,9 @@ export interface CacheLinkOptions {
 export class CacheLink {
   private readonly coordinator: TabCoordinator
   private readonly senders = new Map<string, OutboxSender>()
-  private readonly conflictListeners = new Set<(entry: OutboxEntry, ack: AckMessage) => boolean>()
+  private readonly conflictListeners = new Set<ConflictListener>()
+  /** Acks with conflicts no sync took yet, oldest first (see {@link onConflicts}). */
+  private readonly unclaimed: Array<{ readonly entry: OutboxEntry; readonly ack: AckMessage }> = []
   private readonly disposers: Array<() => void> = []
   private stopped = false
 
@@ -61,7 +69,9 @@ export class CacheLink {
     }
     this.disposers.push(
       cache.subscribe(notice => {
-        if (notice.kind === 'cleared') for (const sender of this.senders.values()) sender.drop()
+        if (notice.kind !== 'cleared') return
+        for (const sender of this.senders.values()) sender.drop()
+        this.unclaimed.length = 0
       }),
     )
   }
@@ -70,14 +80,25 @@ export class CacheLink {
    * Listens to the conflicts of the writes this link sends from the outbox
    * (an earlier page's, another tab's): each ack with conflicts goes to the
    * listeners in the order they came until one returns true (the sync that
-   * shows the write resolves and reports them). Conflicts no listener takes
-   * are not reported (their fields stay as the server decided).
+   * holds the entity resolves and reports them). An ack no listener takes is
+   * kept (the newest {@link MAX_UNCLAIMED}, until the cache is cleared) and
+   * offered again on {@link offerUnclaimed}: a page's syncs often start, or
+   * read their cache, after the outbox was sent.
    * @returns a disposer.
    */
-  onConflicts(listener: (entry: OutboxEntry, ack: AckMessage) => boolean): () => void {
+  onConflicts(listener: ConflictListener): () => void {
     this.conflictListeners.add(listener)
     return () => {
       this.conflictListeners.delete(listener)
+    }
+  }
+
+  /** Offers the conflicts no sync took yet to the listeners again (a sync now holds more entities). */
+  offerUnclaimed(): void {
+    for (let i = 0; i < this.unclaimed.length; ) {
+      const { entry, ack } = this.unclaimed[i] as (typeof this.unclaimed)[number]
+      if (this.offer(entry, ack)) this.unclaimed.splice(i, 1)
+      else i++
     }
   }
 
@@ -130,7 +151,14 @@ export class CacheLink {
   }
 
   private conflicts(entry: OutboxEntry, ack: AckMessage): void {
-    for (const listener of [...this.conflictListeners]) if (listener(entry, ack)) return
+    if (this.offer(entry, ack)) return
+    this.unclaimed.push({ entry, ack })
+    if (this.unclaimed.length > MAX_UNCLAIMED) this.unclaimed.shift()
+  }
+
+  private offer(entry: OutboxEntry, ack: AckMessage): boolean {
+    for (const listener of [...this.conflictListeners]) if (listener(entry, ack)) return true
+    return false
   }
 
   private done(client: string): void {

@@ -8,7 +8,7 @@ import {
   syncWith,
   websocket,
 } from '@lensync/sync-client'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { fastReconnect, syncFixtures, until } from '../helpers.ts'
 import { afterTest, type CacheKind, type Tab, testBrowser } from './tabs.ts'
@@ -165,6 +165,36 @@ describe.each<CacheKind>(['memory', 'indexeddb'])('conflicts of edits sent from 
     expect(grace.current.name).toBe('Grace')
     expect(b.conflicts).toMatchObject([{ id: 'p1', path: '.name', by: 'Grace', resolution: 'theirs' }])
     expect(a.conflicts).toEqual([])
+  })
+
+  it('a sync started after the page sent the outbox still reports the conflict', async () => {
+    const { url } = await people()
+    const browser = testBrowser(kind)
+    const first = browser.tab(url, { token: 'Ada' })
+    const a = personIn(first, undefined, p1('Ada'))
+    await a.sync.flush()
+    first.net.offline()
+    a.store.update({ ...a.store.current, name: 'Offline' })
+    a.sync.stop()
+    const grace = await otherUserRenames(url, 'Grace')
+
+    // The next page starts another sync first: its socket sends the outbox
+    // before any sync of p1 starts.
+    const next = browser.tab(url, { token: 'Ada' })
+    const notes = syncList(
+      storeOf<Array<{ id: string }>>([]),
+      next.socket,
+      resource({ name: 'note', id: n => n.id }),
+    )
+    afterTest(() => notes.stop())
+    await until(grace.data, value => value.name === 'Offline', 'the outbox sent')
+    await vi.waitFor(async () => expect(await next.cache.readOutbox()).toEqual([]))
+    const b = personIn(next, undefined)
+    await b.sync.flush()
+    expect(b.store.current.name).toBe('Offline')
+    expect(b.conflicts).toMatchObject([
+      { id: 'p1', path: '.name', mine: 'Offline', theirs: 'Grace', by: 'Grace' },
+    ])
   })
 
   it('a list item edited offline before a reload meets the conflict too', async () => {
