@@ -1,4 +1,4 @@
-import { storeOf } from '@lensync/store'
+import { batch, lenses, storeOf } from '@lensync/store'
 import { resource, SyncError, syncList, syncWith, undoManager } from '@lensync/sync-client'
 import { describe, expect, it } from 'vitest'
 import { afterTest, testBrowser } from './cache/tabs.ts'
@@ -254,6 +254,39 @@ describe('undoManager with syncWith', () => {
     expect(a.undo.canUndo.value).toBe(false)
     expect(a.undo.undo()).toBe(false)
     expect(a.store.current._id).toBe('p2')
+  })
+
+  it('works for a syncWith of a sub-store, and edits through lenses', async () => {
+    const { url } = await server()
+    type Page = { title: string; person: Person }
+    const L = lenses<Page>()
+    const page = storeOf<Page>({ title: 'p', person: ada() })
+    const sync = track(syncWith(page.map(L.person), testSocket(url), PersonResource))
+    const undo = undoManager(sync, { captureTimeout: 0 })
+    cleanups.push(() => undo.stop())
+    await sync.flush()
+    page.map(L.person.name).update('Grace')
+    page.map(L.title).update('not synced')
+    expect(undo.undo()).toBe(true)
+    expect(page.current).toEqual({ title: 'not synced', person: ada() })
+    // The undo was not recorded as an edit: it can be redone.
+    expect(undo.canRedo.value).toBe(true)
+    expect(undo.redo()).toBe(true)
+    expect(page.current.person.name).toBe('Grace')
+  })
+
+  it('an undo inside batch() is still known as the undo, not a new edit', async () => {
+    const { url } = await server()
+    const a = personClient(url)
+    await a.sync.flush()
+    a.edit({ name: 'Grace' })
+    batch(() => {
+      expect(a.undo.undo()).toBe(true)
+    })
+    expect(a.store.current).toEqual(ada())
+    expect(a.undo.canRedo.value).toBe(true)
+    expect(a.undo.redo()).toBe(true)
+    expect(a.store.current.name).toBe('Grace')
   })
 
   it('refuses a bad sync or option with BAD_ARGUMENT', async () => {
