@@ -1,10 +1,11 @@
-import { formatLens, history, lenses, storeOf, validate } from '@lensync/store'
+import { formatLens, lenses, storeOf, validate } from '@lensync/store'
 import { resource, type Sync, syncWith } from '@lensync/sync-client'
 import { type ConflictField, mountConflictNotices } from './conflictNotices.ts'
 import { socket } from './connection.ts'
 import { bindInput, bindMessage, h } from './dom.ts'
 import { fieldMarker } from './fieldMarker.ts'
 import { bindFieldPresence, type Room } from './presence.ts'
+import { undoControls } from './undoControls.ts'
 
 /** The shared record both tabs edit. */
 export type Person = { _id: string; name: string; age: number; birthday: Date | null; tags: string[] }
@@ -54,8 +55,7 @@ export function mountPerson(root: HTMLElement, room: Room): Sync {
     placeholder: 'add a tag and press Enter',
   })
   const chips = h('div', { class: 'chips', 'data-testid': 'tags' })
-  const undoButton = h('button', { class: 'secondary', 'data-testid': 'undo', type: 'button' }, 'Undo')
-  undoButton.disabled = true
+  const undo = undoControls(root, sync)
 
   // `key` names the field in test ids (`name-marker`), `id` is its input's.
   const field = (label: string, key: string, id: string, input: HTMLElement, extra?: HTMLElement) => {
@@ -92,7 +92,7 @@ export function mountPerson(root: HTMLElement, room: Room): Sync {
     ageField.wrap,
     birthdayField.wrap,
     tagsField.wrap,
-    h('div', { class: 'actions' }, undoButton),
+    h('div', { class: 'actions' }, ...undo.buttons),
   )
 
   const nameStore = person.map(L.name)
@@ -152,19 +152,5 @@ export function mountPerson(root: HTMLElement, room: Room): Sync {
     if (tag && !tagsStore.current.includes(tag)) tagsStore.update([...tagsStore.current, tag])
   })
 
-  // The history starts once the server's record is in: started earlier, its
-  // first entry would be the blank default, and one Undo would write that
-  // blank record to every tab. If the sync is stopped or refused first, Undo
-  // stays disabled (the indicator already shows offline).
-  void sync.flush().then(
-    () => {
-      const undo = history(person, { capacity: 50 })
-      undo.available.subscribe(available => {
-        undoButton.disabled = !available
-      })
-      undoButton.addEventListener('click', () => person.update(undo.back()))
-    },
-    () => {},
-  )
   return sync
 }
