@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { expect, type Page, test } from '@playwright/test'
 import { SYNC_PORT } from '../playwright.config.ts'
 import { expectStatus, NetworkSwitch, openTab } from './support.ts'
@@ -61,7 +62,7 @@ test('a field is marked pending while its edit waits offline, and unmarked once 
 
 test('an edit made offline that replaced a newer value shows a notice; Restore theirs and Dismiss', async ({
   browser,
-}) => {
+}, testInfo) => {
   const { a, b, net } = await openAB(browser)
   await editAndSync(b, 'name', `Before ${unique()}`, [a, b])
   await editAndSync(b, 'age', '40', [a, b])
@@ -97,6 +98,9 @@ test('an edit made offline that replaced a newer value shows a notice; Restore t
   await expect(ageNotice).toContainText('theirs: 42')
   // B made no conflicting edit: no notice there.
   await expect(b.getByTestId('conflict-notice')).toHaveCount(0)
+  const path = join(import.meta.dirname, '..', 'artifacts', 'conflict.png')
+  await a.locator('#person').screenshot({ path })
+  await testInfo.attach('conflict', { path, contentType: 'image/png' })
 
   await nameNotice.getByRole('button', { name: 'Restore theirs' }).click()
   for (const page of [a, b]) await expect(page.getByTestId('name')).toHaveValue(theirs)
@@ -110,4 +114,74 @@ test('an edit made offline that replaced a newer value shows a notice; Restore t
   await a.keyboard.press('Enter')
   await expect(a.getByTestId('conflict-notice')).toHaveCount(0)
   for (const page of [a, b]) await expect(page.getByTestId('age')).toHaveValue('41')
+})
+
+test('Undo in A reverts only A’s edit, in both tabs; B’s edit of another field stays', async ({
+  browser,
+}) => {
+  const a = await openTab(browser)
+  const b = await openTab(browser)
+  const before = `Before ${unique()}`
+  await editAndSync(b, 'name', before, [a, b])
+  const ageBefore = await a.getByTestId('age').inputValue()
+  const theirAge = ageBefore === '51' ? '52' : '51'
+  // Values that came from elsewhere are not A's to undo.
+  await expect(a.getByTestId('undo')).toBeDisabled()
+
+  const mine = `Mine ${unique()}`
+  await editAndSync(a, 'name', mine, [a, b])
+  await editAndSync(b, 'age', theirAge, [a, b])
+  await expect(a.getByTestId('undo')).toBeEnabled()
+
+  await a.getByTestId('undo').click()
+  for (const page of [a, b]) {
+    await expect(page.getByTestId('name')).toHaveValue(before)
+    await expect(page.getByTestId('age')).toHaveValue(theirAge)
+  }
+  await expect(a.getByTestId('undo')).toBeDisabled()
+  await expect(a.getByTestId('redo')).toBeEnabled()
+  await a.getByTestId('redo').click()
+  for (const page of [a, b]) await expect(page.getByTestId('name')).toHaveValue(mine)
+
+  // B's Undo is B's own: it reverts B's age edit, not A's name (B's own
+  // edit of the name is gone from its history: A changed the name since).
+  await b.getByTestId('undo').click()
+  for (const page of [a, b]) {
+    await expect(page.getByTestId('age')).toHaveValue(ageBefore)
+    await expect(page.getByTestId('name')).toHaveValue(mine)
+  }
+  await expect(b.getByTestId('undo')).toBeDisabled()
+  await expect(a.getByTestId('pending')).toHaveText('0 pending')
+  await expect(b.getByTestId('pending')).toHaveText('0 pending')
+})
+
+test('Ctrl+Z in the form undoes A’s own edit, Ctrl+Shift+Z and Ctrl+Y redo it', async ({ browser }) => {
+  const a = await openTab(browser)
+  const b = await openTab(browser)
+  const before = `Before ${unique()}`
+  await editAndSync(b, 'name', before, [a, b])
+
+  const mine = `Typed ${unique()}`
+  await a.getByTestId('name').pressSequentially(mine.slice(0, 3))
+  await a.getByTestId('name').fill(mine)
+  await expect(b.getByTestId('name')).toHaveValue(mine)
+  await editAndSync(b, 'age', '61', [a, b])
+
+  // Focus is still in A's name field: the key is the sync's Undo, not the field's own.
+  await expect(a.getByTestId('name')).toBeFocused()
+  await a.keyboard.press('Control+z')
+  for (const page of [a, b]) {
+    await expect(page.getByTestId('name')).toHaveValue(before)
+    await expect(page.getByTestId('age')).toHaveValue('61')
+  }
+  await a.keyboard.press('Control+Shift+z')
+  for (const page of [a, b]) await expect(page.getByTestId('name')).toHaveValue(mine)
+  await a.keyboard.press('Control+z')
+  for (const page of [a, b]) await expect(page.getByTestId('name')).toHaveValue(before)
+  await a.keyboard.press('Control+y')
+  for (const page of [a, b]) {
+    await expect(page.getByTestId('name')).toHaveValue(mine)
+    await expect(page.getByTestId('age')).toHaveValue('61')
+  }
+  await expect(a.getByTestId('pending')).toHaveText('0 pending')
 })
