@@ -1,8 +1,9 @@
-import { useSyncList, useValue } from '@lensync/react'
+import { usePresence, useSyncList, useValue } from '@lensync/react'
 import { type FormEvent, useState } from 'react'
-import { Avatars } from './Avatars.tsx'
+import { Avatars, type Me, me } from './Avatars.tsx'
 import { socket } from './connection.ts'
 import { Indicator } from './Indicator.tsx'
+import { InspectorButton } from './InspectorButton.tsx'
 import { TodoItem } from './TodoItem.tsx'
 import { addTodo, clearDone, type Filter, setAllDone, TodoResource, todos, visible } from './todos.ts'
 
@@ -11,6 +12,8 @@ const filters: readonly Filter[] = ['all', 'active', 'done']
 /** The shared todo list: every tab that opens this page edits the same list. */
 export function App() {
   const sync = useSyncList(todos, socket, TodoResource)
+  // Who is on the page (the avatars), joined here so the inspector shows the room too.
+  const room = usePresence<Me>(socket, 'todo', me)
   const list = useValue(todos)
   const [filter, setFilter] = useState<Filter>('all')
   const [text, setText] = useState('')
@@ -31,8 +34,11 @@ export function App() {
         <div className="brand">
           <strong>lensync</strong> <span>todos — open this page in two tabs</span>
         </div>
-        <Avatars />
-        <Indicator sync={sync} />
+        <Avatars room={room} />
+        <div className="tools">
+          <Indicator sync={sync} />
+          <InspectorButton sync={sync} room={room} />
+        </div>
       </header>
       <main className="card">
         <form className="add" onSubmit={add}>

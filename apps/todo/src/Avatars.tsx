@@ -1,6 +1,5 @@
-import { usePresence, useValue } from '@lensync/react'
+import { useValue } from '@lensync/react'
 import type { Presence } from '@lensync/sync-client'
-import { socket } from './connection.ts'
 
 /** What each tab tells the others in the todo room. */
 export type Me = { name: string; color: string }
@@ -19,7 +18,8 @@ function guest(): Me {
   return me
 }
 
-const me = guest()
+/** This tab's state in the room. */
+export const me = guest()
 
 /** The others, re-rendered alone when someone comes, goes or changes. */
 function Others({ room }: { room: Presence<Me> }) {
@@ -44,9 +44,8 @@ function Others({ room }: { room: Presence<Me> }) {
   )
 }
 
-/** Who is on the todo page: me, then the others in joining order (presence over the page's socket). */
-export function Avatars() {
-  const room = usePresence<Me>(socket, 'todo', me)
+/** Who is on the todo page: me, then the others in joining order (the room `App` joined over the page's socket). */
+export function Avatars({ room }: { room: Presence<Me> }) {
   return (
     <div className="presence">
       <span

@@ -154,14 +154,14 @@ export class InspectorModel {
    * Lists a conflict a sync reported.
    * @param conflict - As `sync.conflicts` emitted it.
    * @param time - When it was reported, ms since the epoch.
-   * @param subject - The sync's `resource/id`.
+   * @param resource - The sync's resource name (the conflict names the entity).
    */
-  addConflict(conflict: Conflict, time: number, subject: string): void {
+  addConflict(conflict: Conflict, time: number, resource: string): void {
     const by = conflict.by === undefined ? '' : ` by ${conflict.by}`
     this.pushEvent({
       kind: 'conflict',
       time,
-      subject,
+      subject: subjectOf(resource, conflict.id),
       text: `${conflict.path}: mine ${preview(conflict.mine)}, theirs ${preview(conflict.theirs)}${by} at rev ${conflict.rev} → ${conflict.resolution}`,
     })
   }

@@ -30,8 +30,9 @@ function validate(
   for (const name of ['syncs', 'rooms'] as const)
     if (options[name] !== undefined && !Array.isArray(options[name]))
       throw new DevtoolsError('BAD_OPTION', `mountInspector(): options.${name} must be an array`)
-  if (options.schedule !== undefined && typeof options.schedule !== 'function')
-    throw new DevtoolsError('BAD_OPTION', 'mountInspector(): options.schedule must be a function')
+  for (const name of ['schedule', 'now', 'onOpenChange'] as const)
+    if (options[name] !== undefined && typeof options[name] !== 'function')
+      throw new DevtoolsError('BAD_OPTION', `mountInspector(): options.${name} must be a function`)
 }
 
 /**
@@ -133,7 +134,7 @@ export function mountInspector(target: Element, options: InspectorOptions): Insp
     if (conflicts)
       disposers.push(
         conflicts.subscribe(conflict => {
-          model.addConflict(conflict, now(), subject())
+          model.addConflict(conflict, now(), inspectSync(sync)?.resource ?? 'sync')
           invalidate()
         }),
       )
@@ -161,6 +162,7 @@ export function mountInspector(target: Element, options: InspectorOptions): Insp
       view.show(true)
       render()
       refresh = setInterval(invalidate, REFRESH_MS)
+      options.onOpenChange?.(true)
     },
     close() {
       if (!open) return
@@ -171,6 +173,7 @@ export function mountInspector(target: Element, options: InspectorOptions): Insp
       refresh = undefined
       if (hadFocus) (focusBefore as HTMLElement | null)?.focus?.()
       focusBefore = null
+      options.onOpenChange?.(false)
     },
     toggle() {
       if (open) inspector.close()

@@ -37,6 +37,8 @@ export interface InspectorOptions {
   readonly schedule?: (render: () => void) => void
   /** The clock of errors and conflicts, in ms since the epoch. Default `Date.now`. */
   readonly now?: () => number
+  /** Called whenever the panel opens or closes (its close button and Escape included), e.g. to keep a toggle button in step. */
+  readonly onOpenChange?: (open: boolean) => void
 }
 
 /** A mounted inspector, made by {@link mountInspector}. */

@@ -235,9 +235,9 @@ describe('conflicts and errors', () => {
     }) as never
     model.addError(error, 1)
     model.addConflict(
-      { path: '.name', mine: 'A', theirs: 'B', rev: 7, by: 'bob', resolution: 'theirs' },
+      { id: 'p1', path: '.name', mine: 'A', theirs: 'B', rev: 7, by: 'bob', resolution: 'theirs' },
       2,
-      'person/p1',
+      'person',
     )
     model.addError(Object.assign(new Error('nope'), { code: 'FORBIDDEN' }) as never, 3, 'room lobby')
     const { events } = model.state(inputs())
