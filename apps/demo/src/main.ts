@@ -1,5 +1,6 @@
 import { mountChat } from './chat.ts'
 import { mountIndicator } from './indicator.ts'
+import { mountInspectorButton } from './inspector.ts'
 import { mountPerson } from './person.ts'
 import { joinPresence, mountAvatars } from './presence.ts'
 
@@ -10,3 +11,4 @@ const room = joinPresence()
 mountAvatars(byId('presence'), room)
 const syncs = [mountPerson(byId('person'), room), mountChat(byId('chat'), room)]
 mountIndicator(document.querySelector('[data-testid="indicator"]') as HTMLElement, syncs)
+mountInspectorButton(document.querySelector('header.top') as HTMLElement, syncs, room)
