@@ -8,7 +8,7 @@ import { _refuseUpgrade, _writeHttpResult, _writePlain } from './httpResult.ts'
 import { _checkInteger, defaultAppOptions } from './options.ts'
 import { type _RouteMatch, Router } from './router.ts'
 import { ServerError } from './ServerError.ts'
-import { ServerSession } from './ServerSession.ts'
+import { type _SessionOwner, ServerSession } from './ServerSession.ts'
 import type {
   HttpHandler,
   ListenAddress,
@@ -31,7 +31,7 @@ import type {
  * // …
  * await app.close()
  */
-export class App {
+export class App implements _SessionOwner {
   /** The options in effect, defaults filled in. */
   readonly options: ResolvedAppOptions
   /**
@@ -242,15 +242,20 @@ export class App {
       params: match.params,
       options: this.options,
       heartbeats: this._heartbeats,
+      owner: this,
     })
     this._sessions.add(session)
-    void session.closeReason.then(() => this._sessions.delete(session))
     const run = this._run(session, match)
     this._running.add(run)
     void run.then(() => this._running.delete(run))
     // A handshake that finished while the app was closing: its session missed the 1001.
     if (this._closing)
       void session.close(new CloseReason(CloseReason.Codes.GOING_AWAY, 'Server shutting down'))
+  }
+
+  /** @internal A session closed: it leaves `sessions`. */
+  _sessionClosed(session: ServerSession): void {
+    this._sessions.delete(session)
   }
 
   private async _run(session: ServerSession, match: _RouteMatch<WebSocketHandler>): Promise<void> {

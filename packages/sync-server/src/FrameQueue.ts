@@ -1,17 +1,21 @@
-/** @internal Bounds and hooks of a {@link FrameQueue}. */
-export interface _FrameQueueOptions<T> {
+/** @internal The bounds of a {@link FrameQueue} (one object shared by every queue of a kind). */
+export interface _FrameQueueLimits<T> {
   /** Size of an item, for the byte bound. */
   sizeOf(item: T): number
   /** Pause the source once this many bytes are queued… */
-  highWaterBytes: number
+  readonly highWaterBytes: number
   /** …or this many items. */
-  highWaterCount: number
+  readonly highWaterCount: number
+}
+
+/** @internal What a {@link FrameQueue} calls on its owner (a session: methods, no closures per queue). */
+export interface _FrameQueueOwner {
   /** Stop reading from the network. */
-  pause(): void
+  _pauseReads(): void
   /** Read from the network again. */
-  resume(): void
+  _resumeReads(): void
   /** The error `receive()` rejects with once the queue is closed and empty. */
-  closedError(): Error
+  _receiveClosedError(): Error
 }
 
 interface Waiter<T> {
@@ -27,17 +31,22 @@ interface Waiter<T> {
  * half of it, as Ktor's bounded `incoming` channel suspends its reader.
  */
 export class FrameQueue<T> implements AsyncIterable<T> {
-  private readonly _items: T[] = []
+  private _items: T[] = NONE as T[]
   private _head = 0
   private _bytes = 0
   private _paused = false
   private _closed = false
-  private readonly _waiters: Waiter<T>[] = []
-  private readonly _options: _FrameQueueOptions<T>
+  /** Receivers waiting for an item; made at the first wait. */
+  private _waiters: Waiter<T>[] | undefined = undefined
 
-  constructor(options: _FrameQueueOptions<T>) {
-    this._options = options
-  }
+  /**
+   * @param _limits - When to pause the source.
+   * @param _owner - Pauses and resumes the source, makes the closed error.
+   */
+  constructor(
+    private readonly _limits: _FrameQueueLimits<T>,
+    private readonly _owner: _FrameQueueOwner,
+  ) {}
 
   /** Whether the socket is paused because the queue is full. */
   get paused(): boolean {
@@ -47,20 +56,19 @@ export class FrameQueue<T> implements AsyncIterable<T> {
   /** Adds an item, or hands it straight to a waiting `receive()`. */
   push(item: T): void {
     if (this._closed) return
-    const waiter = this._waiters.shift()
+    const waiter = this._waiters?.shift()
     if (waiter) {
       waiter.resolve(item)
       return
     }
+    if (this._items === NONE) this._items = []
     this._items.push(item)
-    this._bytes += this._options.sizeOf(item)
+    const limits = this._limits
+    this._bytes += limits.sizeOf(item)
     const count = this._items.length - this._head
-    if (
-      !this._paused &&
-      (count >= this._options.highWaterCount || this._bytes >= this._options.highWaterBytes)
-    ) {
+    if (!this._paused && (count >= limits.highWaterCount || this._bytes >= limits.highWaterBytes)) {
       this._paused = true
-      this._options.pause()
+      this._owner._pauseReads()
     }
   }
 
@@ -68,14 +76,19 @@ export class FrameQueue<T> implements AsyncIterable<T> {
   close(): void {
     if (this._closed) return
     this._closed = true
-    for (const waiter of this._waiters.splice(0)) waiter.reject(this._options.closedError())
+    const waiters = this._waiters
+    this._waiters = undefined
+    if (waiters) for (const waiter of waiters) waiter.reject(this._owner._receiveClosedError())
   }
 
   /** The next item; waits for one; rejects once closed and empty. */
   receive(): Promise<T> {
     if (this._head < this._items.length) return Promise.resolve(this._take())
-    if (this._closed) return Promise.reject(this._options.closedError())
-    return new Promise((resolve, reject) => this._waiters.push({ resolve, reject }))
+    if (this._closed) return Promise.reject(this._owner._receiveClosedError())
+    return new Promise((resolve, reject) => {
+      this._waiters ??= []
+      this._waiters.push({ resolve, reject })
+    })
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -99,23 +112,23 @@ export class FrameQueue<T> implements AsyncIterable<T> {
     const item = this._items[this._head] as T
     this._items[this._head] = undefined as T
     this._head++
-    this._bytes -= this._options.sizeOf(item)
+    const limits = this._limits
+    this._bytes -= limits.sizeOf(item)
     if (this._head === this._items.length) {
-      this._items.length = 0
+      this._items = NONE as T[]
       this._head = 0
     } else if (this._head > 1024 && this._head * 2 > this._items.length) {
       this._items.splice(0, this._head)
       this._head = 0
     }
     const count = this._items.length - this._head
-    if (
-      this._paused &&
-      count <= this._options.highWaterCount / 2 &&
-      this._bytes <= this._options.highWaterBytes / 2
-    ) {
+    if (this._paused && count <= limits.highWaterCount / 2 && this._bytes <= limits.highWaterBytes / 2) {
       this._paused = false
-      this._options.resume()
+      this._owner._resumeReads()
     }
     return item
   }
 }
+
+/** The empty item list of every queue that holds nothing (never written to). */
+const NONE: readonly unknown[] = Object.freeze([])

@@ -1,18 +1,34 @@
 import type { IncomingMessage } from 'node:http'
 import { WebSocket } from 'ws'
 import { CloseReason } from './CloseReason.ts'
-import { FrameQueue } from './FrameQueue.ts'
+import { type _FrameQueueLimits, type _FrameQueueOwner, FrameQueue } from './FrameQueue.ts'
 import { _frameSize, _toFrame, _toWire, type _Wire } from './frame.ts'
 import type { _Heartbeat, _HeartbeatTarget, _HeartbeatWheel } from './heartbeat.ts'
 import { _checkInteger } from './options.ts'
 import { ClosedReceiveError, ServerError } from './ServerError.ts'
-import type { Frame, Logger, OutgoingData, ResolvedAppOptions, RouteParams } from './types.ts'
+import type { Frame, OutgoingData, ResolvedAppOptions, RouteParams } from './types.ts'
 import { _closeReasonOf, _protocolErrorReason, _sendableReason } from './wsClose.ts'
 
 /** Frames queued for the handler before the socket is paused. */
 const INCOMING_HIGH_WATER_COUNT = 256
 /** Bytes queued for the handler before the socket is paused. */
 const INCOMING_HIGH_WATER_BYTES = 1 << 20
+
+/** The bounds of every session's incoming queue. */
+const INCOMING_LIMITS: _FrameQueueLimits<Frame> = Object.freeze({
+  sizeOf: _frameSize,
+  highWaterBytes: INCOMING_HIGH_WATER_BYTES,
+  highWaterCount: INCOMING_HIGH_WATER_COUNT,
+})
+
+/** The session of a socket, for the socket's listeners (shared functions, no closures per session). */
+const SESSION: unique symbol = Symbol('lensync.session')
+
+/** @internal What a session tells the app that made it. */
+export interface _SessionOwner {
+  /** The connection closed. */
+  _sessionClosed(session: ServerSession): void
+}
 
 /** @internal Everything a session needs from the app that accepted it. */
 export interface _SessionInit {
@@ -22,6 +38,8 @@ export interface _SessionInit {
   readonly options: ResolvedAppOptions
   /** The app's heartbeat timer, shared by its sessions. */
   readonly heartbeats: _HeartbeatWheel
+  /** Told when the session closed. */
+  readonly owner?: _SessionOwner
 }
 
 /**
@@ -40,7 +58,7 @@ export interface _SessionInit {
  *
  * Sessions are made by the app; you do not construct them.
  */
-export class ServerSession implements _HeartbeatTarget {
+export class ServerSession implements _HeartbeatTarget, _FrameQueueOwner {
   /** A unique id (from the app's `createId`). */
   readonly id: string
   /** The HTTP upgrade request (headers, URL, remote address). */
@@ -55,18 +73,20 @@ export class ServerSession implements _HeartbeatTarget {
   private readonly _ws: WebSocket
   private readonly _queue: FrameQueue<Frame>
   private readonly _heartbeat: _Heartbeat
-  private readonly _logger: Logger
-  private readonly _maxBufferedBytes: number
+  private readonly _options: ResolvedAppOptions
+  private readonly _owner: _SessionOwner | undefined
   private _pingPeriod: number
   private _timeout: number
   private _maxFrameSize: number
   private _pendingWrites = 0
-  private _flushWaiters: (() => void)[] = []
+  private _flushWaiters: (() => void)[] | undefined = undefined
   /** The reason this side closed with, when it closed first. */
   private _localReason: CloseReason | undefined
   private _peerReason: CloseReason | null | undefined
   private _protocolError: CloseReason | undefined
-  private readonly _closed: Promise<void>
+  private _resolveReason: ((reason: CloseReason | null) => void) | undefined
+  /** What `close()` returns (made at its first call). */
+  private _closed: Promise<void> | undefined
 
   /** @internal Made by the app. */
   constructor(init: _SessionInit) {
@@ -75,53 +95,24 @@ export class ServerSession implements _HeartbeatTarget {
     this.id = options.createId()
     this.request = init.request
     this.params = init.params
-    this._logger = options.logger
-    this._maxBufferedBytes = options.maxBufferedBytes
+    this._options = options
+    this._owner = init.owner
     this._pingPeriod = options.pingPeriod
     this._timeout = options.timeout
     this._maxFrameSize = options.maxFrameSize
 
-    this._queue = new FrameQueue<Frame>({
-      sizeOf: _frameSize,
-      highWaterBytes: INCOMING_HIGH_WATER_BYTES,
-      highWaterCount: INCOMING_HIGH_WATER_COUNT,
-      pause: () => ws.pause(),
-      resume: () => ws.resume(),
-      closedError: () => new ClosedReceiveError(this._peerReason),
-    })
+    this._queue = new FrameQueue<Frame>(INCOMING_LIMITS, this)
     this.incoming = this._queue
-
-    let resolveReason!: (reason: CloseReason | null) => void
     this.closeReason = new Promise(resolve => {
-      resolveReason = resolve
+      this._resolveReason = resolve
     })
-    let resolveClosed!: () => void
-    this._closed = new Promise(resolve => {
-      resolveClosed = resolve
-    })
-
     this._heartbeat = init.heartbeats.start(this)
 
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-      this._queue.push(_toFrame(data, isBinary))
-    })
-    ws.on('pong', (data: Buffer) => this._heartbeat.pong(data.toString()))
-    ws.on('error', (error: Error) => {
-      // ws reports protocol errors (bad UTF-8, too big, bad opcode) here and
-      // then closes with the matching code itself; keep that code for closeReason.
-      const reason = _protocolErrorReason(error)
-      if (reason) {
-        this._protocolError ??= reason
-        this._logger.warn?.(`WebSocket session ${this.id}: ${error.message}; closing ${reason.code}`)
-      }
-    })
-    ws.on('close', (code: number, reason: Buffer) => {
-      this._heartbeat.stop()
-      this._peerReason = this._protocolError ?? _closeReasonOf(code, reason)
-      this._queue.close()
-      resolveReason(this._peerReason)
-      resolveClosed()
-    })
+    ;(ws as SessionSocket)[SESSION] = this
+    ws.on('message', onMessage)
+    ws.on('pong', onPong)
+    ws.on('error', onError)
+    ws.on('close', onClose)
   }
 
   /** Whether frames can still be sent (`false` once either side started closing). */
@@ -221,7 +212,10 @@ export class ServerSession implements _HeartbeatTarget {
    */
   flush(): Promise<void> {
     if (this._pendingWrites === 0) return Promise.resolve()
-    return new Promise(resolve => this._flushWaiters.push(resolve))
+    return new Promise(resolve => {
+      this._flushWaiters ??= []
+      this._flushWaiters.push(resolve)
+    })
   }
 
   /**
@@ -235,6 +229,7 @@ export class ServerSession implements _HeartbeatTarget {
    * @throws ServerError `BAD_CLOSE_REASON` for a code that cannot be sent (e.g. 1005, 1006).
    */
   close(reason: CloseReason = new CloseReason(CloseReason.Codes.NORMAL)): Promise<void> {
+    this._closed ??= this.closeReason.then(() => undefined)
     if (this._ws.readyState !== WebSocket.OPEN) return this._closed
     let wire: { code: number; message: string }
     try {
@@ -252,6 +247,53 @@ export class ServerSession implements _HeartbeatTarget {
     this._ws.terminate()
   }
 
+  /** @internal A frame arrived. */
+  _received(frame: Frame): void {
+    this._queue.push(frame)
+  }
+
+  /** @internal ws reported an error: a protocol error closes with its code, which `closeReason` keeps. */
+  _failed(error: Error): void {
+    // ws reports protocol errors (bad UTF-8, too big, bad opcode) here and
+    // then closes with the matching code itself; keep that code for closeReason.
+    const reason = _protocolErrorReason(error)
+    if (reason) {
+      this._protocolError ??= reason
+      this._options.logger.warn?.(`WebSocket session ${this.id}: ${error.message}; closing ${reason.code}`)
+    }
+  }
+
+  /** @internal The connection closed. */
+  _ended(code: number, reason: Buffer): void {
+    this._heartbeat.stop()
+    this._peerReason = this._protocolError ?? _closeReasonOf(code, reason)
+    this._queue.close()
+    const resolve = this._resolveReason
+    this._resolveReason = undefined
+    resolve?.(this._peerReason)
+    this._owner?._sessionClosed(this)
+  }
+
+  /** @internal The heartbeat: a pong arrived. */
+  _ponged(payload: string): void {
+    this._heartbeat.pong(payload)
+  }
+
+  /** @internal The incoming queue is full: stop reading. */
+  _pauseReads(): void {
+    this._ws.pause()
+  }
+
+  /** @internal The incoming queue has room again. */
+  _resumeReads(): void {
+    this._ws.resume()
+  }
+
+  /** @internal What `receive()` rejects with once the connection closed. */
+  _receiveClosedError(): Error {
+    return new ClosedReceiveError(this._peerReason)
+  }
+
   /** @internal The heartbeat sends a ping. */
   _heartbeatPing(payload: string): void {
     this._ws.ping(payload)
@@ -264,7 +306,9 @@ export class ServerSession implements _HeartbeatTarget {
 
   /** @internal No pong within `timeout`: closes with 1011. */
   _heartbeatTimedOut(): void {
-    this._logger.warn?.(`WebSocket session ${this.id}: no pong within ${this._timeout} ms, closing 1011`)
+    this._options.logger.warn?.(
+      `WebSocket session ${this.id}: no pong within ${this._timeout} ms, closing 1011`,
+    )
     void this.close(new CloseReason(CloseReason.Codes.INTERNAL_ERROR, 'Ping timeout'))
   }
 
@@ -282,20 +326,34 @@ export class ServerSession implements _HeartbeatTarget {
 
   private _write(wire: _Wire, done: ((error?: Error) => void) | undefined): void {
     this._pendingWrites++
-    this._ws.send(wire.payload, { binary: wire.binary, fin: wire.fin }, error => {
-      if (--this._pendingWrites === 0 && this._flushWaiters.length > 0) {
-        for (const resolve of this._flushWaiters.splice(0)) resolve()
-      }
-      done?.(error ?? undefined)
-    })
+    this._ws.send(
+      wire.payload,
+      { binary: wire.binary, fin: wire.fin },
+      done === undefined
+        ? this._written
+        : error => {
+            this._written()
+            done(error ?? undefined)
+          },
+    )
+  }
+
+  /** A write handed to the socket finished (one function per session, not one per frame). */
+  private readonly _written = (): void => {
+    if (--this._pendingWrites === 0 && this._flushWaiters !== undefined) {
+      const waiters = this._flushWaiters
+      this._flushWaiters = undefined
+      for (const resolve of waiters) resolve()
+    }
   }
 
   private _refuseSend(): ServerError | undefined {
     if (this._ws.readyState !== WebSocket.OPEN) return this._closedError()
     const unsent = this._ws.bufferedAmount
-    if (unsent > this._maxBufferedBytes) {
-      this._logger.warn?.(
-        `WebSocket session ${this.id}: ${unsent} bytes unsent (maxBufferedBytes ${this._maxBufferedBytes}); ` +
+    const { maxBufferedBytes } = this._options
+    if (unsent > maxBufferedBytes) {
+      this._options.logger.warn?.(
+        `WebSocket session ${this.id}: ${unsent} bytes unsent (maxBufferedBytes ${maxBufferedBytes}); ` +
           'closing 1013 as a slow consumer',
       )
       void this.close(new CloseReason(CloseReason.Codes.TRY_AGAIN_LATER, 'Slow consumer'))
@@ -314,6 +372,25 @@ export class ServerSession implements _HeartbeatTarget {
       { closeReason: reason, cause },
     )
   }
+}
+
+/** A socket with its session. */
+type SessionSocket = WebSocket & { [SESSION]: ServerSession }
+
+function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  ;(this as SessionSocket)[SESSION]._received(_toFrame(data, isBinary))
+}
+
+function onPong(this: WebSocket, data: Buffer): void {
+  ;(this as SessionSocket)[SESSION]._ponged(data.toString())
+}
+
+function onError(this: WebSocket, error: Error): void {
+  ;(this as SessionSocket)[SESSION]._failed(error)
+}
+
+function onClose(this: WebSocket, code: number, reason: Buffer): void {
+  ;(this as SessionSocket)[SESSION]._ended(code, reason)
 }
 
 /** Marks a promise as handled, so ignoring it cannot crash the process; awaiting it still sees the rejection. */

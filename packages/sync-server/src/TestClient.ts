@@ -87,14 +87,14 @@ async function openConversation(url: string, options: TestWebSocketOptions): Pro
   let firstError: Error | undefined
   let protocolError: CloseReason | undefined
   let reason: CloseReason | null | undefined
-  const queue = new FrameQueue<Frame>({
-    sizeOf: _frameSize,
-    highWaterBytes: 1 << 20,
-    highWaterCount: 256,
-    pause: () => socket.pause(),
-    resume: () => socket.resume(),
-    closedError: () => new ClosedReceiveError(reason),
-  })
+  const queue = new FrameQueue<Frame>(
+    { sizeOf: _frameSize, highWaterBytes: 1 << 20, highWaterCount: 256 },
+    {
+      _pauseReads: () => socket.pause(),
+      _resumeReads: () => socket.resume(),
+      _receiveClosedError: () => new ClosedReceiveError(reason),
+    },
+  )
   let resolveReason!: (value: CloseReason | null) => void
   const closeReason = new Promise<CloseReason | null>(resolve => {
     resolveReason = resolve

@@ -2,9 +2,10 @@ import { CloseCodes } from '@lensync/protocol'
 import { CloseReason } from './CloseReason.ts'
 import { _toWire, type _Wire, prepareMessage } from './frame.ts'
 import { checkStorage } from './hub/createSyncHub.ts'
+import type { SharedFrame } from './hub/SharedFrame.ts'
 import { SyncHub } from './hub/SyncHub.ts'
 import { _resolveSyncOptions } from './hub/syncOptions.ts'
-import type { SyncRouteHandler, SyncRouteOptions } from './hub/syncTypes.ts'
+import type { HubConnection, SyncRouteHandler, SyncRouteOptions } from './hub/syncTypes.ts'
 import type { ServerSession } from './ServerSession.ts'
 import type { Storage } from './storage/Storage.ts'
 import { sqliteStorage } from './storage/sqliteStorage.ts'
@@ -51,22 +52,7 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
         return
       }
     }
-    const client = hub.connect(
-      {
-        id: session.id,
-        // Without a promise per frame (as sendMany): the hub never waits for a write.
-        send: text => void session._sendQuietly(_toWire(text)),
-        // The broadcast's bytes are encoded once and reused for every receiver.
-        sendShared: frame => {
-          frame.cache ??= _toWire(prepareMessage(frame.text))
-          session._sendQuietly(frame.cache as _Wire)
-        },
-        close: (code, reason) => void session.close(new CloseReason(code, reason)),
-        bufferedAmount: () => session.bufferedAmount,
-        drain: () => session.flush(),
-      },
-      session.request,
-    )
+    const client = hub.connect(new _SessionConnection(session), session.request)
     try {
       for await (const frame of session.incoming) {
         const backlog = frame.type === 'text' ? client.receive(frame.text) : client.receiveBinary()
@@ -90,4 +76,40 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
   }
   const disconnect: SyncRouteHandler['disconnect'] = (predicate, reason) => hub.disconnect(predicate, reason)
   return Object.assign(handler, { hub, close, disconnect })
+}
+
+/**
+ * @internal
+ * A session as the hub's connection: methods on one small object per
+ * connection, not closures.
+ */
+export class _SessionConnection implements HubConnection {
+  constructor(private readonly _session: ServerSession) {}
+
+  get id(): string {
+    return this._session.id
+  }
+
+  /** Without a promise per frame (as sendMany): the hub never waits for a write. */
+  send(text: string): void {
+    this._session._sendQuietly(_toWire(text))
+  }
+
+  /** The broadcast's bytes are encoded once and reused for every receiver. */
+  sendShared(frame: SharedFrame): void {
+    frame.cache ??= _toWire(prepareMessage(frame.text))
+    this._session._sendQuietly(frame.cache as _Wire)
+  }
+
+  close(code: number, reason: string): void {
+    void this._session.close(new CloseReason(code, reason))
+  }
+
+  bufferedAmount(): number {
+    return this._session.bufferedAmount
+  }
+
+  drain(): Promise<void> {
+    return this._session.flush()
+  }
 }
