@@ -152,6 +152,11 @@ export class EntityReplica {
     return this.nextStamp
   }
 
+  /** Whether a write of this entity was sent and not yet answered (the server may hold it already). */
+  get awaitingAnswer(): boolean {
+    return this.inFlight.length > 0
+  }
+
   /** Whether the user added this entity before anything was known or sent of it. */
   get addedUnseen(): boolean {
     return (

@@ -179,7 +179,9 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle, UndoTarget {
         // Added and removed before anything was known or sent: nothing to
         // undo, and an entity of that id made elsewhere was never seen here.
         this.replicas.delete(id)
-      } else if (replica.server.kind !== 'absent') {
+      } else if (replica.server.kind !== 'absent' || replica.awaitingAnswer) {
+        // Known to the server, or its creation is on its way: the delete
+        // must follow it there, or the item would stay for everyone else.
         replica.localDelete()
       } else {
         this.replicas.delete(id)
