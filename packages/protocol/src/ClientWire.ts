@@ -24,19 +24,23 @@ type Binding = readonly [handle: number, r: string, id: string]
 
 /**
  * One connection's wire format, on the client: writes the client's frames
- * in the connection's protocol version and reads the server's frames of
- * either version into version 1 messages. For version 2 it keeps what both
+ * in the connection's protocol version — version 1 until the server's
+ * `welcome` agreed on a later one, so a frame sent with `hello` is read by
+ * any server — and reads the server's frames of either version into
+ * version 1 messages. For version 2 it keeps what both
  * ends keep per connection: the entity handles the server gave (a write
  * names its entity by handle when it has one) and the op of the last write
  * sent (a write whose op is the next integer leaves it out). Make one per
  * connection, with {@link createClientWire}.
  */
 export interface ClientWire {
-  /** The version the client writes: the one it offered, until the server answered with another. */
+  /** The version the client offers in `hello`. */
   readonly version: number
+  /** The version the client writes: 1 until the server's `welcome` agreed on another. */
+  readonly writing: number
   /**
-   * Writes `messages` as one frame (an envelope, or an array of them) and
-   * hands it to `send`. The wire's state (the last op sent) moves on only
+   * Writes `messages` as one frame (an envelope, or an array of them) in the
+   * version it {@link ClientWire.writing | writes}, and hands it to `send`. The wire's state (the last op sent) moves on only
    * when `send` returns `true`, so a frame that was not sent never makes the
    * next one name a wrong op.
    *
@@ -49,7 +53,7 @@ export interface ClientWire {
    * `ProtocolError` (`BAD_MESSAGE`) when it is not JSON.
    */
   parse(text: string): ParsedServerMessage[] | ProtocolError
-  /** The server's `welcome` named the version it speaks: write that one from now on. */
+  /** The server's `welcome` named the version it speaks: write it from now on (at most the one offered). */
   agreed(version: number): void
   /** The entity of a handle the server gave on this connection. */
   entityOf(handle: number): readonly [r: string, id: string] | undefined
@@ -63,13 +67,16 @@ export interface ClientWire {
  * @example
  * const wire = createClientWire()
  * wire.send([{ t: 'hello', v: wire.version, client }], text => socket.send(text))
+ * // … on `welcome`:
+ * wire.agreed(welcome.v)
  */
 export function createClientWire(version: number = LATEST_PROTOCOL_VERSION): ClientWire {
   return new ClientWireImpl(version)
 }
 
 class ClientWireImpl implements ClientWire {
-  private _version: number
+  private readonly _version: number
+  private _writing = 1
   private readonly _byHandle = new Map<number, readonly [string, string]>()
   private readonly _handles = new Map<string, number>()
   private _lastOp: OpId | undefined
@@ -82,8 +89,12 @@ class ClientWireImpl implements ClientWire {
     return this._version
   }
 
+  get writing(): number {
+    return this._writing
+  }
+
   agreed(version: number): void {
-    if (version < this._version) this._version = version
+    this._writing = Math.min(version, this._version)
   }
 
   entityOf(handle: number): readonly [r: string, id: string] | undefined {
@@ -91,7 +102,7 @@ class ClientWireImpl implements ClientWire {
   }
 
   send(messages: readonly ClientMessage[], send: (text: string) => boolean): boolean {
-    if (this._version < 2) return send(str(messages.length === 1 ? messages[0] : messages))
+    if (this._writing < 2) return send(str(messages.length === 1 ? messages[0] : messages))
     let lastOp = this._lastOp
     let text = ''
     for (const message of messages) {

@@ -87,8 +87,7 @@ export interface ServerWire {
 /**
  * The wire format of a connection that speaks `version`.
  *
- * @param version - The version agreed in `hello`: 1, or 2 (higher versions
- *   are answered with the latest this package speaks, see {@link negotiateVersion}).
+ * @param version - The version agreed in `hello` (see {@link negotiateVersion}): 1 or 2.
  * @returns Version 1's stateless wire (shared) or a fresh version 2 wire.
  * @example
  * client.wire = createServerWire(negotiateVersion(hello.v) ?? 1)
@@ -99,14 +98,15 @@ export function createServerWire(version: number): ServerWire {
 
 /**
  * The version a server answers a `hello` with: the client's `v` when this
- * package speaks it, the latest it speaks for a higher one.
+ * package speaks it (1 to {@link LATEST_PROTOCOL_VERSION}). Any other is
+ * refused: the server closes with `PROTOCOL_ERROR` (1002), and a client that
+ * also speaks an older version offers that one on its next connection.
  *
  * @param asked - `hello.v`.
- * @returns The version, or `undefined` for one below 1 (close with `PROTOCOL_ERROR`).
+ * @returns The version, or `undefined` for one this package does not speak.
  */
 export function negotiateVersion(asked: number): number | undefined {
-  if (!Number.isSafeInteger(asked) || asked < 1) return undefined
-  return Math.min(asked, LATEST_PROTOCOL_VERSION)
+  return Number.isSafeInteger(asked) && asked >= 1 && asked <= LATEST_PROTOCOL_VERSION ? asked : undefined
 }
 
 const V1: ServerWire = Object.freeze({

@@ -29,6 +29,7 @@ const plainText = JSON.stringify({ json: { name: 'Ada', age: 36 } })
 function pair() {
   const client = createClientWire()
   const server = createServerWire(2)
+  client.agreed(2)
   const sent: string[] = []
   return {
     client,
@@ -69,21 +70,30 @@ describe('version negotiation', () => {
     expect(LATEST_PROTOCOL_VERSION).toBe(2)
     expect(negotiateVersion(1)).toBe(1)
     expect(negotiateVersion(2)).toBe(2)
-    expect(negotiateVersion(7)).toBe(2)
+    expect(negotiateVersion(7)).toBeUndefined()
     expect(negotiateVersion(0)).toBeUndefined()
     expect(createServerWire(1).welcome('c1', 'n1')).toBe('{"t":"welcome","v":1,"client":"c1","node":"n1"}')
     expect(createServerWire(2).welcome('c1', 'n1')).toBe('{"t":"welcome","v":2,"client":"c1","node":"n1"}')
   })
 
-  it('a client told version 1 in welcome writes version 1 frames', () => {
+  it('a client writes version 1 until welcome agrees on version 2', () => {
     const wire = createClientWire()
+    const frames: string[] = []
+    const del = (op: number) =>
+      wire.send([{ t: 'del', op, r: 'task', id: 't1' }], text => frames.push(text) > 0)
+    del(1)
     wire.agreed(1)
-    let text = ''
-    wire.send([{ t: 'del', op: 1, r: 'task', id: 't1' }], sent => {
-      text = sent
-      return true
-    })
-    expect(text).toBe('{"t":"del","op":1,"r":"task","id":"t1"}')
+    del(2)
+    wire.agreed(2)
+    del(3)
+    del(4)
+    expect(wire.version).toBe(2)
+    expect(frames).toEqual([
+      '{"t":"del","op":1,"r":"task","id":"t1"}',
+      '{"t":"del","op":2,"r":"task","id":"t1"}',
+      '{"d":["task","t1"],"o":3}',
+      '{"d":["task","t1"]}',
+    ])
   })
 })
 
@@ -230,6 +240,7 @@ describe('protocol v2 round trips', () => {
 
   it('a frame that was not sent does not move the op sequence', () => {
     const wire = createClientWire()
+    wire.agreed(2)
     const frames: string[] = []
     wire.send([{ t: 'del', op: 4, r: 'r', id: 'a' }], text => frames.push(text) > 0)
     wire.send([{ t: 'del', op: 5, r: 'r', id: 'a' }], () => false)

@@ -1,10 +1,4 @@
-import {
-  CloseCodes,
-  type EncodedConflict,
-  encodeAck,
-  encodeEntitySnap,
-  encodeReject,
-} from '@lensync/protocol'
+import { CloseCodes, compactBroadcast, type EncodedConflict, encodeReject } from '@lensync/protocol'
 import type { WriteConflict } from './decideWrite.ts'
 import type { _WriteTask } from './EntityTable.ts'
 import type { HubClient } from './HubClient.ts'
@@ -66,17 +60,39 @@ export class _Delivery implements _WriteAnswers {
     if (shared) this.schedule()
   }
 
-  /** Sends one envelope to every subscriber of the entity but its writer (if it is connected here). */
+  /**
+   * Sends a `change` or `gone` (its version 1 text) to every subscriber of
+   * the entity but its writer (if it is connected here). Version 2
+   * connections get its compact form, naming the entity by the handle it has
+   * on each: one shared frame per distinct handle.
+   */
   broadcast(resource: string, id: string, sender: HubClient | undefined, text: string): void {
     let shared: SharedFrame | undefined
+    let render: ((ref: string) => string) | undefined
+    let compact: Map<string, SharedFrame> | undefined
     this._subscriptions.forEach(resource, id, client => {
       if (client === sender || client.closed) return
-      shared ??= new SharedFrame(text)
-      client.outbox.pushChange(shared, resource, id)
+      let frame: SharedFrame
+      const { wire } = client
+      if (wire.version < 2) frame = shared ??= new SharedFrame(text)
+      else {
+        render ??= compactBroadcast(text)
+        compact ??= new Map()
+        // Going before an answer still to come, the change may be read before
+        // a snap queued after that answer gave the handle: then it names the entity.
+        const ref = wire.entityRef(resource, id, client.outbox.hasOpenSlot(resource, id))
+        let known = compact.get(ref)
+        if (!known) {
+          known = new SharedFrame(render(ref))
+          compact.set(ref, known)
+        }
+        frame = known
+      }
+      client.outbox.pushChange(frame, resource, id)
       this._dirty.add(client)
       this._checkBacklog(client)
     })
-    if (shared) this.schedule()
+    if (shared || compact) this.schedule()
   }
 
   /** Turns a write's outcome into its answer, in the writer's outbox. */
@@ -92,12 +108,13 @@ export class _Delivery implements _WriteAnswers {
         return
       case 'ack': {
         const conflicts = outcome.conflicts?.length ? outcome.conflicts.map(encodedConflict) : undefined
-        this._answer(task, encodeAck(msg.op, outcome.rev, outcome.applied, conflicts), true)
+        this._answer(task, client.wire.ack(msg.op, outcome.rev, outcome.applied, conflicts), true)
         return
       }
       case 'offered':
-        this._answer(task, encodeEntitySnap(msg.r, msg.id, outcome.rev, outcome.value), false)
-        this._answer(task, encodeAck(msg.op, outcome.rev, false), true)
+        // Not the answer to a `sub`: it gives no handle.
+        this._answer(task, client.wire.entitySnap(msg.r, msg.id, outcome.rev, outcome.value, false), false)
+        this._answer(task, client.wire.ack(msg.op, outcome.rev, false), true)
         return
       case 'reject':
         this._answer(task, encodeReject({ op: msg.op }, outcome.code, outcome.message, outcome.issues), true)

@@ -1,9 +1,10 @@
 import {
   type AuthMessage,
   CloseCodes,
-  encodeWelcome,
+  createServerWire,
   type HelloMessage,
-  PROTOCOL_VERSION,
+  LATEST_PROTOCOL_VERSION,
+  negotiateVersion,
   ProtocolError,
 } from '@lensync/protocol'
 import { CloseReason } from '../CloseReason.ts'
@@ -41,14 +42,18 @@ export class _Handshake {
       this._gate.problem(client, new ProtocolError('BAD_FRAME', 'hello was already received'))
       return
     }
-    if (msg.v !== PROTOCOL_VERSION) {
+    const version = negotiateVersion(msg.v)
+    if (version === undefined) {
       client.close(
         CloseCodes.PROTOCOL_ERROR,
-        `Unsupported protocol version ${msg.v}; this server speaks ${PROTOCOL_VERSION}`,
+        `Unsupported protocol version ${msg.v}; this server speaks 1 to ${LATEST_PROTOCOL_VERSION}`,
       )
       return
     }
-    const welcome = () => this._delivery.send(client, encodeWelcome(msg.client, this._options.node))
+    // From here on the connection's envelopes are read, and its messages
+    // written, in the agreed version (the envelopes after `hello` wait for it).
+    if (version !== client.wire.version) client.wire = createServerWire(version)
+    const welcome = () => this._delivery.send(client, client.wire.welcome(msg.client, this._options.node))
     const authenticate = this._options.authenticate
     if (!authenticate || client.authenticated) {
       welcome()

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import { CloseCodes, ProtocolError, parseFrame } from '@lensync/protocol'
+import { CloseCodes, createServerWire, ProtocolError, parseFrame, type ServerWire } from '@lensync/protocol'
 import { _ErrorWindow, _TokenBucket } from './limits.ts'
 import { _Outbox } from './Outbox.ts'
 import { _ClientSubscriptions, type _SubscriptionIndex } from './Subscriptions.ts'
@@ -103,6 +103,8 @@ export class HubClient {
   readonly bucket: _TokenBucket | undefined
   /** @internal Its unusable or refused envelopes. */
   readonly errors: _ErrorWindow
+  /** @internal Its wire format: protocol version 1 until its `hello` agrees on another. */
+  wire: ServerWire = V1_WIRE
 
   private _state: _ConnectionState = OPEN
   private _handshake: _HandshakeState
@@ -367,6 +369,7 @@ export class HubClient {
   }
 }
 
+const V1_WIRE = createServerWire(1)
 const OPEN: _ConnectionState = Object.freeze({ kind: 'open' })
 const GONE: _ConnectionState = Object.freeze({ kind: 'gone' })
 const ANONYMOUS: _HandshakeState = Object.freeze({ kind: 'anonymous' })

@@ -63,6 +63,14 @@ export class _Outbox {
     items.push(item)
   }
 
+  /** Whether an answer about the entity is still to come (a change of it would go before that answer). */
+  hasOpenSlot(resource: string, id: string): boolean {
+    for (const item of this._items)
+      if (typeof item !== 'string' && !(item instanceof SharedFrame) && item.open)
+        if (item.entity.resource === resource && item.entity.id === id) return true
+    return false
+  }
+
   /** Keeps a place for an answer that comes later. */
   reserve(entity: _Slot['entity']): _Slot {
     const slot: _Slot = { texts: [], open: true, entity }

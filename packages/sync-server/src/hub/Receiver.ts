@@ -51,7 +51,7 @@ export class _Receiver {
    */
   readonly prefetch = (client: HubClient, raw: unknown): void => {
     if (!client.authenticated || typeof raw !== 'object' || raw === null) return
-    const { t, r, id } = raw as { t?: unknown; r?: unknown; id?: unknown }
+    const { t, r, id } = (client.wire.peek(raw) ?? raw) as { t?: unknown; r?: unknown; id?: unknown }
     const { gate, table } = this._parts
     if (typeof r !== 'string' || typeof id !== 'string' || !gate.knownResource(r)) return
     if (t !== 'put' && t !== 'patch' && t !== 'del' && t !== 'sub') return
@@ -63,8 +63,12 @@ export class _Receiver {
   }
 
   /** Handles one envelope; a promise while it waits (the connection's next envelopes wait too). */
-  readonly handle = (client: HubClient, raw: unknown): void | Promise<void> => {
+  readonly handle = (client: HubClient, envelope: unknown): void | Promise<void> => {
     const { gate } = this._parts
+    // Version 2's compact envelopes become version 1 ones first, in arrival
+    // order (the connection's op sequence and handles depend on it), so
+    // everything after — the rate limit's answers included — reads one form.
+    const raw = client.wire.decode(envelope)
     // Every envelope costs a token, whatever its type or outcome: a flood of
     // anything (unsubs, garbage, writes to unknown resources) is slowed down
     // and then closed like a flood of writes.

@@ -1,4 +1,4 @@
-import { CloseCodes, type EncodedSnapItem, encodeCollectionSnap, encodeEntitySnap } from '@lensync/protocol'
+import { CloseCodes, type EncodedSnapItem } from '@lensync/protocol'
 import type { ListCursor, Storage } from '../storage/Storage.ts'
 import type { _Delivery } from './Delivery.ts'
 import type { _EntityTable } from './EntityTable.ts'
@@ -36,7 +36,11 @@ export class _Snapshots {
       // every write committed later reaches the client as a change.
       client.subscriptions.add(r, id)
       const committed = entry.committed
-      this._delivery.send(client, encodeEntitySnap(r, id, committed?.rev ?? 0, committed?.text ?? null))
+      // The answer to a `sub` gives the entity its handle (version 2).
+      this._delivery.send(
+        client,
+        client.wire.entitySnap(r, id, committed?.rev ?? 0, committed?.text ?? null, true),
+      )
       this._table.trim()
       return undefined
     })
@@ -102,7 +106,7 @@ export class _Snapshots {
       // A snapshot costs by its size: a client asking for the same big
       // collection again and again pays for the bytes, not one token a page.
       client.bucket?.charge(Math.floor(bytes / SNAPSHOT_BYTES_PER_TOKEN))
-      const envelope = encodeCollectionSnap(r, rev, items, gone, more, full)
+      const envelope = client.wire.collectionSnap(r, rev, items, gone, more, full)
       this._delivery.send(client, envelope)
       if (!more) return
       // One page per frame: let this one go out before reading the next, and
