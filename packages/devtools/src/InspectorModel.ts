@@ -1,3 +1,4 @@
+import { createFrameDecoder } from '@lensync/protocol'
 import type {
   Conflict,
   ConnectionInfo,
@@ -7,7 +8,7 @@ import type {
   SyncInspection,
 } from '@lensync/sync-client'
 import { DevtoolsError } from './DevtoolsError.ts'
-import { decodeFrame } from './decodeFrame.ts'
+import { decodeFrame, startsConnection } from './decodeFrame.ts'
 import type {
   ConnectionView,
   FrameFilter,
@@ -90,6 +91,7 @@ export class InspectorModel {
   /** When each write (by op) and the `hello` went out, until answered. */
   private readonly outstanding = new Map<string, number>()
   private rtts: number[] = []
+  private decoder = createFrameDecoder()
 
   /** Use {@link createInspectorModel}. */
   constructor(options: InspectorModelOptions = {}) {
@@ -104,7 +106,9 @@ export class InspectorModel {
    * @returns The logged frame.
    */
   addFrame(frame: Frame): LoggedFrame {
-    const logged = decodeFrame(frame, ++this.seen)
+    // Version 2 envelopes refer to earlier frames of their connection: a new one starts afresh.
+    if (startsConnection(frame)) this.decoder = createFrameDecoder()
+    const logged = decodeFrame(frame, ++this.seen, this.decoder)
     this.log.push(logged)
     if (this.log.length > this.maxFrames) this.log.splice(0, this.log.length - this.maxFrames)
     for (const message of logged.messages) {

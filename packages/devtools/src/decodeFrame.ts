@@ -1,4 +1,4 @@
-import { ProtocolError, parseClientMessage, parseFrame, parseServerMessage } from '@lensync/protocol'
+import { createFrameDecoder, type FrameDecoder, ProtocolError, parseFrame } from '@lensync/protocol'
 import type { Frame } from '@lensync/sync-client'
 import type { LoggedFrame, LoggedMessage } from './types.ts'
 
@@ -91,34 +91,64 @@ function logged(raw: unknown, body: unknown, problem: string | undefined): Logge
 }
 
 /**
- * Decodes a frame for the log with `@lensync/protocol`'s parsers (so it
- * follows the protocol as it changes): each envelope is checked as the
- * receiving side would check it (`parseClientMessage` for frames sent,
- * `parseServerMessage` for frames received). A message that does not pass
- * is still listed, with the parser's reason.
+ * Decodes a frame for the log with `@lensync/protocol`'s frame decoder, so
+ * it follows the protocol as it changes (version 2's compact envelopes
+ * included): each envelope is read as the receiving side reads it and
+ * checked by the protocol's parsers. A message that does not pass is still
+ * listed, with the parser's reason.
  *
  * @param frame - The frame as `socket.frames` delivered it.
  * @param seq - Its number in the log.
+ * @param decoder - The decoder of the frame's connection (version 2 envelopes
+ *   depend on earlier frames of it); default a fresh one.
  * @returns The logged frame.
  */
-export function decodeFrame(frame: Frame, seq: number): LoggedFrame {
+export function decodeFrame(
+  frame: Frame,
+  seq: number,
+  decoder: FrameDecoder = createFrameDecoder(),
+): LoggedFrame {
   const base = { seq, direction: frame.direction, time: frame.time, size: frame.size }
   if (frame.text === undefined) {
     return { ...base, messages: [logged(undefined, { t: 'binary' }, 'a binary frame')] }
   }
-  const envelopes = parseFrame(frame.text)
-  if (envelopes instanceof ProtocolError) {
-    return { ...base, messages: [logged(frame.text, {}, envelopes.message)] }
-  }
-  const messages = envelopes.map(raw => {
-    if (frame.direction === 'out') {
-      const parsed = parseClientMessage(raw)
-      return parsed instanceof ProtocolError
-        ? logged(raw, raw, parsed.message)
-        : logged(raw, parsed, undefined)
+  const raws = parseFrame(frame.text)
+  const rawAt = (i: number): unknown => (raws instanceof ProtocolError ? frame.text : raws[i])
+  if (frame.direction === 'out') {
+    const decoded = decoder.client(frame.text)
+    if (decoded instanceof ProtocolError)
+      return { ...base, messages: [logged(frame.text, {}, decoded.message)] }
+    return {
+      ...base,
+      messages: decoded.map((message, i) =>
+        message instanceof ProtocolError
+          ? logged(rawAt(i), rawAt(i), message.message)
+          : logged(rawAt(i), message, undefined),
+      ),
     }
-    const parsed = parseServerMessage(raw)
-    return parsed.ok ? logged(raw, parsed.message, undefined) : logged(raw, raw, parsed.error.message)
-  })
-  return { ...base, messages }
+  }
+  const decoded = decoder.server(frame.text)
+  if (decoded instanceof ProtocolError)
+    return { ...base, messages: [logged(frame.text, {}, decoded.message)] }
+  return {
+    ...base,
+    messages: decoded.map((parsed, i) =>
+      parsed.ok
+        ? logged(rawAt(i), parsed.message, undefined)
+        : logged(rawAt(i), rawAt(i), parsed.error.message),
+    ),
+  }
+}
+
+/**
+ * Whether a frame sent by the client opens a connection (holds its `hello`):
+ * the frames after it need a fresh decoder.
+ *
+ * @param frame - A frame.
+ * @returns true for a client frame with a `hello`.
+ */
+export function startsConnection(frame: Frame): boolean {
+  if (frame.direction !== 'out' || frame.text === undefined || !frame.text.includes('hello')) return false
+  const raws = parseFrame(frame.text)
+  return !(raws instanceof ProtocolError) && raws.some(raw => (raw as { t?: unknown } | null)?.t === 'hello')
 }

@@ -7,7 +7,13 @@ import {
   signal,
   storeOf,
 } from '@lensync/store'
-import type { Peer, Presence, SyncError } from '@lensync/sync-client'
+import {
+  inspectRoom,
+  type Peer,
+  type Presence,
+  type RoomInspection,
+  type SyncError,
+} from '@lensync/sync-client'
 import type { Lease } from './syncRegistry.ts'
 
 /** Where a component's room stands: not joined yet (first render, server), joined, or left. */
@@ -85,6 +91,15 @@ export class ComponentPresence<P> implements Presence<P> {
     phase.unfollow()
     phase.lease.release()
     this.phase.value = { kind: 'stopped' }
+  }
+
+  /**
+   * What `inspectRoom` (and `@lensync/devtools`) shows: the room this component joined.
+   * @internal
+   */
+  _inspect(): RoomInspection | undefined {
+    const phase = this.phase.peek()
+    return phase.kind === 'running' ? inspectRoom(phase.lease.running) : undefined
   }
 
   stop(): void {

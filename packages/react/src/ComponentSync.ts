@@ -1,5 +1,5 @@
 import { computed, createStream, type ReadonlySignal, type Stream, signal } from '@lensync/store'
-import { type Sync, SyncError, type SyncStatus } from '@lensync/sync-client'
+import { inspectSync, type Sync, SyncError, type SyncInspection, type SyncStatus } from '@lensync/sync-client'
 import type { SyncLease } from './syncRegistry.ts'
 
 /** Where a component's sync stands: not started yet (first render, server), running, or stopped. */
@@ -65,6 +65,17 @@ export class ComponentSync implements Sync {
       return Promise.reject(new SyncError('STOPPED', 'flush() after the component unmounted or stop()'))
     // Before the component's effect ran: wait for the sync it starts.
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }))
+  }
+
+  /**
+   * What `inspectSync` (and `@lensync/devtools`) shows: the sync this component holds.
+   * @internal
+   */
+  _inspect(): SyncInspection | undefined {
+    const phase = this.phase.peek()
+    const sync =
+      phase.kind === 'running' ? phase.lease.sync : phase.kind === 'stopped' ? phase.last : undefined
+    return sync && inspectSync(sync)
   }
 
   stop(): void {

@@ -99,7 +99,7 @@ export interface RoomInspection {
  * What a sync gives {@link inspectSync}; implemented by every sync of this package.
  */
 export interface _Inspectable {
-  _inspect(): SyncInspection
+  _inspect(): SyncInspection | undefined
 }
 
 /**
@@ -107,7 +107,7 @@ export interface _Inspectable {
  * What a presence room gives {@link inspectRoom}.
  */
 export interface _InspectableRoom {
-  _inspect(): RoomInspection
+  _inspect(): RoomInspection | undefined
 }
 
 /**
@@ -116,7 +116,8 @@ export interface _InspectableRoom {
  * read at the call; call again (e.g. when a frame arrives or `pending`
  * changes) for newer ones. Costs nothing until called.
  *
- * @param sync - A sync made by `syncWith` or `syncList` of this package.
+ * @param sync - A sync made by `syncWith` or `syncList` of this package (or a wrapper
+ *   that delegates, as `@lensync/react`'s hooks return).
  * @returns The inspection, or `undefined` for anything else.
  * @example
  * const look = inspectSync(sync)
@@ -133,7 +134,7 @@ export function inspectSync(sync: Sync): SyncInspection | undefined {
  * @param room - A room made by `presence()` of this package.
  * @returns The inspection, or `undefined` for anything else.
  */
-export function inspectRoom(room: Presence<unknown>): RoomInspection | undefined {
+export function inspectRoom<P>(room: Presence<P>): RoomInspection | undefined {
   const inspectable = room as Partial<_InspectableRoom>
   return typeof inspectable._inspect === 'function' ? inspectable._inspect() : undefined
 }

@@ -1,3 +1,4 @@
+import { createFrameDecoder, ProtocolError } from '@lensync/protocol'
 import { lenses, storeOf } from '@lensync/store'
 import {
   type Frame,
@@ -16,14 +17,24 @@ const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
 const L = lenses<Person>()
 const { track, server, cleanups } = syncFixtures()
 
-/** The envelopes of the observed text frames of one direction. */
+/** The messages of the observed text frames of one direction, read with the protocol's frame decoder. */
 function envelopes(frames: readonly Frame[], direction: 'in' | 'out'): Array<Record<string, unknown>> {
-  return frames
-    .filter(frame => frame.direction === direction && frame.text !== undefined)
-    .flatMap(frame => {
-      const parsed = JSON.parse(frame.text as string) as Record<string, unknown> | Record<string, unknown>[]
-      return Array.isArray(parsed) ? parsed : [parsed]
-    })
+  const decoder = createFrameDecoder()
+  const out: Array<Record<string, unknown>> = []
+  for (const frame of frames) {
+    if (frame.text === undefined) continue
+    if (frame.direction === 'out') {
+      const messages = decoder.client(frame.text)
+      if (frame.direction === direction && Array.isArray(messages))
+        for (const m of messages)
+          if (!(m instanceof ProtocolError)) out.push(m as unknown as Record<string, unknown>)
+    } else {
+      const messages = decoder.server(frame.text)
+      if (frame.direction === direction && Array.isArray(messages))
+        for (const m of messages) if (m.ok) out.push(m.message as unknown as Record<string, unknown>)
+    }
+  }
+  return out
 }
 
 describe('socket.frames', () => {
