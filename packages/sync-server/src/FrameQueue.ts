@@ -18,6 +18,23 @@ export interface _FrameQueueOwner {
   _receiveClosedError(): Error
 }
 
+/**
+ * @internal
+ * Takes a queue's items as they come, instead of `receive()` calls (the sync
+ * route: no promise or async iterator per connection).
+ */
+export interface _FrameConsumer<T> {
+  /**
+   * Handles one item.
+   *
+   * @returns A promise to wait for before the next item (the queue keeps the
+   *   items meanwhile, pausing the source past its bounds), or `undefined`.
+   */
+  take(item: T): Promise<void> | undefined
+  /** The queue is closed and every item was taken. Called once. */
+  end(): void
+}
+
 interface Waiter<T> {
   resolve(item: T): void
   reject(error: Error): void
@@ -38,6 +55,10 @@ export class FrameQueue<T> implements AsyncIterable<T> {
   private _closed = false
   /** Receivers waiting for an item; made at the first wait. */
   private _waiters: Waiter<T>[] | undefined = undefined
+  /** Takes the items instead of `receive()`, when set. */
+  private _consumer: _FrameConsumer<T> | undefined = undefined
+  /** The consumer is busy with an item (or being fed): later items queue. */
+  private _feeding = false
 
   /**
    * @param _limits - When to pause the source.
@@ -56,6 +77,12 @@ export class FrameQueue<T> implements AsyncIterable<T> {
   /** Adds an item, or hands it straight to a waiting `receive()`. */
   push(item: T): void {
     if (this._closed) return
+    const consumer = this._consumer
+    if (consumer !== undefined && !this._feeding && this._head === this._items.length) {
+      const busy = consumer.take(item)
+      if (busy !== undefined) this._wait(busy)
+      return
+    }
     const waiter = this._waiters?.shift()
     if (waiter) {
       waiter.resolve(item)
@@ -72,10 +99,20 @@ export class FrameQueue<T> implements AsyncIterable<T> {
     }
   }
 
+  /**
+   * Hands every item, queued ones first, to `consumer` from now on, instead
+   * of `receive()`; then `consumer.end()` once the queue is closed and empty.
+   */
+  consume(consumer: _FrameConsumer<T>): void {
+    this._consumer = consumer
+    this._feed()
+  }
+
   /** No more items will come; pending and later `receive()` calls reject once the queue is empty. */
   close(): void {
     if (this._closed) return
     this._closed = true
+    if (this._consumer !== undefined && !this._feeding) this._feed()
     const waiters = this._waiters
     this._waiters = undefined
     if (waiters) for (const waiter of waiters) waiter.reject(this._owner._receiveClosedError())
@@ -106,6 +143,31 @@ export class FrameQueue<T> implements AsyncIterable<T> {
       // Breaking out of `for await` only stops that loop; the session stays open, as in Ktor.
       return: async () => ({ value: undefined, done: true }),
     }
+  }
+
+  /** Feeds the consumer what is queued, until it is busy; ends it once closed and empty. */
+  private _feed(): void {
+    const consumer = this._consumer as _FrameConsumer<T>
+    this._feeding = true
+    while (this._head < this._items.length) {
+      const busy = consumer.take(this._take())
+      if (busy !== undefined) {
+        this._wait(busy)
+        return
+      }
+    }
+    this._feeding = false
+    if (this._closed) {
+      this._consumer = undefined
+      consumer.end()
+    }
+  }
+
+  /** The consumer is busy until `busy` settles; items queue meanwhile. */
+  private _wait(busy: Promise<void>): void {
+    this._feeding = true
+    const next = () => this._feed()
+    busy.then(next, next)
   }
 
   private _take(): T {

@@ -1,7 +1,12 @@
 import type { IncomingMessage } from 'node:http'
 import { WebSocket } from 'ws'
 import { CloseReason } from './CloseReason.ts'
-import { type _FrameQueueLimits, type _FrameQueueOwner, FrameQueue } from './FrameQueue.ts'
+import {
+  type _FrameConsumer,
+  type _FrameQueueLimits,
+  type _FrameQueueOwner,
+  FrameQueue,
+} from './FrameQueue.ts'
 import { _frameSize, _toFrame, _toWire, type _Wire } from './frame.ts'
 import type { _Heartbeat, _HeartbeatTarget, _HeartbeatWheel } from './heartbeat.ts'
 import { _checkInteger } from './options.ts'
@@ -245,6 +250,25 @@ export class ServerSession implements _HeartbeatTarget, _FrameQueueOwner {
   /** Drops the connection at once, without a close handshake (the peer sees 1006). */
   terminate(): void {
     this._ws.terminate()
+  }
+
+  /**
+   * @internal
+   * Hands every incoming frame to `consumer` as it arrives instead of
+   * `incoming`/`receive()` (the sync route: no async iterator per
+   * connection). A busy consumer (a promise from `take`) queues the next
+   * frames, and past the queue's bounds pauses the socket, as a `for await`
+   * loop that awaits does.
+   *
+   * Once the connection closed and every frame was taken, `consumer.end()` is called.
+   */
+  _consume(consumer: _FrameConsumer<Frame>): void {
+    this._queue.consume(consumer)
+  }
+
+  /** @internal The peer's close reason (as `closeReason` resolves with), once the connection closed. */
+  get _peerCloseReason(): CloseReason | null | undefined {
+    return this._peerReason
   }
 
   /** @internal A frame arrived. */

@@ -1,7 +1,9 @@
 import { CloseCodes } from '@lensync/protocol'
 import { CloseReason } from './CloseReason.ts'
+import type { _FrameConsumer } from './FrameQueue.ts'
 import { _toWire, type _Wire, prepareMessage } from './frame.ts'
 import { checkStorage } from './hub/createSyncHub.ts'
+import type { HubClient } from './hub/HubClient.ts'
 import type { SharedFrame } from './hub/SharedFrame.ts'
 import { SyncHub } from './hub/SyncHub.ts'
 import { _resolveSyncOptions } from './hub/syncOptions.ts'
@@ -9,6 +11,7 @@ import type { HubConnection, SyncRouteHandler, SyncRouteOptions } from './hub/sy
 import type { ServerSession } from './ServerSession.ts'
 import type { Storage } from './storage/Storage.ts'
 import { sqliteStorage } from './storage/sqliteStorage.ts'
+import type { Frame, Logger } from './types.ts'
 
 /**
  * The sync hub as a WebSocket route: keeps the last value and revision of
@@ -37,33 +40,30 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
   const hub = new SyncHub(storage, resolved)
   const { allowedOrigins } = resolved
 
-  const handler = async (session: ServerSession): Promise<void> => {
-    if (hub.closed) {
-      await session.close(new CloseReason(CloseReason.Codes.GOING_AWAY, 'Server shutting down'))
-      return
-    }
-    // Shared storage: serve only once this node follows the change feed.
-    await hub.ready
+  let ready = false
+  void hub.ready.then(
+    () => {
+      ready = true
+    },
+    () => {},
+  )
+  // Serves the connection until it closed: frames go to the hub as they
+  // arrive (a callback, not a `for await` loop per connection).
+  const serve = (session: ServerSession): Promise<void> => {
     if (allowedOrigins) {
       const origin = session.request.headers.origin
       // Browsers always send Origin; other clients are not what this guards against.
-      if (origin !== undefined && !allowedOrigins.has(origin)) {
-        await session.close(new CloseReason(CloseCodes.FORBIDDEN, 'Origin not allowed'))
-        return
-      }
+      if (origin !== undefined && !allowedOrigins.has(origin))
+        return session.close(new CloseReason(CloseCodes.FORBIDDEN, 'Origin not allowed'))
     }
     const client = hub.connect(new _SessionConnection(session), session.request)
-    try {
-      for await (const frame of session.incoming) {
-        const backlog = frame.type === 'text' ? client.receive(frame.text) : client.receiveBinary()
-        if (backlog) await backlog
-      }
-    } finally {
-      // Lost without a close frame (1006, which a ping timeout ends in too):
-      // presence keeps the client's places for a reconnect.
-      const reason = await session.closeReason
-      client.disconnect({ clean: reason?.code !== CloseCodes.ABNORMAL })
-    }
+    return new Promise(resolve => session._consume(new _HubFeed(session, client, resolve, resolved.logger)))
+  }
+  const handler = (session: ServerSession): Promise<void> => {
+    if (hub.closed)
+      return session.close(new CloseReason(CloseReason.Codes.GOING_AWAY, 'Server shutting down'))
+    // Shared storage: serve only once this node follows the change feed.
+    return ready ? serve(session) : hub.ready.then(() => serve(session))
   }
 
   let closing: Promise<void> | undefined
@@ -76,6 +76,38 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
   }
   const disconnect: SyncRouteHandler['disconnect'] = (predicate, reason) => hub.disconnect(predicate, reason)
   return Object.assign(handler, { hub, close, disconnect })
+}
+
+/**
+ * @internal
+ * Feeds a session's frames to its hub client; when the connection closed,
+ * disconnects the client and ends the route's handler.
+ */
+class _HubFeed implements _FrameConsumer<Frame> {
+  constructor(
+    private readonly _session: ServerSession,
+    private readonly _client: HubClient,
+    private readonly _ended: () => void,
+    private readonly _logger: Logger,
+  ) {}
+
+  take(frame: Frame): Promise<void> | undefined {
+    try {
+      return frame.type === 'text' ? this._client.receive(frame.text) : this._client.receiveBinary()
+    } catch (error) {
+      // As a route handler that throws: logged, and the session closed with 1011.
+      this._logger.error(`lensync sync route: handling a frame of session ${this._session.id} failed`, error)
+      void this._session.close(new CloseReason(CloseReason.Codes.INTERNAL_ERROR, 'Internal server error'))
+      return undefined
+    }
+  }
+
+  end(): void {
+    // Lost without a close frame (1006, which a ping timeout ends in too):
+    // presence keeps the client's places for a reconnect.
+    this._client.disconnect({ clean: this._session._peerCloseReason?.code !== CloseCodes.ABNORMAL })
+    this._ended()
+  }
 }
 
 /**
