@@ -1,4 +1,5 @@
 import { p1EditLatency } from './p1EditLatency.ts'
+import { p1oObserved } from './p1oObserved.ts'
 import { p2bTwoNodes } from './p2bTwoNodes.ts'
 import { p2FanOut } from './p2FanOut.ts'
 import { p3Store } from './p3Store.ts'
@@ -12,6 +13,7 @@ import type { Metric } from './types.ts'
 /** Every metric, in report order. A new one is a file exporting a `Metric` and a line here. */
 export const metrics: readonly Metric[] = [
   p1EditLatency,
+  p1oObserved,
   p2FanOut,
   p2bTwoNodes,
   p3Store,

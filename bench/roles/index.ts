@@ -6,6 +6,7 @@ export const roles = {
   syncServer: () => import('./syncServer.ts'),
   rawServer: () => import('./rawServer.ts'),
   latencyClients: () => import('./latencyClients.ts'),
+  observedLatencyClients: () => import('./observedLatencyClients.ts'),
   fanoutClients: () => import('./fanoutClients.ts'),
   presenceClients: () => import('./presenceClients.ts'),
   idleClients: () => import('./idleClients.ts'),
