@@ -71,7 +71,7 @@ export class Router<T> {
       return undefined
     }
     const literal = this._literal.get(parts.join('/'))
-    if (literal) return { path: literal.path, value: literal.value, params: {} }
+    if (literal) return { path: literal.path, value: literal.value, params: NO_PARAMS }
     for (const route of this._dynamic) {
       const params = matchSegments(route.segments, parts)
       if (params) return { path: route.path, value: route.value, params }
@@ -79,6 +79,9 @@ export class Router<T> {
     return undefined
   }
 }
+
+/** The parameters of every literal route (one shared object). */
+const NO_PARAMS: RouteParams = Object.freeze({})
 
 function split(path: string): string[] {
   const parts = path.split('/').slice(1)

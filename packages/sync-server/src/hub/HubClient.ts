@@ -95,14 +95,8 @@ export class HubClient {
   /** The upgrade request (headers, cookies), for `authenticate`. */
   readonly request: IncomingMessage
 
-  /** @internal What the hub queued for it. */
-  readonly outbox = new _Outbox()
   /** @internal Its subscriptions. */
   readonly subscriptions: _ClientSubscriptions<HubClient>
-  /** @internal Its rate limit; `undefined` without one. */
-  readonly bucket: _TokenBucket | undefined
-  /** @internal Its unusable or refused envelopes. */
-  readonly errors: _ErrorWindow
   /** @internal Its wire format: protocol version 1 until its `hello` agrees on another. */
   wire: ServerWire = V1_WIRE
 
@@ -110,7 +104,12 @@ export class HubClient {
   private _handshake: _HandshakeState
   private readonly _wiring: _HubClientWiring
   private readonly _timers: _ResolvedTimers
-  private _backlog: unknown[] = []
+  /** Envelopes waiting for their turn (the shared empty list while none wait). */
+  private _backlog: unknown[] = NO_BACKLOG
+  // Made at their first use: an idle connection holds none of them.
+  private _outbox: _Outbox | undefined = undefined
+  private _bucket: _TokenBucket | undefined = undefined
+  private _errors: _ErrorWindow | undefined = undefined
   private _busy = false
   private _drained: (() => void) | undefined
   private _member: _PresenceMember | undefined
@@ -123,8 +122,6 @@ export class HubClient {
     this._wiring = wiring
     this._timers = options.timers
     this.subscriptions = new _ClientSubscriptions<HubClient>(this, wiring.subscriptions)
-    this.bucket = options.rateLimit ? new _TokenBucket(options.rateLimit, options.now) : undefined
-    this.errors = new _ErrorWindow(options.maxErrors, options.now)
     this._handshake = options.authenticate
       ? {
           kind: 'awaitingHello',
@@ -133,6 +130,30 @@ export class HubClient {
           }, options.helloTimeout),
         }
       : ANONYMOUS
+  }
+
+  /** @internal What the hub queued for it (made at the first use). */
+  get outbox(): _Outbox {
+    this._outbox ??= new _Outbox()
+    return this._outbox
+  }
+
+  /**
+   * @internal
+   * Its rate limit; `undefined` without one. Made at the first use, full:
+   * as a bucket made at connect time would be by then.
+   */
+  get bucket(): _TokenBucket | undefined {
+    const { rateLimit, now } = this._wiring.options
+    if (this._bucket === undefined && rateLimit) this._bucket = new _TokenBucket(rateLimit, now)
+    return this._bucket
+  }
+
+  /** @internal Its unusable or refused envelopes (made at the first one). */
+  get errors(): _ErrorWindow {
+    const { maxErrors, now } = this._wiring.options
+    this._errors ??= new _ErrorWindow(maxErrors, now)
+    return this._errors
   }
 
   /** What `authenticate` returned; `undefined` without authentication. */
@@ -187,6 +208,7 @@ export class HubClient {
   receive(text: string): Promise<void> | undefined {
     if (this.closed) return undefined
     const envelopes = parseFrame(text)
+    if (this._backlog === NO_BACKLOG) this._backlog = []
     if (envelopes instanceof ProtocolError) this._backlog.push(envelopes)
     else
       for (const envelope of envelopes) {
@@ -202,6 +224,7 @@ export class HubClient {
    */
   receiveBinary(): Promise<void> | undefined {
     if (this.closed) return undefined
+    if (this._backlog === NO_BACKLOG) this._backlog = []
     this._backlog.push(new ProtocolError('BAD_FRAME', 'binary frames are not part of the protocol'))
     return this._pump()
   }
@@ -219,7 +242,7 @@ export class HubClient {
     this._stopTimers()
     this._state = GONE
     this._backlog = DISCONNECTED
-    this.outbox.clear()
+    this._outbox?.clear()
     this.subscriptions.clear()
     this._drained?.()
     this._wiring.gone(this, how.clean ?? true)
@@ -295,7 +318,7 @@ export class HubClient {
     const state = this._state
     if (state.kind === 'gone') return
     if (state.kind === 'closing') this._timers.clearTimeout(state.timer)
-    this.outbox.clear()
+    this._outbox?.clear()
     this._closing(code, reason, false)
   }
 
@@ -349,6 +372,7 @@ export class HubClient {
           })
       }
     }
+    if (this._backlog.length === 0 && this._backlog !== DISCONNECTED) this._backlog = NO_BACKLOG
     if (this.closed || this._backlog.length <= BACKLOG_HIGH_WATER) {
       const drained = this._drained
       this._drained = undefined
@@ -374,3 +398,5 @@ const OPEN: _ConnectionState = Object.freeze({ kind: 'open' })
 const GONE: _ConnectionState = Object.freeze({ kind: 'gone' })
 const ANONYMOUS: _HandshakeState = Object.freeze({ kind: 'anonymous' })
 const DISCONNECTED: unknown[] = []
+/** The backlog of every connection with nothing waiting (never written to). */
+const NO_BACKLOG: unknown[] = Object.freeze([]) as unknown as unknown[]

@@ -24,7 +24,8 @@ export interface _Slot {
  * bound a connection's memory by bytes, not by frames.
  */
 export class _Outbox {
-  private _items: (string | SharedFrame | _Slot)[] = []
+  /** What is queued (the shared empty list while nothing is). */
+  private _items: (string | SharedFrame | _Slot)[] = NO_ITEMS
   private _chars = 0
 
   /** Characters of envelope text queued (answers in slots included). */
@@ -39,6 +40,7 @@ export class _Outbox {
 
   /** Queues an envelope's JSON text, or a shared envelope. */
   push(item: string | SharedFrame): void {
+    if (this._items === NO_ITEMS) this._items = []
     this._items.push(item)
     this._chars += textOf(item).length
   }
@@ -60,7 +62,8 @@ export class _Outbox {
         return
       }
     }
-    items.push(item)
+    if (items === NO_ITEMS) this._items = [item]
+    else items.push(item)
   }
 
   /** Whether an answer about the entity is still to come (a change of it would go before that answer). */
@@ -74,6 +77,7 @@ export class _Outbox {
   /** Keeps a place for an answer that comes later. */
   reserve(entity: _Slot['entity']): _Slot {
     const slot: _Slot = { texts: [], open: true, entity }
+    if (this._items === NO_ITEMS) this._items = []
     this._items.push(slot)
     return slot
   }
@@ -98,7 +102,7 @@ export class _Outbox {
     if (items.length === 1) {
       const only = items[0] as string | SharedFrame | _Slot
       if (typeof only === 'string' || only instanceof SharedFrame) {
-        this._items = []
+        this._items = NO_ITEMS
         this._chars -= textOf(only).length
         return [only]
       }
@@ -112,7 +116,7 @@ export class _Outbox {
       else for (const text of item.texts) parts.push(text)
     }
     if (taken === 0) return []
-    this._items = taken === items.length ? [] : items.slice(taken)
+    this._items = taken === items.length ? NO_ITEMS : items.slice(taken)
     const frames: (SharedFrame | string)[] = []
     let batch: string[] = []
     let batchChars = 0
@@ -144,7 +148,7 @@ export class _Outbox {
 
   /** Drops everything queued (the connection is gone). */
   clear(): void {
-    this._items = []
+    this._items = NO_ITEMS
     this._chars = 0
   }
 }
@@ -152,3 +156,10 @@ export class _Outbox {
 function textOf(item: string | SharedFrame): string {
   return typeof item === 'string' ? item : item.text
 }
+
+/** The items of every empty outbox (never written to). */
+const NO_ITEMS: (string | SharedFrame | _Slot)[] = Object.freeze([]) as unknown as (
+  | string
+  | SharedFrame
+  | _Slot
+)[]

@@ -12,7 +12,7 @@ import { _EntityWriter } from './EntityWriter.ts'
 import { _FeedReconciler } from './FeedReconciler.ts'
 import { _Gate } from './Gate.ts'
 import { _Handshake } from './Handshake.ts'
-import { type _PresenceMember, HubClient } from './HubClient.ts'
+import { type _HubClientWiring, type _PresenceMember, HubClient } from './HubClient.ts'
 import { _InFlightWrites } from './InFlightWrites.ts'
 import { _Receiver } from './Receiver.ts'
 import { _Snapshots } from './Snapshots.ts'
@@ -66,6 +66,7 @@ export class SyncHub {
   private readonly _ready: Promise<void>
   private readonly _presence: PresenceRooms<_PresenceMember>
   private _unwatch: (() => void) | undefined
+  private _wiring: _HubClientWiring | undefined
 
   /** @internal Use `createSyncHub` or `syncRoute`. */
   constructor(storage: Storage, options: _ResolvedSyncOptions) {
@@ -158,7 +159,8 @@ export class SyncHub {
    * @returns The client: feed it frames with `receive()`, call `disconnect()` at the end.
    */
   connect(connection: HubConnection, request: IncomingMessage): HubClient {
-    const client = new HubClient(connection, request, {
+    // One wiring for every connection of the hub.
+    this._wiring ??= {
       options: this._options,
       subscriptions: this._subscriptions,
       handle: this._receiver.handle,
@@ -166,7 +168,8 @@ export class SyncHub {
       closing: this._closing,
       gone: this._gone,
       bind: this._bind,
-    })
+    }
+    const client = new HubClient(connection, request, this._wiring)
     this._clients.add(client)
     // Arrived while the hub drains: nothing of it is handled.
     if (this._closed) client.close(CloseCodes.GOING_AWAY, 'Server shutting down')
