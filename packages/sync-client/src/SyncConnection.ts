@@ -1,9 +1,11 @@
 import {
   type ClientMessage,
+  type ClientWire,
   CloseCodes,
+  createClientWire,
+  LATEST_PROTOCOL_VERSION,
   type OpId,
-  PROTOCOL_VERSION,
-  parseServerMessage,
+  type ParsedServerMessage,
   type ServerMessage,
 } from '@lensync/protocol'
 import { batch, type ReadonlySignal, type Signal, signal } from '@lensync/store'
@@ -100,6 +102,11 @@ export class SyncConnection {
   private readonly disposers: Array<() => void> = []
   private generation = 0
   private closed = false
+  /** The protocol version offered in `hello`: the latest, until a server closes with 1002 before its `welcome`. */
+  private version = LATEST_PROTOCOL_VERSION
+  /** The connection's wire format (a fresh one per connection: handles and op sequence are per connection). */
+  private wire: ClientWire = createClientWire(LATEST_PROTOCOL_VERSION)
+  private welcomed = false
 
   /**
    * @param session - The session to run on.
@@ -239,8 +246,11 @@ export class SyncConnection {
     // first on the next connection, before `hello` — under no client id, so
     // the server could not recognise it when it is resent. Nothing is lost:
     // every sync sends what is unacknowledged again after the next `hello`.
-    const text = JSON.stringify(batch.length === 1 ? batch[0] : batch)
-    if (this.session._sendNow(text) && this.monitor?.observed) this.monitor.frame('out', text)
+    this.wire.send(batch, text => {
+      const sent = this.session._sendNow(text)
+      if (sent && this.monitor?.observed) this.monitor.frame('out', text)
+      return sent
+    })
   }
 
   private async opened(): Promise<void> {
@@ -253,10 +263,12 @@ export class SyncConnection {
       return
     }
     if (generation !== this.generation || this.closed || !this.session.isOpen.peek()) return
+    this.wire = createClientWire(this.version)
+    this.welcomed = false
     const hello: ClientMessage =
       token === undefined
-        ? { t: 'hello', v: PROTOCOL_VERSION, client: this.clientId }
-        : { t: 'hello', v: PROTOCOL_VERSION, client: this.clientId, token }
+        ? { t: 'hello', v: this.version, client: this.clientId }
+        : { t: 'hello', v: this.version, client: this.clientId, token }
     this.write(hello)
     this.ops.clear()
     this.writes.clear()
@@ -285,6 +297,8 @@ export class SyncConnection {
   }
 
   private lost(code: number): void {
+    // A server that speaks only older versions refuses the hello: offer version 1 on the next connection.
+    if (code === CloseCodes.PROTOCOL_ERROR && !this.welcomed && this.version > 1) this.version = 1
     this.generation++
     this.outbox = []
     this.ops.clear()
@@ -310,25 +324,24 @@ export class SyncConnection {
     }
     this.frameNumber++
     this.frameLength = data.length
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(data)
-    } catch (cause) {
-      this.broadcastError(new SyncError('BAD_MESSAGE', 'Received a frame that is not JSON', { cause }))
+    // Either protocol version, read into version 1 messages.
+    const messages = this.wire.parse(data)
+    if (!Array.isArray(messages)) {
+      this.broadcastError(
+        new SyncError('BAD_MESSAGE', 'Received a frame that is not JSON', { cause: messages }),
+      )
       return
     }
     // One frame is applied as one change: status and pending never show a
     // half-applied state (e.g. subscribed but the offer not yet counted).
     batch(() => {
-      if (Array.isArray(parsed)) for (const message of parsed) this.route(message)
-      else this.route(parsed)
+      for (const message of messages) this.route(message)
     })
   }
 
-  private route(message: unknown): void {
+  private route(parsed: ParsedServerMessage): void {
     // Nothing from the server is used before it passed the protocol's checks:
     // a wrong type, a forbidden key or a too deep value is reported and skipped.
-    const parsed = parseServerMessage(message)
     if (!parsed.ok) {
       this.broadcastError(
         new SyncError('BAD_MESSAGE', `Received a malformed message, skipped (${parsed.error.message})`, {
@@ -343,6 +356,8 @@ export class SyncConnection {
     try {
       switch (m.t) {
         case 'welcome':
+          this.welcomed = true
+          this.wire.agreed(m.v)
           return
         case 'psnap':
         case 'ppeer':

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createFrameDecoder, ProtocolError } from '@lensync/protocol'
 import { effect, type ReadonlySignal } from '@lensync/store'
 import type { Sync } from '@lensync/sync-client'
 import { type Socket, websocket } from '@lensync/sync-client'
@@ -9,8 +10,36 @@ import { afterEach } from 'vitest'
 import { WebSocket } from 'ws'
 
 /**
+ * Reads the frames of one connection as version 1 text: a client speaks
+ * protocol version 2 to the hub, whose compact envelopes depend on the
+ * connection's earlier frames (entity handles, op sequence), so each
+ * connection gets one reader, fed every frame in order. A frame it cannot
+ * read is kept as it is.
+ */
+export function frameReader(): { sent(frame: string): string; received(frame: string): string } {
+  const decoder = createFrameDecoder()
+  const asText = (frame: string, messages: readonly unknown[]) =>
+    JSON.stringify(frame.trimStart().startsWith('[') ? messages : messages[0])
+  return {
+    sent(frame) {
+      const messages = decoder.client(frame)
+      if (!Array.isArray(messages) || messages.some(m => m instanceof ProtocolError)) return frame
+      return asText(frame, messages)
+    },
+    received(frame) {
+      const parsed = decoder.server(frame)
+      if (!Array.isArray(parsed) || parsed.some(p => !p.ok)) return frame
+      return asText(
+        frame,
+        parsed.map(p => (p.ok ? p.message : undefined)),
+      )
+    },
+  }
+}
+
+/**
  * A `ws` WebSocket that records the frames it sends and receives (to prove
- * what a client did and did not send).
+ * what a client did and did not send), as version 1 text (see {@link frameReader}).
  */
 export function countingWebSocket() {
   const sent: string[] = []
@@ -18,15 +47,17 @@ export function countingWebSocket() {
   /** Both directions in the order they happened. */
   const log: Array<{ sent: boolean; frame: string }> = []
   class CountingWebSocket extends WebSocket {
+    private readonly reader = frameReader()
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
       super(...args)
       this.on('message', data => {
-        received.push(String(data))
-        log.push({ sent: false, frame: String(data) })
+        const frame = this.reader.received(String(data))
+        received.push(frame)
+        log.push({ sent: false, frame })
       })
     }
     override send(data: unknown, ...rest: unknown[]): void {
-      const frame = typeof data === 'string' ? data : String(data)
+      const frame = this.reader.sent(typeof data === 'string' ? data : String(data))
       sent.push(frame)
       log.push({ sent: true, frame })
       // biome-ignore lint/suspicious/noExplicitAny: forwarding ws's overloads

@@ -337,7 +337,8 @@ describe('syncWith when the id in the store changes', () => {
       override send(data: unknown, ...rest: unknown[]): void {
         // biome-ignore lint/suspicious/noExplicitAny: forwarding ws's overloads
         ;(super.send as any)(data, ...rest)
-        if (String(data).includes('"t":"patch"')) {
+        // A patch in either protocol version.
+        if (/"t":"patch"|\{"p":/.test(String(data))) {
           const hook = onPatch
           onPatch = undefined
           hook?.()

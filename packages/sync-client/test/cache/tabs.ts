@@ -9,7 +9,7 @@ import {
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach } from 'vitest'
 import { WebSocket } from 'ws'
-import { fastReconnect } from '../helpers.ts'
+import { fastReconnect, frameReader } from '../helpers.ts'
 import { type InstrumentedFactory, instrumented, uniqueName } from './cacheHelpers.ts'
 import { type LocksShim, locksShim } from './locksShim.ts'
 
@@ -36,14 +36,16 @@ export function tabNetwork() {
   const sent: Envelope[] = []
   class TabWebSocket extends WebSocket {
     private hello: string | undefined
+    private readonly reader = frameReader()
     constructor(url: string | URL, protocols?: string | string[]) {
       // Port 1 on the loopback refuses the connection.
       super(cut ? 'ws://127.0.0.1:1/' : url, protocols)
       live.add(this)
       this.once('close', () => live.delete(this))
+      this.on('message', data => this.reader.received(String(data)))
     }
     override send(data: unknown, ...rest: unknown[]): void {
-      for (const envelope of envelopesOf(String(data))) {
+      for (const envelope of envelopesOf(this.reader.sent(String(data)))) {
         sent.push(envelope)
         if (envelope.t === 'hello') this.hello = envelope.client as string
         if (envelope.t === 'put' || envelope.t === 'patch' || envelope.t === 'del')

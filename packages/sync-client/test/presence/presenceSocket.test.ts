@@ -1,3 +1,4 @@
+import { LATEST_PROTOCOL_VERSION } from '@lensync/protocol'
 import { presence, websocket } from '@lensync/sync-client'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
@@ -22,7 +23,7 @@ describe('presence() over a socket', () => {
     const [first] = (await server.received(1, 1)).map(text => JSON.parse(text as string))
     // hello, then both rooms' joins, in one frame on the one connection.
     expect(first).toEqual([
-      { t: 'hello', v: 1, token: 'secret', client: expect.any(String) },
+      { t: 'hello', v: LATEST_PROTOCOL_VERSION, token: 'secret', client: expect.any(String) },
       { t: 'pjoin', room: 'person/p1', state: { json: { name: 'Ada' } } },
       { t: 'pjoin', room: 'chat', state: { json: { name: 'Ada' } } },
     ])

@@ -1,13 +1,21 @@
 import type { AddressInfo } from 'node:net'
-import type { AckMessage, RejectMessage } from '@lensync/protocol'
+import { type AckMessage, createFrameDecoder, type FrameDecoder, type RejectMessage } from '@lensync/protocol'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { SentWrite } from '../../../sync-server/test/support/protocolClient.ts'
 
 type Envelope = { t?: string; op?: number; client?: string } & Record<string, unknown>
 
-const envelopes = (text: string): Envelope[] => {
-  const parsed = JSON.parse(text) as Envelope | Envelope[]
-  return Array.isArray(parsed) ? parsed : [parsed]
+// The messages of a frame as version 1 envelopes, read with the connection's
+// decoder (version 2 frames depend on the connection's earlier frames).
+const sentEnvelopes = (decoder: FrameDecoder, text: string): Envelope[] => {
+  const messages = decoder.client(text)
+  return Array.isArray(messages) ? (messages.filter(m => !(m instanceof Error)) as unknown as Envelope[]) : []
+}
+const receivedEnvelopes = (decoder: FrameDecoder, text: string): Envelope[] => {
+  const messages = decoder.server(text)
+  return Array.isArray(messages)
+    ? messages.flatMap(m => (m.ok ? [m.message as unknown as Envelope] : []))
+    : []
 }
 
 /** A write the relay forwarded, with the client id it was sent under and the answer the server gave. */
@@ -76,6 +84,7 @@ export async function startChaosRelay(target: string, options: ChaosRelayOptions
     const protocol = request.headers['sec-websocket-protocol']?.split(',')[0]?.trim()
     const upstream = new WebSocket(upstreamUrl, protocol)
     let hello = ''
+    const decoder = createFrameDecoder()
     const open = new Map<number, RelayedWrite>()
     const early: string[] = []
     const cut = () => {
@@ -89,7 +98,7 @@ export async function startChaosRelay(target: string, options: ChaosRelayOptions
     })
     client.on('message', data => {
       const text = data.toString()
-      for (const envelope of envelopes(text)) {
+      for (const envelope of sentEnvelopes(decoder, text)) {
         if (envelope.t === 'hello') hello = String(envelope.client ?? '')
         if (envelope.t !== 'put' && envelope.t !== 'patch' && envelope.t !== 'del') continue
         const write: RelayedWrite = {
@@ -107,7 +116,7 @@ export async function startChaosRelay(target: string, options: ChaosRelayOptions
     })
     upstream.on('message', data => {
       const text = data.toString()
-      for (const envelope of envelopes(text)) {
+      for (const envelope of receivedEnvelopes(decoder, text)) {
         if ((envelope.t !== 'ack' && envelope.t !== 'reject') || envelope.op === undefined) continue
         const write = open.get(envelope.op)
         if (!write) continue

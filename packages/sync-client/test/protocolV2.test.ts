@@ -1,0 +1,107 @@
+import { lenses, storeOf } from '@lensync/store'
+import { resource, syncWith, websocket } from '@lensync/sync-client'
+import { describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { fastReconnect, syncFixtures, until } from './helpers.ts'
+import { startServer } from './sessionHelpers.ts'
+
+// The client speaks protocol version 2 to a hub that speaks it (compact
+// frames), and version 1 to a server that speaks only version 1.
+
+type Person = { _id: string; name: string; age: number }
+const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
+const L = lenses<Person>()
+const { cleanups, track, server } = syncFixtures()
+
+/** A `ws` WebSocket that keeps the raw frames it sent and received. */
+function rawFrames() {
+  const sent: string[] = []
+  const received: string[] = []
+  class Raw extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args)
+      this.on('message', data => received.push(String(data)))
+    }
+    override send(data: unknown, ...rest: unknown[]): void {
+      sent.push(String(data))
+      // biome-ignore lint/suspicious/noExplicitAny: forwarding ws's overloads
+      ;(super.send as any)(data, ...rest)
+    }
+  }
+  return { WebSocket: Raw as unknown as typeof WebSocket, sent, received }
+}
+
+describe('protocol v2 from syncWith', () => {
+  it('sends a one-field edit and receives it compact, at most 1.15× {path, value}', async () => {
+    const { url } = await server()
+    const [netA, netB] = [rawFrames(), rawFrames()]
+    const a = storeOf<Person>({ _id: 'p1', name: 'Ada', age: 36 })
+    const b = storeOf<Person>({ _id: 'p1', name: 'Ada', age: 36 })
+    const syncA = track(syncWith(a, websocket(url, { WebSocket: netA.WebSocket }), PersonResource))
+    await syncA.flush()
+    const syncB = track(syncWith(b, websocket(url, { WebSocket: netB.WebSocket }), PersonResource))
+    await syncB.flush()
+    expect(netA.sent[0]).toContain('"t":"hello","v":2')
+    const [sentBefore, receivedBefore] = [netA.sent.length, netB.received.length]
+
+    a.map(L.name).update('Grace')
+    await until(b.data, p => p.name === 'Grace', 'B shows the edit')
+    await syncA.flush()
+    const baseline = JSON.stringify({ path: '.name', value: 'Grace' }).length
+    const [sent] = netA.sent.slice(sentBefore)
+    const [received] = netB.received.slice(receivedBefore)
+    expect(sent).toMatch(/^\{"p":1,("o":\d+,)?"b":\d+,"s":\["name","Grace"\]\}$/)
+    expect(received).toBe('{"c":1,"r":2,"s":["name","Grace"]}')
+    expect((received as string).length / baseline).toBeLessThanOrEqual(1.15)
+    // The next edit leaves its op out (the next integer after the previous write's).
+    a.map(L.age).update(37)
+    await until(b.data, p => p.age === 37, 'B shows the second edit')
+    expect(netA.sent.at(-1)).toMatch(/^\{"p":1,"b":\d+,"s":\["age",37\]\}$/)
+  })
+
+  it('falls back to version 1 against a server that speaks only version 1', async () => {
+    const received: Array<Record<string, unknown>> = []
+    let rev = 1
+    const v1 = await startServer(ws => {
+      ws.on('message', data => {
+        const parsed = JSON.parse(String(data)) as Record<string, unknown> | Record<string, unknown>[]
+        for (const msg of Array.isArray(parsed) ? parsed : [parsed]) {
+          received.push(msg)
+          if (msg.t === 'hello' && msg.v !== 1) ws.close(1002, 'Unsupported protocol version')
+          else if (msg.t === 'hello') ws.send(JSON.stringify({ t: 'welcome', v: 1, client: 'c', node: 'n' }))
+          else if (msg.t === 'sub')
+            ws.send(
+              JSON.stringify({
+                t: 'snap',
+                r: 'person',
+                id: 'p1',
+                rev,
+                value: { json: { _id: 'p1', name: 'Ada', age: 36 } },
+              }),
+            )
+          else if (msg.t === 'patch') ws.send(JSON.stringify({ t: 'ack', op: msg.op, rev: ++rev }))
+          else if (msg.t !== 'unsub') ws.close(1008, `not version 1: ${JSON.stringify(msg)}`)
+        }
+      })
+    })
+    cleanups.push(() => v1.close())
+    const store = storeOf<Person>({ _id: 'p1', name: 'local', age: 0 })
+    const sync = track(
+      syncWith(
+        store,
+        websocket(v1.url, { WebSocket: WebSocket as never, reconnect: fastReconnect }),
+        PersonResource,
+      ),
+    )
+    await sync.flush()
+    expect(store.current.name).toBe('Ada')
+    store.map(L.name).update('Grace')
+    await sync.flush()
+    expect(sync.status.value).toBe('synced')
+    const hellos = received.filter(m => m.t === 'hello').map(m => m.v)
+    expect(hellos).toEqual([2, 1])
+    expect(received.filter(m => m.t === 'patch')).toMatchObject([
+      { t: 'patch', r: 'person', id: 'p1', set: [[['name'], { json: 'Grace' }]] },
+    ])
+  })
+})
