@@ -16,6 +16,7 @@ import type {
   ResolvedAppOptions,
   WebSocketHandler,
 } from './types.ts'
+import { _upgradeRequest } from './UpgradeRequest.ts'
 
 /**
  * A server application: WebSocket routes (Ktor's `webSocket("/path") { … }`)
@@ -238,7 +239,7 @@ export class App implements _SessionOwner {
   private _accept(ws: WebSocket, request: IncomingMessage, match: _RouteMatch<WebSocketHandler>): void {
     const session = new ServerSession({
       ws,
-      request,
+      request: _upgradeRequest(request),
       params: match.params,
       options: this.options,
       heartbeats: this._heartbeats,

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http'
 import { WebSocket } from 'ws'
 import { CloseReason } from './CloseReason.ts'
 import {
@@ -12,6 +11,7 @@ import type { _Heartbeat, _HeartbeatTarget, _HeartbeatWheel } from './heartbeat.
 import { _checkInteger } from './options.ts'
 import { ClosedReceiveError, ServerError } from './ServerError.ts'
 import type { Frame, OutgoingData, ResolvedAppOptions, RouteParams } from './types.ts'
+import type { UpgradeRequest } from './UpgradeRequest.ts'
 import { _closeReasonOf, _protocolErrorReason, _sendableReason } from './wsClose.ts'
 
 /** Frames queued for the handler before the socket is paused. */
@@ -38,7 +38,7 @@ export interface _SessionOwner {
 /** @internal Everything a session needs from the app that accepted it. */
 export interface _SessionInit {
   readonly ws: WebSocket
-  readonly request: IncomingMessage
+  readonly request: UpgradeRequest
   readonly params: RouteParams
   readonly options: ResolvedAppOptions
   /** The app's heartbeat timer, shared by its sessions. */
@@ -66,8 +66,11 @@ export interface _SessionInit {
 export class ServerSession implements _HeartbeatTarget, _FrameQueueOwner {
   /** A unique id (from the app's `createId`). */
   readonly id: string
-  /** The HTTP upgrade request (headers, URL, remote address). */
-  readonly request: IncomingMessage
+  /**
+   * What the session keeps of its HTTP upgrade request: headers, URL,
+   * method and socket (see {@link UpgradeRequest}).
+   */
+  readonly request: UpgradeRequest
   /** The route's path parameters, e.g. `params.room` for `/chat/:room`. */
   readonly params: RouteParams
   /** Incoming frames in order; a `for await` loop over it ends when the connection closes. */

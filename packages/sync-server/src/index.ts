@@ -112,3 +112,4 @@ export type {
   Timers,
   WebSocketHandler,
 } from './types.ts'
+export type { UpgradeRequest } from './UpgradeRequest.ts'

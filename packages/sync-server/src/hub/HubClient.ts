@@ -1,5 +1,5 @@
-import type { IncomingMessage } from 'node:http'
 import { CloseCodes, createServerWire, ProtocolError, parseFrame, type ServerWire } from '@lensync/protocol'
+import type { UpgradeRequest } from '../UpgradeRequest.ts'
 import { _ErrorWindow, _TokenBucket } from './limits.ts'
 import { _Outbox } from './Outbox.ts'
 import { _ClientSubscriptions, type _SubscriptionIndex } from './Subscriptions.ts'
@@ -93,7 +93,7 @@ export class HubClient {
   /** The transport. */
   readonly connection: HubConnection
   /** The upgrade request (headers, cookies), for `authenticate`. */
-  readonly request: IncomingMessage
+  readonly request: UpgradeRequest
 
   /** @internal Its subscriptions. */
   readonly subscriptions: _ClientSubscriptions<HubClient>
@@ -115,7 +115,7 @@ export class HubClient {
   private _member: _PresenceMember | undefined
 
   /** @internal Made by `hub.connect()`. */
-  constructor(connection: HubConnection, request: IncomingMessage, wiring: _HubClientWiring) {
+  constructor(connection: HubConnection, request: UpgradeRequest, wiring: _HubClientWiring) {
     const { options } = wiring
     this.connection = connection
     this.request = request

@@ -1,8 +1,8 @@
-import type { IncomingMessage } from 'node:http'
 import { CloseCodes } from '@lensync/protocol'
 import { localPresenceBus } from '../presence/localPresenceBus.ts'
 import { createPresenceRooms, type PresenceRooms } from '../presence/PresenceRooms.ts'
 import type { Storage } from '../storage/Storage.ts'
+import type { UpgradeRequest } from '../UpgradeRequest.ts'
 import { _ChangeHooks } from './ChangeHooks.ts'
 import { _ClientBindings } from './ClientBindings.ts'
 import { _Delivery } from './Delivery.ts'
@@ -158,7 +158,7 @@ export class SyncHub {
    * @param request - The upgrade request, passed to `authenticate`.
    * @returns The client: feed it frames with `receive()`, call `disconnect()` at the end.
    */
-  connect(connection: HubConnection, request: IncomingMessage): HubClient {
+  connect(connection: HubConnection, request: UpgradeRequest): HubClient {
     // One wiring for every connection of the hub.
     this._wiring ??= {
       options: this._options,

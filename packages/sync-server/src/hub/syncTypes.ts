@@ -1,9 +1,9 @@
-import type { IncomingMessage } from 'node:http'
 import type { HelloMessage, Serializer, StandardSchemaV1 } from '@lensync/protocol'
 import type { PresenceBus, PresenceRateOptions } from '../presence/types.ts'
 import type { RedisStorageOptions } from '../storage/redisStorage.ts'
 import type { Storage } from '../storage/Storage.ts'
 import type { AppOptions, Logger, Timers, WebSocketHandler } from '../types.ts'
+import type { UpgradeRequest } from '../UpgradeRequest.ts'
 import type { PrincipalPredicate } from './disconnectMatching.ts'
 import type { ExpiringSession } from './SessionExpiry.ts'
 import type { SharedFrame } from './SharedFrame.ts'
@@ -152,7 +152,7 @@ export interface ErrorLimitOptions {
  * longer expires); a refusal, a throw, or no accepted `auth` by `expiresAt`
  * closes the connection with 4401. An `expiresAt` already past closes it at once.
  */
-export type Authenticate = (request: IncomingMessage, hello: HelloMessage) => unknown
+export type Authenticate = (request: UpgradeRequest, hello: HelloMessage) => unknown
 
 /** Decides whether `principal` may read, write or delete; may be async. */
 export type Authorize = (principal: unknown, request: AuthorizeRequest) => boolean | Promise<boolean>
