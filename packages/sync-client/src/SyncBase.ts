@@ -31,7 +31,7 @@ import { EntityReplica, type KeptField } from './EntityReplica.ts'
 import { encodeWrite } from './encodeWrite.ts'
 import { applyEdits } from './FieldOutbox.ts'
 import type { EntityInspection, SyncInspection } from './observation.ts'
-import type { WriteContent } from './replicaState.ts'
+import type { WriteContent, WriteStamp } from './replicaState.ts'
 import type { Resource } from './resource.ts'
 import type { SyncChannel, SyncConnection } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
@@ -66,6 +66,10 @@ function keptOf(found: readonly FoundConflict[]): KeptField[] {
     if (!field.applied) kept.push({ path: field.path, theirs: conflict.theirsFound })
   return kept
 }
+
+/** What {@link SyncBase.decodeValue} returns for a value it skipped (and reported). */
+const SKIPPED: unique symbol = Symbol('skipped')
+const NO_PATHS: readonly FieldPath[] = []
 
 /** First delay before resending writes refused with `RATE_LIMITED`, in ms. */
 const RETRY_MIN_DELAY = 100
@@ -445,26 +449,31 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
 
   /**
    * Applies a remote `change` to a replica after decoding it and checking the
-   * resulting value against the schema.
+   * resulting value against the schema. A field change is merged into the
+   * confirmed value once; that merged value is what the schema checks (only
+   * when the resource has one) and what the replica keeps.
    * @returns true when applied; false when stale or skipped (and reported).
    */
   protected applyRemoteChange(replica: EntityReplica, message: ChangeMessage): boolean {
     if (message.rev <= replica.rev) return false
+    let value: unknown
     if (message.set !== undefined || message.unset !== undefined) {
+      const fields = message.set
       const set: FieldChange[] = []
-      for (const [path, encoded] of message.set ?? []) {
-        const decoded = this.decode(encoded, message.id)
-        if (!decoded) return false
-        set.push([path, decoded.value])
-      }
-      const unset = message.unset ?? []
-      if (!this.valid(applyFieldChanges(replica.confirmed, set, unset), message.id)) return false
-      return replica.applyChange(message.rev, { set, unset })
+      if (fields !== undefined)
+        for (const [path, encoded] of fields) {
+          const decoded = this.decodeValue(encoded, message.id)
+          if (decoded === SKIPPED) return false
+          set.push([path, decoded])
+        }
+      value = applyFieldChanges(replica.confirmed, set, message.unset ?? NO_PATHS)
+    } else {
+      if (message.value === undefined) return false
+      value = this.decodeValue(message.value, message.id)
+      if (value === SKIPPED) return false
     }
-    if (message.value === undefined) return false
-    const decoded = this.decode(message.value, message.id)
-    if (!decoded || !this.valid(decoded.value, message.id)) return false
-    return replica.applyChange(message.rev, { value: decoded.value })
+    if (this.resourceDef.schema !== undefined && !this.valid(value, message.id)) return false
+    return replica.applyChange(message.rev, { value })
   }
 
   /**
@@ -476,12 +485,17 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     initial: unknown,
     origin: 'offer' | 'added' | 'remote' = 'offer',
   ): EntityReplica {
-    const connection = this.connection
-    return new EntityReplica(id, initial, origin, () => ({
-      client: connection.clientId,
-      op: connection.nextOp(),
-    }))
+    return new EntityReplica(id, initial, origin, this.newStamp)
   }
+
+  /** Makes the client and op id of a new write (one function for every replica of this sync). */
+  private readonly newStamp = (): WriteStamp => ({
+    client: this.connection.clientId,
+    op: this.connection.nextOp(),
+  })
+
+  /** Encodes a value for the wire (one function for every write of this sync). */
+  private readonly encoder = (value: unknown): Encoded => this.encode(value)
 
   /**
    * Sends a replica's unsent writes: those sent before the connection
@@ -493,14 +507,21 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
       if (!write) return
       write.wire ??= encodeWrite(
         write,
-        {
-          r: this.resource,
-          id: replica.id,
-          connectionClient: this.connection.clientId,
-          base: replica.baseRevOf(write),
-          ...(this.resourceDef.onConflict === 'overwrite' ? {} : { onConflict: 'keep-theirs' as const }),
-        },
-        value => this.encode(value),
+        this.resourceDef.onConflict === 'overwrite'
+          ? {
+              r: this.resource,
+              id: replica.id,
+              connectionClient: this.connection.clientId,
+              base: replica.baseRevOf(write),
+            }
+          : {
+              r: this.resource,
+              id: replica.id,
+              connectionClient: this.connection.clientId,
+              base: replica.baseRevOf(write),
+              onConflict: 'keep-theirs',
+            },
+        this.encoder,
       )
       this.routes.set(write.op, replica)
       this.connection.send(this, write.wire)
@@ -730,6 +751,16 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
    * @returns `{ value }`, or `undefined` after reporting why it was skipped.
    */
   protected decode(encoded: Encoded, id: string | undefined): { value: unknown } | undefined {
+    const value = this.decodeValue(encoded, id)
+    return value === SKIPPED ? undefined : { value }
+  }
+
+  /**
+   * Decodes an incoming value (without a wrapper object: the receive path
+   * decodes every field of every change).
+   * @returns The value, or {@link SKIPPED} after reporting why it was skipped.
+   */
+  protected decodeValue(encoded: Encoded, id: string | undefined): unknown {
     let value: unknown
     try {
       value = this.resourceDef.serializer.deserialize(encoded)
@@ -741,7 +772,7 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
           cause,
         }),
       )
-      return undefined
+      return SKIPPED
     }
     // JSON returned as it came was checked with the message; anything a
     // deserializer built (superjson's referentialEqualities can build a
@@ -758,9 +789,9 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
           { resource: this.resource, id },
         ),
       )
-      return undefined
+      return SKIPPED
     }
-    return { value }
+    return value
   }
 
   /**
