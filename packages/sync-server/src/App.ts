@@ -246,9 +246,18 @@ export class App implements _SessionOwner {
       owner: this,
     })
     this._sessions.add(session)
-    const run = this._run(session, match)
+    // A promise chain, not an async function: nothing but one reaction waits per session.
+    let result: unknown
+    try {
+      result = match.value(session)
+    } catch (error) {
+      result = Promise.reject(error)
+    }
+    const run: Promise<void> = Promise.resolve(result).then(
+      () => this._handlerEnded(session, match.path, run, undefined),
+      (error: unknown) => this._handlerEnded(session, match.path, run, { error }),
+    )
     this._running.add(run)
-    void run.then(() => this._running.delete(run))
     // A handshake that finished while the app was closing: its session missed the 1001.
     if (this._closing)
       void session.close(new CloseReason(CloseReason.Codes.GOING_AWAY, 'Server shutting down'))
@@ -259,22 +268,29 @@ export class App implements _SessionOwner {
     this._sessions.delete(session)
   }
 
-  private async _run(session: ServerSession, match: _RouteMatch<WebSocketHandler>): Promise<void> {
+  /**
+   * The handler returned (`thrown` undefined) or threw: closes the session
+   * (1000, or 1011 with a log line for a bug), then forgets the run.
+   */
+  private _handlerEnded(
+    session: ServerSession,
+    path: string,
+    run: Promise<void>,
+    thrown: { readonly error: unknown } | undefined,
+  ): Promise<void> {
     let failed = false
-    try {
-      await match.value(session)
-    } catch (error) {
-      // Receiving or sending on a session the peer closed is how many handlers
-      // end; only other errors are bugs worth a 1011 and a log line.
-      if (!(isSessionEnd(error) && !session.isOpen)) {
-        failed = true
-        this.options.logger.error(`WebSocket handler for ${match.path} failed (session ${session.id})`, error)
-      }
+    // Receiving or sending on a session the peer closed is how many handlers
+    // end; only other errors are bugs worth a 1011 and a log line.
+    if (thrown && !(isSessionEnd(thrown.error) && !session.isOpen)) {
+      failed = true
+      this.options.logger.error(`WebSocket handler for ${path} failed (session ${session.id})`, thrown.error)
     }
     const reason = failed
       ? new CloseReason(CloseReason.Codes.INTERNAL_ERROR, 'Internal server error')
       : new CloseReason(CloseReason.Codes.NORMAL)
-    await session.close(reason)
+    return session.close(reason).then(() => {
+      this._running.delete(run)
+    })
   }
 }
 
