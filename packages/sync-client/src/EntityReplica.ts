@@ -26,6 +26,18 @@ export interface ForeignWrite extends WriteStamp {
 const NONE: LocalIntent = { kind: 'none' }
 
 /**
+ * Counts the changes made to the replicas of one sync that may change what
+ * they show (their view): a sync compares readings to know whether its
+ * store still shows every replica's view, so a remote change can be shown
+ * by setting its own paths instead of diffing the whole view.
+ *
+ * @internal
+ */
+export interface ReplicaClock {
+  changes: number
+}
+
+/**
  * A field of a write the server did not apply (a `'keep-theirs'` conflict):
  * its path and the value it keeps (the other client's; absent: removed).
  *
@@ -103,12 +115,14 @@ export class EntityReplica {
    *   server's state is unknown (an offer too, but pending, since the user made
    *   it); `remote`: first heard of from the server (nothing to send).
    * @param newStamp - Makes the client and op id of a new write.
+   * @param clock - Counts this replica's changes of what it shows (shared by the replicas of a sync).
    */
   constructor(
     readonly id: string,
     initial: unknown,
     origin: 'offer' | 'added' | 'remote',
     private readonly newStamp: () => WriteStamp,
+    private readonly clock: ReplicaClock = { changes: 0 },
   ) {
     if (origin === 'remote') {
       this.server = { kind: 'absent', rev: 0 }
@@ -131,7 +145,38 @@ export class EntityReplica {
 
   /** A local delete is waiting to be sent or answered. */
   get deleting(): boolean {
-    return this.intent.kind === 'delete' || this.inFlight.some(write => write.kind === 'del')
+    if (this.intent.kind === 'delete') return true
+    for (const write of this.inFlight) if (write.kind === 'del') return true
+    return false
+  }
+
+  /**
+   * Whether nothing is shown on top of the confirmed value (no write of this
+   * or another client, no intent, no draft): the view is the confirmed value.
+   */
+  get bare(): boolean {
+    return (
+      this.intent.kind === 'none' &&
+      this.inFlight.length === 0 &&
+      this.draft.size === 0 &&
+      this.foreign.size === 0
+    )
+  }
+
+  /**
+   * Whether a remote field change would change the view only at its own
+   * paths (and below, and the objects above them): the entity is present and
+   * no write of another client is shown, whose showing could end with the
+   * new revision. Field edits on top change the view at their paths alone,
+   * and a whole value on top hides the confirmed value whatever it is.
+   */
+  get followsFieldChanges(): boolean {
+    return this.server.kind === 'present' && this.foreign.size === 0
+  }
+
+  // Something that may change the view changed.
+  private touched(): void {
+    this.clock.changes++
   }
 
   /**
@@ -202,6 +247,7 @@ export class EntityReplica {
   }
 
   private get ownPendingCount(): number {
+    if (this.inFlight.length === 0 && this.intent.kind === 'none') return this.draft.size
     const fields = new Set<string>()
     let whole = false
     let deletion = false
@@ -226,11 +272,15 @@ export class EntityReplica {
   /** True when something is waiting to be sent (not merely waiting for an answer). */
   get hasUnsent(): boolean {
     if (this.server.kind === 'unknown') return false
-    if (this.inFlight.some(write => !write.onWire)) return true
+    let resent = false
+    for (const write of this.inFlight) {
+      if (!write.onWire) return true
+      if (write.resent) resent = true
+    }
     // Newer writes wait until the writes sent again after a reconnect were
     // answered: they must land after them, whatever the server's lookup of
     // writes it already applied costs.
-    if (this.inFlight.some(write => write.resent)) return false
+    if (resent) return false
     const intent = this.intent.kind
     if (intent === 'delete' || intent === 'put') return true
     // A create goes once the earlier writes were answered: they may still tell that the entity exists.
@@ -240,6 +290,7 @@ export class EntityReplica {
 
   /** What the store should show: the server's value with the writes in flight, the intent and the draft on top. */
   view(): unknown {
+    if (this.bare) return this.confirmed
     return applyEdits(this.baseView(), this.draft.values())
   }
 
@@ -277,6 +328,7 @@ export class EntityReplica {
     this.foreign.set(foreignKey(write.client, write.op), write)
     if (this.intent.kind === 'create' && !this.intent.userMade && write.content.kind === 'put')
       this.intent = NONE
+    this.touched()
   }
 
   /**
@@ -290,6 +342,7 @@ export class EntityReplica {
     const key = foreignKey(client, op)
     const write = this.foreign.get(key)
     if (!write) return false
+    this.touched()
     if (rev === undefined || rev <= this.rev) this.foreign.delete(key)
     else write.landed = rev
     for (const [other, shown] of this.foreign)
@@ -307,6 +360,7 @@ export class EntityReplica {
    */
   loadCached(value: unknown, rev: number, present: boolean): boolean {
     if (this.server.kind !== 'unknown') return false
+    this.touched()
     this.fromCache = true
     if (present) {
       this.server = { kind: 'present', rev, value }
@@ -346,6 +400,7 @@ export class EntityReplica {
    * writes in flight are ignored. The server state stays.
    */
   forget(): void {
+    this.touched()
     this.draftBase = undefined
     this.draft.clear()
     this.intent = NONE
@@ -361,6 +416,7 @@ export class EntityReplica {
   localEdit(before: unknown, after: unknown): boolean {
     const diff = diffFields(before, after)
     if (diff.set.length === 0 && diff.unset.length === 0) return false
+    this.touched()
     this.draftBase ??= this.rev
     for (const [path] of diff.set) this.clearRejected(path)
     for (const path of diff.unset) this.clearRejected(path)
@@ -385,6 +441,7 @@ export class EntityReplica {
 
   /** Marks the entity deleted locally: unsent field edits are dropped. */
   localDelete(): void {
+    this.touched()
     this.draft.clear()
     this.intent = { kind: 'delete' }
     this.reserve()
@@ -447,6 +504,7 @@ export class EntityReplica {
 
   /** The server's current value, or that it has no such entity (`present: false`). */
   applySnapshot(value: unknown, rev: number, present: boolean): void {
+    this.touched()
     const fromCache = this.fromCache
     this.fromCache = false
     if (!present) {
@@ -483,6 +541,7 @@ export class EntityReplica {
    */
   applyChange(rev: number, change: { value?: unknown; set?: FieldChange[]; unset?: FieldPath[] }): boolean {
     if (rev <= this.rev) return false
+    this.touched()
     const value =
       'value' in change && change.set === undefined
         ? change.value
@@ -495,6 +554,7 @@ export class EntityReplica {
   /** A remote delete: the store keeps showing its value. @returns false when stale. */
   applyGone(rev: number): boolean {
     if (rev <= this.rev) return false
+    this.touched()
     const shown = this.view()
     this.server = { kind: 'absent', rev }
     this.draft.clear()
@@ -568,6 +628,7 @@ export class EntityReplica {
     const key = foreignKey(client, op)
     const write = this.foreign.get(key)
     if (!write || kept.length === 0) return
+    this.touched()
     const content = write.content
     if (content.kind === 'del' || (content.kind === 'put' && content.create)) return
     const next: WriteContent =
@@ -603,6 +664,7 @@ export class EntityReplica {
    * conflict with it again.
    */
   mergeEdit(path: FieldPath, value: unknown, rev: number): void {
+    this.touched()
     this.draft.add({ path, value, unset: false })
     this.draftBase = Math.max(this.rev, rev)
     this.clearRejected(path)
@@ -621,6 +683,7 @@ export class EntityReplica {
   applyAck(op: OpId, rev: number, applied: boolean, kept: readonly KeptField[] = []): boolean {
     const taken = this.take(op)
     if (!taken) return false
+    this.touched()
     const { write, index } = taken
     if (!applied) {
       // A write applied before is dropped as it is: its values never go
@@ -664,6 +727,7 @@ export class EntityReplica {
   applyReject(op: OpId): boolean {
     const taken = this.take(op)
     if (!taken) return false
+    this.touched()
     const refused = taken.write
     if (refused.kind === 'patch')
       for (const edit of refused.edits) this.rejected.set(pathKey(edit.path), edit.path)
@@ -686,6 +750,7 @@ export class EntityReplica {
   unsend(op: OpId): boolean {
     const taken = this.take(op)
     if (!taken) return false
+    this.touched()
     const { write, index } = taken
     const intent = this.intent.kind
     if (write.kind === 'del') {
@@ -713,6 +778,7 @@ export class EntityReplica {
   markMissing(op: OpId): boolean {
     if (!this.inFlight.some(write => write.op === op && write.kind === 'patch')) return false
     const { write, index } = this.take(op) as { write: OutboxWrite & { kind: 'patch' }; index: number }
+    this.touched()
     const intent = this.intent
     if (intent.kind === 'keep' || intent.kind === 'put' || intent.kind === 'delete') return true
     if (this.replacedAfter(index)) return true

@@ -27,7 +27,7 @@ import type { Conflict } from './Conflict.ts'
 import { CacheWriter } from './cache/CacheWriter.ts'
 import { contentOf } from './cache/outboxEntries.ts'
 import type { CacheNotice, CacheWriteResult, CollectionUpdate, OutboxEntry } from './cache/types.ts'
-import { EntityReplica, type KeptField } from './EntityReplica.ts'
+import { EntityReplica, type KeptField, type ReplicaClock } from './EntityReplica.ts'
 import { encodeWrite } from './encodeWrite.ts'
 import { applyEdits } from './FieldOutbox.ts'
 import type { EntityInspection, SyncInspection } from './observation.ts'
@@ -126,6 +126,10 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   private retryAttempt = 0
   /** The replica each write on the current connection came from, by op. */
   private readonly routes = new Map<OpId, EntityReplica>()
+  /** Counts the changes of this sync's replicas that may change what they show. */
+  private readonly clock: ReplicaClock = { changes: 0 }
+  /** The {@link clock} reading when the store last showed every replica's view (-1: not known to). */
+  private shownAt = -1
 
   constructor(
     protected readonly connection: SyncConnection,
@@ -476,6 +480,33 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     return replica.applyChange(message.rev, { value })
   }
 
+  /** The store now shows every replica's view (a render compared them, or an edit made them so). */
+  protected markShown(): void {
+    this.shownAt = this.clock.changes
+  }
+
+  /** The store shows something the replicas do not (it is not known to show their views). */
+  protected markUnshown(): void {
+    this.shownAt = -1
+  }
+
+  /** Whether the store shows every replica's view: nothing changed in a replica since it did. */
+  protected get inStep(): boolean {
+    return this.shownAt === this.clock.changes
+  }
+
+  /**
+   * Whether the store can show `message` by setting its own paths (see
+   * `shownAfter`) instead of a render: it is a field change, the store shows
+   * every replica's view, and the change alters the replica's view only at
+   * its paths. Asked before the change is applied.
+   */
+  protected showsInPlace(replica: EntityReplica, message: ChangeMessage): boolean {
+    return (
+      (message.set !== undefined || message.unset !== undefined) && this.inStep && replica.followsFieldChanges
+    )
+  }
+
   /**
    * A replica of this sync whose writes are made under the connection's
    * client id, with op ids from its sequence.
@@ -485,7 +516,7 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     initial: unknown,
     origin: 'offer' | 'added' | 'remote' = 'offer',
   ): EntityReplica {
-    return new EntityReplica(id, initial, origin, this.newStamp)
+    return new EntityReplica(id, initial, origin, this.newStamp, this.clock)
   }
 
   /** Makes the client and op id of a new write (one function for every replica of this sync). */

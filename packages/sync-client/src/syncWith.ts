@@ -1,5 +1,4 @@
-import type { ServerMessage } from '@lensync/protocol'
-import { diffFields } from '@lensync/protocol'
+import { type ChangeMessage, deepEqual, type ServerMessage } from '@lensync/protocol'
 import { computed, type ReadonlySignal, type Store } from '@lensync/store'
 import type { OutboxEntry } from './cache/types.ts'
 import { EditFeed, type EntityWrite, type UndoTarget } from './EditFeed.ts'
@@ -9,6 +8,7 @@ import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
+import { shownAfter } from './shownAfter.ts'
 import type { EntitySyncHandle, FieldStatus } from './syncTypes.ts'
 import type { Session, Socket } from './types.ts'
 
@@ -73,6 +73,7 @@ class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle, UndoTarget 
     if (value === this.shown || this.stopped.peek()) return
     const before = this.shown
     this.shown = value
+    this.markUnshown()
     let id: string
     try {
       id = this.idOf(value)
@@ -90,12 +91,15 @@ class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle, UndoTarget 
       this.switchTo(id, value)
       return
     }
+    // The edit makes the view what the store holds, if it was so before.
+    const inStep = this.inStep
     if (this.replica.localEdit(before, value)) {
       // Queued to the cache now, in the task of the edit.
       this.persist(this.replica)
       this.updatePending()
       this.schedulePush()
     }
+    if (inStep) this.markShown()
     if (this._edits.active) this._edits.local([{ id, before, after: value }])
   }
 
@@ -162,12 +166,29 @@ class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle, UndoTarget 
   private render(): void {
     const view = this.replica.view() as T
     this.updatePending()
-    const diff = diffFields(this.shown, view)
-    if (diff.set.length === 0 && diff.unset.length === 0) return
+    this.markShown()
+    if (deepEqual(this.shown, view)) return
+    this.show(view)
+  }
+
+  /**
+   * Shows a remote field change that {@link showsInPlace} allowed: the store
+   * is set at the change's paths only (the pending count and field states
+   * did not change: the entity was present, so no intent ended).
+   * @param shared - The store held the confirmed value itself and nothing was on top.
+   */
+  private renderChange(message: ChangeMessage, shared: boolean): void {
+    const next = shownAfter(this.shown, this.replica.view(), message.set, message.unset, shared) as T
+    this.markShown()
+    if (next !== this.shown) this.show(next)
+  }
+
+  // Puts a value that differs from what the store holds into it, as the sync's own (not an edit).
+  private show(value: T): void {
     const before = this.shown
-    this.shown = view
-    if (this._edits.active) this._edits.shown([{ id: this.entityId, before, after: view }])
-    this.store.update(view)
+    this.shown = value
+    if (this._edits.active) this._edits.shown([{ id: this.entityId, before, after: value }])
+    this.store.update(value)
   }
 
   // Writes in flight are not marked to be sent again here: connectionLost()
@@ -245,12 +266,17 @@ class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle, UndoTarget 
         this.push()
         return
       }
-      case 'change':
-        if (message.id !== this.entityId || !this.applyRemoteChange(replica, message)) return
+      case 'change': {
+        if (message.id !== this.entityId) return
+        const inPlace = this.showsInPlace(replica, message)
+        const shared = inPlace && replica.bare && this.shown === replica.confirmed
+        if (!this.applyRemoteChange(replica, message)) return
         this.persist(replica)
-        this.render()
+        if (inPlace) this.renderChange(message, shared)
+        else this.render()
         this.push()
         return
+      }
       case 'gone':
         if (message.id !== this.entityId || !replica.applyGone(message.rev)) return
         this.persist(replica)
