@@ -115,6 +115,11 @@ export function decodeFrame(
   const raws = parseFrame(frame.text)
   const rawAt = (i: number): unknown => (raws instanceof ProtocolError ? frame.text : raws[i])
   if (frame.direction === 'out') {
+    // The connection hands over what it wrote: exact even for a panel
+    // mounted after the version 2 handles were given.
+    if (frame.messages !== undefined) {
+      return { ...base, messages: frame.messages.map((message, i) => logged(rawAt(i), message, undefined)) }
+    }
     const decoded = decoder.client(frame.text)
     if (decoded instanceof ProtocolError)
       return { ...base, messages: [logged(frame.text, {}, decoded.message)] }
@@ -127,7 +132,7 @@ export function decodeFrame(
       ),
     }
   }
-  const decoded = decoder.server(frame.text)
+  const decoded = frame.messages ?? decoder.server(frame.text)
   if (decoded instanceof ProtocolError)
     return { ...base, messages: [logged(frame.text, {}, decoded.message)] }
   return {

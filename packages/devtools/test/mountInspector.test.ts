@@ -68,6 +68,51 @@ describe('the model fed by a live socket', () => {
   })
 })
 
+describe('a model that starts observing a connection already open (protocol version 2)', () => {
+  it('reads the compact writes and changes by entity, though their handles were given before', async () => {
+    const { url } = await server()
+    const socket = websocket(url, { WebSocket: WebSocket as never, reconnect: true })
+    const other = websocket(url, { WebSocket: WebSocket as never, reconnect: true })
+    const store = storeOf<Person>({ _id: 'late', name: 'Ada', address: { city: 'Bern' } })
+    const otherStore = storeOf<Person>({ _id: 'late', name: 'Ada', address: { city: 'Bern' } })
+    const sync = syncWith(store, socket, PersonResource)
+    const otherSync = syncWith(otherStore, other, PersonResource)
+    cleanups.push(
+      () => sync.stop(),
+      () => otherSync.stop(),
+    )
+    await Promise.all([sync.flush(), otherSync.flush()])
+
+    // Mounted now: the handle of person/late was given in a frame it never saw.
+    const model = createInspectorModel()
+    cleanups.push(socket.frames(frame => model.addFrame(frame)))
+    const seen: string[] = []
+    cleanups.push(socket.frames(frame => seen.push(frame.text ?? '')))
+    store.map(L.name).update('Grace')
+    await sync.flush()
+    otherStore.map(L.address.city).update('Zug')
+    await otherSync.flush()
+    await new Promise<void>(resolve => {
+      const stop = store.data.subscribe(p => {
+        if (p.address.city === 'Zug') queueMicrotask(() => (stop(), resolve()))
+      })
+    })
+
+    // The frames really are compact (no resource or id in them)…
+    expect(seen.some(text => text.includes('"p":') && !text.includes('person'))).toBe(true)
+    // …and the log still names the entity and the fields.
+    const messages = model
+      .state({ connection: socket.connectionInfo.value, clientId: socket.clientId, syncs: [], rooms: [] })
+      .frames.flatMap(frame => frame.messages.map(m => ({ ...m, direction: frame.direction })))
+    const patch = messages.find(m => m.direction === 'out' && m.type === 'patch')
+    expect(patch).toMatchObject({ resource: 'person', id: 'late', problem: undefined })
+    expect(patch?.summary).toContain('.name')
+    const change = messages.find(m => m.direction === 'in' && m.type === 'change')
+    expect(change).toMatchObject({ resource: 'person', id: 'late', problem: undefined })
+    expect(change?.summary).toContain('.address')
+  })
+})
+
 describe('mountInspector', () => {
   it('mounts a closed panel in a shadow root; toggle opens it with the focus inside, Escape closes it', async () => {
     const { url } = await server()

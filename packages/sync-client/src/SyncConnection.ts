@@ -248,7 +248,7 @@ export class SyncConnection {
     // every sync sends what is unacknowledged again after the next `hello`.
     this.wire.send(batch, text => {
       const sent = this.session._sendNow(text)
-      if (sent && this.monitor?.observed) this.monitor.frame('out', text)
+      if (sent && this.monitor?.observed) this.monitor.sent(text, batch)
       return sent
     })
   }
@@ -315,8 +315,8 @@ export class SyncConnection {
   }
 
   private receive(data: unknown): void {
-    if (this.monitor?.observed) this.monitor.frame('in', data)
     if (typeof data !== 'string') {
+      if (this.monitor?.observed) this.monitor.received(data, undefined)
       this.broadcastError(
         new SyncError('BAD_MESSAGE', 'Received a binary frame; the sync protocol uses text frames'),
       )
@@ -326,6 +326,7 @@ export class SyncConnection {
     this.frameLength = data.length
     // Either protocol version, read into version 1 messages.
     const messages = this.wire.parse(data)
+    if (this.monitor?.observed) this.monitor.received(data, Array.isArray(messages) ? messages : undefined)
     if (!Array.isArray(messages)) {
       this.broadcastError(
         new SyncError('BAD_MESSAGE', 'Received a frame that is not JSON', { cause: messages }),

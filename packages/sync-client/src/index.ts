@@ -33,7 +33,10 @@ export type {
   ConnectionPhase,
   EntityInspection,
   Frame,
+  FrameBase,
   FrameObserver,
+  IncomingFrame,
+  OutgoingFrame,
   RoomInspection,
   SyncInspection,
 } from './observation.ts'

@@ -2,13 +2,40 @@
 // inspector (`@lensync/devtools`) about themselves. Nothing here runs while
 // nobody observes: a frame is only described (timed, measured) when an
 // observer is subscribed, and connection states change a few times a session.
+import type { ClientMessage, ParsedServerMessage } from '@lensync/protocol'
 import { type ReadonlySignal, type Signal, signal } from '@lensync/store'
 import { rethrowLater } from './cache/rethrowLater.ts'
 import type { Peer, Presence } from './presence/types.ts'
 import type { FieldStatus, Sync, SyncSource, SyncStatus } from './syncTypes.ts'
 
 /** One WebSocket frame of a socket's shared sync connection, as {@link FrameObserver}s get it. */
-export interface Frame {
+export type Frame = OutgoingFrame | IncomingFrame
+
+/** A frame this client sent (see {@link Frame}). */
+export interface OutgoingFrame extends FrameBase {
+  readonly direction: 'out'
+  /**
+   * The protocol messages in it, in version 1 shape, as this client wrote
+   * them (whatever version the connection speaks: version 2's compact
+   * envelopes name entities by per-connection handles, which only the
+   * connection knows).
+   */
+  readonly messages?: readonly ClientMessage[]
+}
+
+/** A frame this client received (see {@link Frame}). */
+export interface IncomingFrame extends FrameBase {
+  readonly direction: 'in'
+  /**
+   * The protocol messages in it, in version 1 shape, each as the client's
+   * checks read it (`ok: false` with the reason for one it skipped);
+   * `undefined` for a binary frame or one that is not JSON.
+   */
+  readonly messages?: readonly ParsedServerMessage[] | undefined
+}
+
+/** What every {@link Frame} tells. */
+export interface FrameBase {
   /** `out`: sent by this client; `in`: received from the server. */
   readonly direction: 'in' | 'out'
   /** When it was handed to the WebSocket or received, in ms since the epoch (`Date.now()`). */
@@ -190,8 +217,13 @@ export class _SocketMonitor {
     }
   }
 
-  /** A frame went out or came in (call only when {@link observed}). */
-  frame(direction: 'in' | 'out', data: unknown): void {
+  /** A frame went out (call only when {@link observed}). */
+  sent(text: string, messages: readonly ClientMessage[]): void {
+    this.emit({ direction: 'out', time: this.now(), text, size: utf8Length(text), messages })
+  }
+
+  /** A frame came in, with its messages when it was read (call only when {@link observed}). */
+  received(data: unknown, messages: readonly ParsedServerMessage[] | undefined): void {
     const text = typeof data === 'string' ? data : undefined
     const size =
       text !== undefined
@@ -201,7 +233,11 @@ export class _SocketMonitor {
           : typeof Blob !== 'undefined' && data instanceof Blob
             ? data.size
             : 0
-    const frame: Frame = Object.freeze({ direction, time: this.now(), text, size })
+    this.emit({ direction: 'in', time: this.now(), text, size, messages })
+  }
+
+  private emit(frame: Frame): void {
+    Object.freeze(frame)
     for (const observer of [...this.observers]) {
       try {
         observer(frame)
