@@ -540,12 +540,22 @@ export class EntityReplica {
    * @returns false when it was stale (rev not newer) and ignored.
    */
   applyChange(rev: number, change: { value?: unknown; set?: FieldChange[]; unset?: FieldPath[] }): boolean {
-    if (rev <= this.rev) return false
-    this.touched()
-    const value =
+    return this.applyValue(
+      rev,
       'value' in change && change.set === undefined
         ? change.value
-        : applyFieldChanges(this.confirmed, change.set ?? [], change.unset ?? [])
+        : applyFieldChanges(this.confirmed, change.set ?? [], change.unset ?? []),
+    )
+  }
+
+  /**
+   * A remote change, as the entity's whole new value (a field change already
+   * merged into {@link confirmed}). Values are decoded.
+   * @returns false when it was stale (rev not newer) and ignored.
+   */
+  applyValue(rev: number, value: unknown): boolean {
+    if (rev <= this.rev) return false
+    this.touched()
     this.server = { kind: 'present', rev, value }
     this.foundOnServer()
     return true

@@ -6,6 +6,7 @@ import {
   type FieldChange,
   type FieldConflict,
   type FieldPath,
+  type FieldSet,
   findValueProblem,
   type Issue,
   MAX_VALUE_DEPTH,
@@ -13,6 +14,7 @@ import {
   plainIssues,
   type RejectMessage,
   type ServerMessage,
+  setIn,
 } from '@lensync/protocol'
 import {
   computed,
@@ -461,8 +463,15 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   protected applyRemoteChange(replica: EntityReplica, message: ChangeMessage): boolean {
     if (message.rev <= replica.rev) return false
     let value: unknown
-    if (message.set !== undefined || message.unset !== undefined) {
-      const fields = message.set
+    const fields = message.set
+    const unset = message.unset
+    if (fields?.length === 1 && (unset === undefined || unset.length === 0)) {
+      // The usual change, one field: no arrays to build, one copy of each object on its path.
+      const [path, encoded] = fields[0] as FieldSet
+      const decoded = this.decodeValue(encoded, message.id)
+      if (decoded === SKIPPED) return false
+      value = setIn(replica.confirmed, path, decoded)
+    } else if (fields !== undefined || unset !== undefined) {
       const set: FieldChange[] = []
       if (fields !== undefined)
         for (const [path, encoded] of fields) {
@@ -470,14 +479,14 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
           if (decoded === SKIPPED) return false
           set.push([path, decoded])
         }
-      value = applyFieldChanges(replica.confirmed, set, message.unset ?? NO_PATHS)
+      value = applyFieldChanges(replica.confirmed, set, unset ?? NO_PATHS)
     } else {
       if (message.value === undefined) return false
       value = this.decodeValue(message.value, message.id)
       if (value === SKIPPED) return false
     }
     if (this.resourceDef.schema !== undefined && !this.valid(value, message.id)) return false
-    return replica.applyChange(message.rev, { value })
+    return replica.applyValue(message.rev, value)
   }
 
   /** The store now shows every replica's view (a render compared them, or an edit made them so). */

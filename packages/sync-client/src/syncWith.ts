@@ -274,7 +274,8 @@ class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle, UndoTarget 
         this.persist(replica)
         if (inPlace) this.renderChange(message, shared)
         else this.render()
-        this.push()
+        // Only this replica changed: the others had nothing to send, or sent it.
+        if (replica.hasUnsent) this.push()
         return
       }
       case 'gone':
