@@ -20,14 +20,14 @@ import { isSystemId, type SystemId, systemIds, systems } from './systems/index.t
 const here = fileURLToPath(new URL('.', import.meta.url))
 const USAGE =
   'usage: npm run bench:peers -- [--quick] [--rounds 5] [--systems raw,lensync,…] ' +
-  '[--metrics latency,idle,fanout,late,presence] [--pin same|split|off] [--source]'
+  '[--metrics latency,idle,fanout,late,presence] [--pin auto|same|split|off] [--source]'
 const { values: options } = parseArgs({
   args: process.argv.slice(2),
   options: {
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     systems: { type: 'string', default: systemIds.join(',') },
-    pin: { type: 'string', default: 'same' },
+    pin: { type: 'string', default: 'auto' },
     source: { type: 'boolean', default: false },
     metrics: { type: 'string', default: 'latency,idle,fanout,late,presence' },
     help: { type: 'boolean', default: false },
@@ -40,10 +40,11 @@ if (options.help) {
 }
 const quick = options.quick
 const rounds = Number(options.rounds ?? (quick ? 1 : 5))
-const pinMode = options.pin as PinMode
+const pinMode = options.pin as PinMode | 'auto'
 const chosen = options.systems.split(',').map(s => s.trim())
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer\n${USAGE}`)
-if (!['same', 'split', 'off'].includes(pinMode)) throw new Error(`--pin must be same, split or off\n${USAGE}`)
+if (!['auto', 'same', 'split', 'off'].includes(pinMode))
+  throw new Error(`--pin must be auto, same, split or off\n${USAGE}`)
 const unknown = chosen.filter(id => !isSystemId(id))
 if (unknown.length > 0)
   throw new Error(`unknown system ${unknown.join(', ')}; known: ${systemIds.join(', ')}`)
@@ -88,12 +89,20 @@ if (!existsSync(`${here}/node_modules`)) {
   log('installing bench/peers dependencies (npm ci --prefix bench/peers)')
   execFileSync('npm', ['ci', '--prefix', here, '--no-audit', '--no-fund'], { stdio: 'inherit' })
 }
-const { startPeerWorker } = await import('./lib/worker.ts')
+const { startPeerWorker, TimeoutError } = await import('./lib/worker.ts')
 
-const pinning = resolvePinning(pinMode)
+// auto: the latency rounds with every process on one CPU (a wake-up on the other vCPU costs
+// 40–100 µs here, as in the main bench); the throughput rounds with the servers on one CPU and
+// the clients on the other, so that a thousand clients' work does not queue behind the server's.
+const pinning = resolvePinning(pinMode === 'auto' ? 'same' : pinMode)
+const throughputPinning = resolvePinning(pinMode === 'auto' ? 'split' : pinMode)
 const machine = describeMachine()
 const loadBefore = loadAverage()
-log(`${machine.cpu}, ${machine.cpus} CPUs, Node ${machine.node}; ${pinning.describe()}; ${rounds} rounds`)
+const pinningText =
+  pinning.describe() === throughputPinning.describe()
+    ? pinning.describe()
+    : `latency: ${pinning.describe()}; the rest: ${throughputPinning.describe()}`
+log(`${machine.cpu}, ${machine.cpus} CPUs, Node ${machine.node}; ${pinningText}; ${rounds} rounds`)
 if (quick) log('--quick: small workloads, figures are not for publishing')
 if (options.source) log('--source: lensync from its TypeScript sources through tsx')
 else log(`built packages/*/dist in ${buildPackages()} s`)
@@ -123,15 +132,23 @@ function push<T>(series: Partial<Record<SystemId, T[]>>, system: SystemId, value
   else series[system] = [value]
 }
 
+/** What a cell says when its system failed: `timed out` when a call ran out of time. */
+const failureTexts = new Map<string, string>()
+
 function fail(metric: string, system: SystemId, error: unknown): void {
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error)
   failedIn(metric).add(system)
+  failureTexts.set(`${metric}/${system}`, error instanceof TimeoutError ? 'timed out' : 'failed')
   failures.push({ system, metric, error: text })
   log(`${metric} ${system} FAILED: ${text.split('\n')[0]}`)
 }
 
-async function startPair(system: SystemId, serverFlags: string[] = []): Promise<Pair> {
-  const common = { pinning, source: options.source, callTimeoutMs: 180_000 }
+async function startPair(system: SystemId, serverFlags: string[] = [], latency = false): Promise<Pair> {
+  const common = {
+    pinning: latency ? pinning : throughputPinning,
+    source: options.source,
+    callTimeoutMs: 180_000,
+  }
   const [server, clients] = await Promise.all([
     startPeerWorker('server', system, { ...common, kind: 'server', nodeFlags: serverFlags }),
     startPeerWorker('clients', system, { ...common, kind: 'client' }),
@@ -152,10 +169,10 @@ const orderOf = (round: number, ids: readonly SystemId[]) =>
 /** Waits until the server process is idle (under 1 ms of CPU in two 50 ms windows), at most 3 s. */
 async function serverIdle(server: Server): Promise<number> {
   let quiet = 0
-  let last = await server.call('cpuMicros')
+  let last = await server.callWithin(60_000, 'cpuMicros')
   for (let i = 0; i < 60 && quiet < 2; i++) {
     await sleep(50)
-    const now = await server.call('cpuMicros')
+    const now = await server.callWithin(60_000, 'cpuMicros')
     quiet = now - last < 1000 ? quiet + 1 : 0
     last = now
   }
@@ -172,7 +189,7 @@ async function interleaved<T>(
   ids: readonly SystemId[],
   setup: (pair: Pair, system: SystemId) => Promise<void>,
   round: (pair: Pair, system: SystemId, index: number) => Promise<T>,
-  warmup = true,
+  { warmup = true, latency = false, budgetS }: { warmup?: boolean; latency?: boolean; budgetS: number },
 ): Promise<Partial<Record<SystemId, T[]>>> {
   const pairs = new Map<SystemId, Pair>()
   const results: Partial<Record<SystemId, T[]>> = {}
@@ -180,7 +197,7 @@ async function interleaved<T>(
   try {
     for (const system of ids) {
       try {
-        const pair = await startPair(system)
+        const pair = await startPair(system, [], latency)
         pairs.set(system, pair)
         await setup(pair, system)
       } catch (error) {
@@ -191,12 +208,17 @@ async function interleaved<T>(
       for (const system of orderOf(r + 1, ids)) {
         const pair = pairs.get(system)
         if (!pair || failedIn(metric).has(system)) continue
+        // Bounded in time: after its budget, a system that has one measured round does no more.
+        if ((results[system]?.length ?? 0) > 0 && (took.get(system) ?? 0) > budgetS) continue
         const start = Date.now()
         try {
           const value = await round(pair, system, r)
           if (r >= 0) push(results, system, value)
         } catch (error) {
           fail(metric, system, error)
+          // Its processes may still be busy (a timeout): end them now, they would slow the others.
+          pairs.delete(system)
+          await stopPair(pair)
         }
         took.set(system, (took.get(system) ?? 0) + (Date.now() - start) / 1000)
       }
@@ -216,7 +238,7 @@ const pickAll = <T>(results: Partial<Record<SystemId, T[]>>, pick: (value: T) =>
 }
 const failedTexts = (metric: string) => {
   const out: Partial<Record<SystemId, string>> = {}
-  for (const id of failedIn(metric)) out[id] = 'failed'
+  for (const id of failedIn(metric)) out[id] = failureTexts.get(`${metric}/${id}`) ?? 'failed'
   return out
 }
 
@@ -229,8 +251,9 @@ if (wants('latency')) {
   const results = await interleaved(
     metric,
     columns,
-    pair => pair.clients.call('latencySetup', pair.url),
+    pair => pair.clients.callWithin(60_000, 'latencySetup', pair.url),
     pair => pair.clients.call('latencyRound', size.latencySamples, size.latencyMs),
+    { latency: true, budgetS: 30 },
   )
   const texts = failedTexts(metric)
   const common = { unit: 'µs', better: 'lower' } as const
@@ -268,9 +291,12 @@ if (wants('idle')) {
   const metric = 'idle'
   log(`${metric}: ${size.idle} idle clients per system, fresh processes each round`)
   const results: Partial<Record<SystemId, { heap: number; rss: number }[]>> = {}
+  const took = new Map<SystemId, number>()
   for (let r = 0; r < rounds; r++) {
     for (const system of orderOf(r, columns)) {
       if (failedIn(metric).has(system)) continue
+      if ((took.get(system) ?? 0) > 30) continue
+      const start = Date.now()
       let pair: Pair | undefined
       try {
         pair = await startPair(system, ['--expose-gc'])
@@ -290,10 +316,12 @@ if (wants('idle')) {
         fail(metric, system, error)
       } finally {
         await stopPair(pair)
+        took.set(system, (took.get(system) ?? 0) + (Date.now() - start) / 1000)
       }
     }
     log(`${metric}: round ${r + 1}/${rounds} done`)
   }
+  log(`${metric}: seconds per system: ${[...took].map(([id, s]) => `${id} ${s.toFixed(1)}`).join(', ')}`)
   const texts = failedTexts(metric)
   rows.push(
     makePeerRow(
@@ -323,17 +351,16 @@ for (const readers of wants('fanout') ? size.readers : []) {
     columns,
     async () => {},
     async ({ server, clients, url }, _system, r) => {
-      await clients.call('fanoutSetup', url, readers, r)
-      try {
-        const before = await serverIdle(server)
-        const { ms } = await clients.call('fanoutRound', size.edits)
-        const cpuSeconds = ((await serverIdle(server)) - before) / 1e6
-        return { perCpuSecond: (size.edits * readers) / cpuSeconds, ms }
-      } finally {
-        await clients.call('fanoutTeardown')
-      }
+      // Bounded: a system that cannot connect its readers or deliver the edits within 90 s each is `timed out`.
+      await clients.callWithin(90_000, 'fanoutSetup', url, readers, r)
+      const before = await serverIdle(server)
+      const { ms } = await clients.callWithin(90_000, 'fanoutRound', size.edits)
+      const cpuSeconds = ((await serverIdle(server)) - before) / 1e6
+      // (After a failure the processes are ended instead.)
+      await clients.callWithin(60_000, 'fanoutTeardown')
+      return { perCpuSecond: (size.edits * readers) / cpuSeconds, ms }
     },
-    readers === size.readers[0],
+    { warmup: readers === size.readers[0], budgetS: 30 },
   )
   const texts = failedTexts(metric)
   rows.push(
@@ -370,8 +397,9 @@ if (wants('late')) {
   const results = await interleaved(
     metric,
     columns,
-    pair => pair.clients.call('lateSetup', pair.url, size.late),
+    pair => pair.clients.callWithin(90_000, 'lateSetup', pair.url, size.late),
     pair => pair.clients.call('lateRound'),
+    { budgetS: 20 },
   )
   rows.push(
     makePeerRow(
@@ -396,13 +424,14 @@ if (wants('presence')) {
   const results = await interleaved(
     metric,
     withPresence,
-    pair => pair.clients.call('presenceSetup', pair.url, size.members),
+    pair => pair.clients.callWithin(90_000, 'presenceSetup', pair.url, size.members),
     async ({ server, clients }) => {
       const before = await serverIdle(server)
       const { deliveries } = await clients.call('presenceRound', size.bursts, BURST)
       const cpuSeconds = ((await serverIdle(server)) - before) / 1e6
       return deliveries / cpuSeconds
     },
+    { budgetS: 20 },
   )
   rows.push(
     makePeerRow(
@@ -442,10 +471,10 @@ const versions = Object.fromEntries(
 )
 const seconds = Math.round((Date.now() - started) / 100) / 10
 const loadAfter = loadAverage()
-const table = renderPeerTable(rows, columns)
+const table = renderPeerTable(rows, columns, rounds)
 const summary =
   `${machine.cpu}, ${machine.cpus} CPUs, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}; ` +
-  `${pinning.describe()}; commit ${machine.commit}; ${rounds} round${rounds === 1 ? '' : 's'}` +
+  `${pinningText}; commit ${machine.commit}; ${rounds} round${rounds === 1 ? '' : 's'}` +
   `${quick ? ' (--quick)' : ''}; lensync from ${options.source ? 'source' : 'dist'}; ${seconds} s; ` +
   `load average ${loadBefore} before / ${loadAfter} after`
 writeFileSync(
@@ -454,7 +483,7 @@ writeFileSync(
     {
       date: new Date(started).toISOString(),
       machine,
-      pinning: pinning.describe(),
+      pinning: pinningText,
       rounds,
       quick,
       code: options.source ? 'source' : 'dist',

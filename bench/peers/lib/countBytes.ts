@@ -34,7 +34,8 @@ function counterOf(socket: WebSocket): SocketBytes {
  * made it: every system's client library uses this one copy of `ws` (passed
  * as the WebSocket constructor, or through isomorphic-ws) — by wrapping
  * `send` and the `message` event on the prototype. WebSocket framing (2–14
- * bytes per message) is not counted, as in the main bench's P5.
+ * bytes per message) is not counted, as in the main bench's P5. Also keeps
+ * an `error` on a socket no one listens to any more from ending the process.
  */
 export function installByteCounting(): void {
   if (installed) return
@@ -50,6 +51,12 @@ export function installByteCounting(): void {
     return send.call(this, data, ...rest)
   }
   proto.emit = function (this: WebSocket, event: string | symbol, ...args: unknown[]) {
+    // A socket its library stopped listening to (a client shut down while it was connecting)
+    // would crash the process with its 'error': report it instead.
+    if (event === 'error' && this.listenerCount('error') === 0) {
+      console.error(`[bench:peers] error on an abandoned socket: ${String((args[0] as Error)?.message)}`)
+      return false
+    }
     if (enabled) {
       const counter = counterOf(this)
       if (event === 'message') counter.received += byteLength(args[0])

@@ -42,16 +42,25 @@ export function makePeerRow(
  *
  * @param rows - The rows.
  * @param columns - The systems measured, in order.
+ * @param rounds - The rounds asked for: a cell from fewer (its time budget ran out) says how many.
  * @returns The table, padded so that it also reads in a terminal.
  */
-export function renderPeerTable(rows: readonly PeerRow[], columns: readonly SystemId[]): string {
+export function renderPeerTable(
+  rows: readonly PeerRow[],
+  columns: readonly SystemId[],
+  rounds: number,
+): string {
   const header = ['row', ...columns.map(id => systems[id])]
   const body = rows.map(row => [
     `${row.label} (${row.unit})`,
     ...columns.map(id => {
       const cell = row.cells[id]
       if (cell === undefined) return '–'
-      return typeof cell === 'string' ? cell : formatFigure(cell, '')
+      if (typeof cell === 'string') return cell
+      const n = cell.samples.length
+      return n < rounds
+        ? `${formatFigure(cell, '')} [${n} round${n === 1 ? '' : 's'}]`
+        : formatFigure(cell, '')
     }),
   ])
   const widths = header.map((title, i) => Math.max(title.length, ...body.map(line => (line[i] ?? '').length)))

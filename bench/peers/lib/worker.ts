@@ -8,11 +8,22 @@ import type { SystemId } from '../systems/index.ts'
 const workerEntry = fileURLToPath(new URL('../worker.ts', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url))
 
+/** A call to a worker that did not answer in time. */
+export class TimeoutError extends Error {
+  readonly code = 'TIMEOUT'
+}
+
 /** A child process running one role for one system, driven by calls over IPC. */
 export interface PeerWorker<M> {
   readonly pid: number
   /** Calls one of the role's methods in the child; rejects with its error or after the timeout. */
   call<K extends keyof M & string>(
+    method: K,
+    ...args: M[K] extends (...a: infer A) => unknown ? A : never
+  ): Promise<M[K] extends (...a: never[]) => infer R ? Awaited<R> : never>
+  /** {@link call} with its own timeout, in ms. */
+  callWithin<K extends keyof M & string>(
+    timeoutMs: number,
     method: K,
     ...args: M[K] extends (...a: infer A) => unknown ? A : never
   ): Promise<M[K] extends (...a: never[]) => infer R ? Awaited<R> : never>
@@ -66,6 +77,8 @@ export async function startPeerWorker<R extends RoleName>(
     for (const { reject } of waiting.values()) reject(new Error(`worker ${role} ${system} exited`))
     waiting.clear()
   })
+  // A send to a process that died is reported here; the call fails by `exited` (or its timeout).
+  child.on('error', error => console.error(`[bench:peers] worker ${role} ${system}: ${error.message}`))
   child.on('message', (message: Reply | { ready: true }) => {
     if ('ready' in message) return
     const pending = waiting.get(message.id)
@@ -84,28 +97,36 @@ export async function startPeerWorker<R extends RoleName>(
     child.on('message', onMessage)
     void exited.then(() => reject(new Error(`worker ${role} ${system} exited before it was ready`)))
   })
+  const callWithin = (timeoutMs: number, method: string, ...args: unknown[]): Promise<never> => {
+    const id = nextId++
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(id)
+        reject(new TimeoutError(`${role} ${system}.${method}() took longer than ${timeoutMs} ms`))
+      }, timeoutMs)
+      waiting.set(id, {
+        resolve: value => {
+          clearTimeout(timer)
+          resolve(value as never)
+        },
+        reject: error => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      })
+      if (!child.connected) {
+        waiting.delete(id)
+        clearTimeout(timer)
+        reject(new Error(`worker ${role} ${system} exited`))
+        return
+      }
+      child.send({ id, method, args } satisfies Request)
+    })
+  }
   return {
     pid: child.pid as number,
-    call(method, ...args) {
-      const id = nextId++
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiting.delete(id)
-          reject(new Error(`${role} ${system}.${method}() took longer than ${options.callTimeoutMs} ms`))
-        }, options.callTimeoutMs)
-        waiting.set(id, {
-          resolve: value => {
-            clearTimeout(timer)
-            resolve(value as never)
-          },
-          reject: error => {
-            clearTimeout(timer)
-            reject(error)
-          },
-        })
-        child.send({ id, method, args } satisfies Request)
-      })
-    },
+    call: (method, ...args) => callWithin(options.callTimeoutMs, method, ...args),
+    callWithin: (timeoutMs, method, ...args) => callWithin(timeoutMs, method, ...args),
     stop: () => stopChild(child, exited),
   }
 }
