@@ -1,12 +1,6 @@
 import type { FieldPath, OpId } from '@lensync/protocol'
-import {
-  applyFieldChanges,
-  diffFields,
-  type FieldChange,
-  isPlainObject,
-  setIn,
-  unsetIn,
-} from '@lensync/protocol'
+import { applyFieldChanges, type FieldChange, isPlainObject, setIn, unsetIn } from '@lensync/protocol'
+import { diffEdit } from './diffEdit.ts'
 import { applyEdits, type FieldEdit, FieldOutbox, overlaps } from './FieldOutbox.ts'
 import type { LocalIntent, OutboxWrite, ServerState, WriteContent, WriteStamp } from './replicaState.ts'
 
@@ -414,7 +408,7 @@ export class EntityReplica {
    * @returns true when anything changed.
    */
   localEdit(before: unknown, after: unknown): boolean {
-    const diff = diffFields(before, after)
+    const diff = diffEdit(before, after)
     if (diff.set.length === 0 && diff.unset.length === 0) return false
     this.touched()
     this.draftBase ??= this.rev
