@@ -20,12 +20,26 @@ function valueAt(value: unknown, path: FieldPath): unknown {
   return current
 }
 
-/** Whether `shown` and `view` differ at `path` (one has it and the other not, or not deep-equal). */
-function differsAt(shown: unknown, view: unknown, path: FieldPath): boolean {
-  const now = valueAt(view, path)
-  const was = valueAt(shown, path)
-  if (now === ABSENT || was === ABSENT) return now !== was
-  return !deepEqual(was, now)
+/**
+ * Where `shown` and `view` differ on the way to `path`, or `undefined` where
+ * they agree: `path` itself when the values there differ (or one has it and
+ * the other not), or a shorter prefix where one holds an object to descend
+ * into and the other something else (a change below a field that was no
+ * object makes it one; a removal can leave it empty).
+ */
+function differenceOn(shown: unknown, view: unknown, path: FieldPath): FieldPath | undefined {
+  let was = shown
+  let now = view
+  for (let i = 0; i < path.length; i++) {
+    if (!isPlainObject(was) || !isPlainObject(now)) return deepEqual(was, now) ? undefined : path.slice(0, i)
+    const key = path[i] as string
+    const had = Object.hasOwn(was, key)
+    const has = Object.hasOwn(now, key)
+    if (!had || !has) return had === has ? undefined : path.slice(0, i + 1)
+    was = was[key]
+    now = now[key]
+  }
+  return deepEqual(was, now) ? undefined : path
 }
 
 /**
@@ -56,17 +70,17 @@ export function shownAfter(
   let patch: Patch | undefined
   if (set !== undefined)
     for (const [path] of set) {
-      if (path.length === 0) return deepEqual(shown, view) ? shown : view
-      if (!differsAt(shown, view, path)) continue
-      if (shared) return view
-      patch = patched(patch, view, path)
+      const differs = differenceOn(shown, view, path)
+      if (differs === undefined) continue
+      if (shared || differs.length === 0) return view
+      patch = patched(patch, view, differs)
     }
   if (unset !== undefined)
     for (const path of unset) {
-      if (path.length === 0) return deepEqual(shown, view) ? shown : view
-      if (!differsAt(shown, view, path)) continue
-      if (shared) return view
-      patch = patched(patch, view, path)
+      const differs = differenceOn(shown, view, path)
+      if (differs === undefined) continue
+      if (shared || differs.length === 0) return view
+      patch = patched(patch, view, differs)
     }
   return patch === undefined ? shown : applyFieldChanges(shown, patch.set, patch.unset)
 }
