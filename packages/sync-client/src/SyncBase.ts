@@ -579,6 +579,7 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     if (!replica) return
     this.routes.delete(message.op)
     const wasDeleting = replica.deleting
+    const inStep = this.inStep
     if (message.t === 'ack') {
       this.accepted()
       const write = replica.inFlightWrite(message.op)
@@ -586,7 +587,7 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
         write && message.conflicts?.length ? this.conflictsOf(replica.id, write, message.conflicts) : []
       if (!replica.applyAck(message.op, message.rev, message.applied !== false, keptOf(found))) return
       const reported = this.resolveConflicts(replica, found, message.rev)
-      this.answered(replica, wasDeleting, message.rev)
+      this.answered(replica, wasDeleting, message.rev, inStep)
       this.persist(replica)
       this.push()
       for (const conflict of reported) this.emitConflict(conflict)
@@ -606,7 +607,7 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     }
     if (replica.applyReject(message.op)) {
       this.persist(replica)
-      this.answered(replica, wasDeleting, undefined)
+      this.answered(replica, wasDeleting, undefined, inStep)
       this.reportReject(message, replica.id)
       this.push()
     }
@@ -714,8 +715,15 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
    * Hook: an answer changed `replica`; show it.
    * @param wasDeleting - Whether a delete of it was waiting before the answer.
    * @param rev - The acknowledged revision, or `undefined` for a rejection.
+   * @param inStep - The store showed every replica's view before the answer:
+   *   only `replica` changed since (see {@link inStep}).
    */
-  protected abstract answered(replica: EntityReplica, wasDeleting: boolean, rev: number | undefined): void
+  protected abstract answered(
+    replica: EntityReplica,
+    wasDeleting: boolean,
+    rev: number | undefined,
+    inStep: boolean,
+  ): void
 
   /** Every replica of this sync (for the pending count and reconnects). */
   protected abstract allReplicas(): Iterable<EntityReplica>

@@ -1,5 +1,10 @@
-import type { CollectionSnapMessage, ServerMessage, SnapItem } from '@lensync/protocol'
-import { diffFields } from '@lensync/protocol'
+import {
+  type ChangeMessage,
+  type CollectionSnapMessage,
+  deepEqual,
+  type ServerMessage,
+  type SnapItem,
+} from '@lensync/protocol'
 import { computed, type ReadonlySignal, type Store } from '@lensync/store'
 import type { CollectionUpdate, OutboxEntry } from './cache/types.ts'
 import { EditFeed, type EntityEdit, type EntityWrite, type UndoTarget } from './EditFeed.ts'
@@ -9,6 +14,7 @@ import type { Resource } from './resource.ts'
 import { SyncBase } from './SyncBase.ts'
 import { connectionFor } from './SyncConnection.ts'
 import { SyncError } from './SyncError.ts'
+import { shownAfter } from './shownAfter.ts'
 import type { FieldStatus, ListSyncHandle, SyncListOptions } from './syncTypes.ts'
 import type { Session, Socket } from './types.ts'
 
@@ -130,6 +136,9 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle, UndoTarget {
     const order: string[] = []
     const seen = new Set<string>()
     let changed = false
+    // The store shows every view after the edits if it did before, unless an
+    // item the sync cannot take (no valid id, an id twice) stays in the list.
+    let inStep = this.inStep
     for (const item of list) {
       let id: string
       try {
@@ -138,9 +147,13 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle, UndoTarget {
         this.report(
           new SyncError('BAD_MESSAGE', 'syncList(): an item has no valid id; it is not synced', { cause }),
         )
+        inStep = false
         continue
       }
-      if (seen.has(id)) continue
+      if (seen.has(id)) {
+        inStep = false
+        continue
+      }
       seen.add(id)
       order.push(id)
       this.shownItems.set(id, item)
@@ -189,6 +202,8 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle, UndoTarget {
       changed = true
     }
     this.order = order
+    if (inStep) this.markShown()
+    else this.markUnshown()
     if (changed) {
       // Queued to the cache now, in the task of the edit.
       this.persistMany(this.replicas.values())
@@ -376,6 +391,7 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle, UndoTarget {
       next.push(this.itemView(id, replica))
     }
     this.order = order
+    this.markShown()
     const list = this.shown
     if (list.length === next.length && next.every((item, i) => item === list[i])) return
     this.shown = next
@@ -383,13 +399,50 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle, UndoTarget {
     this.store.update(next)
   }
 
+  /**
+   * Shows the new view of one replica when nothing else changed since the
+   * store showed every view: its item is replaced where it is, without
+   * rebuilding the list. Anything else (an item not shown, deleted, gone
+   * from the server) goes through {@link render}.
+   * @param change - A remote field change that `showsInPlace` allowed: only
+   *   its paths are compared (see `shownAfter`); without it the item's whole view is.
+   * @param shared - The store held the replica's confirmed value itself and nothing was on top.
+   */
+  private renderItem(replica: EntityReplica, change?: ChangeMessage, shared = false): void {
+    const id = replica.id
+    const last = this.shownItems.get(id)
+    const index = last === undefined ? -1 : this.shown.indexOf(last)
+    if (
+      index < 0 ||
+      this.replicas.get(id) !== replica ||
+      replica.deleting ||
+      replica.foreignDeleting ||
+      replica.server.kind !== 'present'
+    ) {
+      this.render()
+      return
+    }
+    let item: T
+    if (change) item = shownAfter(last, replica.view(), change.set, change.unset, shared) as T
+    else {
+      // Pending counts may have changed with an answer; a remote field change leaves them.
+      this.updatePending()
+      item = this.itemView(id, replica)
+    }
+    this.markShown()
+    if (item === last) return
+    this.shownItems.set(id, item)
+    const next = this.shown.slice()
+    next[index] = item
+    this.shown = next
+    if (this._edits.active) this._edits.shown([{ id, before: last, after: item, index }])
+    this.store.update(next)
+  }
+
   private itemView(id: string, replica: EntityReplica): T {
     const view = replica.view() as T
     const last = this.shownItems.get(id)
-    if (last !== undefined) {
-      const diff = diffFields(last, view)
-      if (diff.set.length === 0 && diff.unset.length === 0) return last
-    }
+    if (last !== undefined && deepEqual(last, view)) return last
     this.shownItems.set(id, view)
     return view
   }
@@ -439,14 +492,18 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle, UndoTarget {
         }
         this.seen(message.rev)
         let replica = this.replicas.get(message.id)
+        const inPlace = replica !== undefined && this.showsInPlace(replica, message)
+        const shared =
+          inPlace && replica?.bare === true && this.shownItems.get(message.id) === replica.confirmed
         if (!replica) {
           replica = this.makeReplica(message.id, undefined, 'remote')
           this.replicas.set(message.id, replica)
           this.order.push(message.id)
         }
         if (this.applyRemoteChange(replica, message)) {
-          this.persistMany([replica], this.collectionUpdate([replica]))
-          this.render()
+          if (this.cacheWriter) this.persistMany([replica], this.collectionUpdate([replica]))
+          if (inPlace) this.renderItem(replica, message, shared)
+          else this.render()
         }
         return
       }
@@ -478,11 +535,20 @@ class ListSync<T> extends SyncBase<T> implements ListSyncHandle, UndoTarget {
     }
   }
 
-  protected answered(replica: EntityReplica, wasDeleting: boolean, rev: number | undefined): void {
+  protected answered(
+    replica: EntityReplica,
+    wasDeleting: boolean,
+    rev: number | undefined,
+    inStep: boolean,
+  ): void {
     if (rev !== undefined) this.seen(rev)
-    this.persistMany([replica], this.collectionUpdate([replica]))
+    if (this.cacheWriter) this.persistMany([replica], this.collectionUpdate([replica]))
     // An answer to the write of an item removed and added again since is the old item's.
     if (this.replicas.get(replica.id) !== replica) return
+    if (inStep && !wasDeleting) {
+      this.renderItem(replica)
+      return
+    }
     if (wasDeleting && !replica.deleting) {
       // The delete was answered. The server may have the entity again (made
       // by someone else after it): then it is shown again.

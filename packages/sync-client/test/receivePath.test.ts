@@ -1,5 +1,5 @@
 import { effect, lenses, storeOf } from '@lensync/store'
-import { resource, type SyncError, syncWith } from '@lensync/sync-client'
+import { resource, type SyncError, syncList, syncWith } from '@lensync/sync-client'
 import { describe, expect, it } from 'vitest'
 import type { WebSocket } from 'ws'
 import { syncFixtures, testSocket, until } from './helpers.ts'
@@ -21,7 +21,8 @@ const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
 const L = lenses<Person>()
 type Envelope = { t: string } & Record<string, unknown>
 
-const { cleanups, track } = syncFixtures()
+const fixtures = syncFixtures()
+const { cleanups, track } = fixtures
 
 /**
  * A server that answers hello and sub (person('Ada', 36) at rev 1) and acks
@@ -181,5 +182,61 @@ describe('syncWith: remote field changes', () => {
     server.change(2, [[['age'], 40]])
     await until(store.data, p => p.age === 40, 'the change shown')
     expect(store.current).toEqual(person('Ada', 40))
+  })
+})
+
+type Note = { id: string; text: string; meta: { by: string } }
+const NoteResource = resource<Note>({ name: 'note', id: n => n.id })
+const note = (id: string, text: string): Note => ({ id, text, meta: { by: 'a' } })
+
+describe('syncList: remote field changes', () => {
+  async function twoLists() {
+    const srv = await fixtures.server()
+    const initial = [note('n1', 'one'), note('n2', 'two'), note('n3', 'three')]
+    const a = storeOf<Note[]>(initial)
+    const syncA = track(syncList(a, testSocket(srv.url), NoteResource))
+    await syncA.flush()
+    const b = storeOf<Note[]>([])
+    const syncB = track(syncList(b, testSocket(srv.url), NoteResource))
+    await syncB.flush()
+    expect(b.current).toEqual(initial)
+    return { a, b, syncA, syncB }
+  }
+
+  it('replace only the changed item: the other items keep their identity', async () => {
+    const { a, b } = await twoLists()
+    const [first, , third] = b.current
+    const lists = notifications(b.data)
+    a.update(a.current.map(n => (n.id === 'n2' ? { ...n, text: 'TWO' } : n)))
+    await until(b.data, l => l[1]?.text === 'TWO', 'the change shown')
+    expect(b.current).toEqual([note('n1', 'one'), note('n2', 'TWO'), note('n3', 'three')])
+    expect(b.current[0]).toBe(first)
+    expect(b.current[2]).toBe(third)
+    expect(lists.count).toBe(1)
+  })
+
+  it('show local edits not yet acknowledged on top, and items added since', async () => {
+    const { a, b, syncB } = await twoLists()
+    b.update(b.current.map(n => (n.id === 'n1' ? { ...n, meta: { by: 'b' } } : n)))
+    a.update([...a.current.map(n => (n.id === 'n1' ? { ...n, text: 'ONE' } : n)), note('n4', 'four')])
+    await until(b.data, l => l.length === 4 && l[0]?.text === 'ONE', 'both changes shown')
+    await syncB.flush()
+    expect(b.current).toEqual([
+      { id: 'n1', text: 'ONE', meta: { by: 'b' } },
+      note('n2', 'two'),
+      note('n3', 'three'),
+      note('n4', 'four'),
+    ])
+  })
+
+  it('drop an item without a valid id from the store as before', async () => {
+    const { a, b, syncB } = await twoLists()
+    const errors: SyncError[] = []
+    cleanups.push(syncB.errors.subscribe(e => errors.push(e)))
+    b.update([...b.current, { id: '', text: 'no id', meta: { by: 'b' } }])
+    expect(errors.map(e => e.code)).toEqual(['BAD_MESSAGE'])
+    a.update(a.current.map(n => (n.id === 'n3' ? { ...n, text: 'THREE' } : n)))
+    await until(b.data, l => l[2]?.text === 'THREE', 'the change shown')
+    expect(b.current).toEqual([note('n1', 'one'), note('n2', 'two'), note('n3', 'THREE')])
   })
 })
