@@ -19,7 +19,7 @@ import {
   encodeEntitySnap,
   encodeWelcome,
 } from './encode.ts'
-import type { OpId } from './messages.ts'
+import type { FieldPath, FieldSet, OpId } from './messages.ts'
 import { ProtocolError } from './ProtocolError.ts'
 
 const str = JSON.stringify
@@ -357,4 +357,63 @@ export function compactBroadcast(text: string): (ref: string) => string {
   }
   tail += '}'
   return ref => `{"c":${ref}${tail}`
+}
+
+/**
+ * The compact form of a `change` or `gone`, split around the entity's
+ * reference and the revision: `prefix + ref + ',"r":' + rev + rest`. Made by
+ * {@link compactChangeOf} from the write itself, so a broadcast to version 2
+ * connections needs no parse of the version 1 text.
+ */
+export type CompactChange = readonly [prefix: string, rest: string]
+
+/**
+ * The compact form of a change, from what the write carries: a value's
+ * envelope text (a put), the patch's `set` and `unset` (values as parsed
+ * envelopes, before anything decodes them in place), or `'gone'` (a delete).
+ * The same text {@link compactBroadcast} makes from the version 1 envelope.
+ *
+ * @returns The split text; render it with {@link renderCompactChange}.
+ * @example
+ * const compact = compactChangeOf({ set: [[['n'], { json: 1 }]] })
+ * renderCompactChange(compact, 7)('3') // '{"c":3,"r":7,"s":["n",1]}'
+ */
+export function compactChangeOf(
+  body:
+    | { readonly value: string }
+    | { readonly set: readonly FieldSet[]; readonly unset?: readonly FieldPath[] | undefined }
+    | 'gone',
+): CompactChange {
+  if (body === 'gone') return ['{"g":', '}']
+  if ('value' in body) return ['{"c":', `${valueFields(body.value)}}`]
+  let set = ''
+  let metas = ''
+  const pairs = body.set
+  for (let i = 0; i < pairs.length; i++) {
+    const [path, value] = pairs[i] as FieldSet
+    set += `${i === 0 ? '' : ','}${_compactPathText(path)},${str(value.json === undefined ? null : value.json)}`
+    if (value.meta !== undefined && value.meta !== null)
+      metas += `${metas ? ',' : ''}[${i},${str(value.meta)}]`
+  }
+  let rest = pairs.length > 0 ? `,"s":[${set}]` : ''
+  if (metas) rest += `,"m":[${metas}]`
+  const unset = body.unset
+  if (unset !== undefined && unset.length > 0) {
+    let list = ''
+    for (let i = 0; i < unset.length; i++)
+      list += `${i === 0 ? '' : ','}${_compactPathText(unset[i] as FieldPath)}`
+    rest += `,"x":[${list}]`
+  } else if (pairs.length === 0) rest += ',"s":[]'
+  return ['{"c":', `${rest}}`]
+}
+
+/**
+ * A {@link CompactChange} with its revision, as {@link compactBroadcast}'s renderer.
+ *
+ * @returns `(ref) => text`: the envelope naming the entity by `ref` (see {@link ServerWire.entityRef}).
+ */
+export function renderCompactChange(change: CompactChange, rev: number): (ref: string) => string {
+  const [prefix, rest] = change
+  const tail = `,"r":${rev}${rest}`
+  return ref => `${prefix}${ref}${tail}`
 }

@@ -83,8 +83,14 @@ export type { ParsedServerMessage } from './parseServerMessage.ts'
 export { parseServerMessage } from './parseServerMessage.ts'
 export type { FieldChange, FieldDiff } from './paths.ts'
 export { applyFieldChanges, deepEqual, diffFields, setIn, unsetIn } from './paths.ts'
-export type { ServerWire } from './ServerWire.ts'
-export { compactBroadcast, createServerWire, negotiateVersion } from './ServerWire.ts'
+export type { CompactChange, ServerWire } from './ServerWire.ts'
+export {
+  compactBroadcast,
+  compactChangeOf,
+  createServerWire,
+  negotiateVersion,
+  renderCompactChange,
+} from './ServerWire.ts'
 export type { StandardResult, StandardSchemaV1 } from './standardSchema.ts'
 export { isStandardSchema, plainIssues } from './standardSchema.ts'
 export type { ValueProblem } from './valueShape.ts'

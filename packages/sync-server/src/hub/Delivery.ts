@@ -64,11 +64,17 @@ export class _Delivery implements _WriteAnswers {
    * Sends a `change` or `gone` (its version 1 text) to every subscriber of
    * the entity but its writer (if it is connected here). Version 2
    * connections get its compact form, naming the entity by the handle it has
-   * on each: one shared frame per distinct handle.
+   * on each: one shared frame per distinct handle, rendered by `render`
+   * when the write path made it, else from the version 1 text.
    */
-  broadcast(resource: string, id: string, sender: HubClient | undefined, text: string): void {
+  broadcast(
+    resource: string,
+    id: string,
+    sender: HubClient | undefined,
+    text: string,
+    render?: ((ref: string) => string) | undefined,
+  ): void {
     let shared: SharedFrame | undefined
-    let render: ((ref: string) => string) | undefined
     let compact: Map<string, SharedFrame> | undefined
     this._subscriptions.forEach(resource, id, client => {
       if (client === sender || client.closed) return

@@ -12,7 +12,7 @@ import type { _WriteOutcome } from './WriteOutcome.ts'
 import { isThenable, whenDone } from './whenDone.ts'
 
 /** A write decided to be written: what goes into the batch besides its task, entity and base. */
-type _Decided = Pick<_StagedWrite, 'state' | 'change' | 'baseRev' | 'stamp' | 'conflicts'>
+type _Decided = Pick<_StagedWrite, 'state' | 'change' | 'compact' | 'baseRev' | 'stamp' | 'conflicts'>
 
 /** Retries of one write after storage conflicts before its connection is closed. */
 const MAX_ATTEMPTS = 8
@@ -199,6 +199,7 @@ export class _EntityWriter {
         return this._validate(entry, task, generation, {
           state: decision.state as _EntityState,
           change: decision.change,
+          compact: decision.compact,
           baseRev,
           stamp: decision.stamp,
           conflicts: decision.conflicts,

@@ -1,3 +1,4 @@
+import { type CompactChange, renderCompactChange } from '@lensync/protocol'
 import type { CommitResult, Storage, StorageWrite } from '../storage/Storage.ts'
 import type { _ChangeHooks } from './ChangeHooks.ts'
 import type { WriteConflict } from './decideWrite.ts'
@@ -17,6 +18,8 @@ export interface _StagedWrite {
   readonly entry: _EntityEntry
   readonly state: _EntityState
   readonly change: _Change
+  /** The change's compact form (protocol version 2), when the write path made it. */
+  readonly compact?: CompactChange | undefined
   /**
    * The committed revision the write was decided on; `undefined` when it was
    * decided on a staged write (it expects that write's revision).
@@ -166,7 +169,13 @@ export class _GroupCommit {
       if (this._feed) return
       // The others first: the writer already shows its edit, so their frames
       // leave (and are on the wire) before its ack.
-      this._answers.broadcast(entry.resource, entry.id, task.client, `${change[0]}${rev}${change[1]}`)
+      this._answers.broadcast(
+        entry.resource,
+        entry.id,
+        task.client,
+        `${change[0]}${rev}${change[1]}`,
+        write.compact && renderCompactChange(write.compact, rev),
+      )
       this._answers.answer(task, { kind: 'ack', rev, applied: true, conflicts: write.conflicts })
       this._hooks?.committed(write, rev)
     })

@@ -71,8 +71,14 @@ export class _InFlightWrites implements _WriteAnswers {
     this._answers.answer(task, outcome)
   }
 
-  broadcast(resource: string, id: string, sender: HubClient | undefined, text: string): void {
-    this._answers.broadcast(resource, id, sender, text)
+  broadcast(
+    resource: string,
+    id: string,
+    sender: HubClient | undefined,
+    text: string,
+    compact?: ((ref: string) => string) | undefined,
+  ): void {
+    this._answers.broadcast(resource, id, sender, text, compact)
   }
 
   schedule(): void {

@@ -44,8 +44,18 @@ export type _WriteOutcome =
 export interface _WriteAnswers {
   /** Answers a write (into its slot when it has one). */
   answer(task: _WriteTask, outcome: _WriteOutcome): void
-  /** Sends a committed change to every subscriber of the entity but its writer. */
-  broadcast(resource: string, id: string, sender: HubClient | undefined, text: string): void
+  /**
+   * Sends a committed change to every subscriber of the entity but its
+   * writer: `text` is its version 1 envelope, `compact` (when the write path
+   * made it) renders its version 2 form for an entity reference.
+   */
+  broadcast(
+    resource: string,
+    id: string,
+    sender: HubClient | undefined,
+    text: string,
+    compact?: ((ref: string) => string) | undefined,
+  ): void
   /** Asks for a flush soon (a commit finished: its answers go out, the next batch commits). */
   schedule(): void
   /** Resolves after the next flush (commit and send). */

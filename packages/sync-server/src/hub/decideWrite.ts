@@ -1,6 +1,8 @@
 import { Buffer } from 'node:buffer'
 import {
   applyFieldChanges,
+  type CompactChange,
+  compactChangeOf,
   type DelMessage,
   deepEqual,
   defaultSerializer,
@@ -106,6 +108,8 @@ export type WriteDecision =
       readonly kind: 'write'
       readonly state: EntityState
       readonly change: readonly [head: string, tail: string]
+      /** The change's compact form (protocol version 2), when made from the write; else made from `change`'s text. */
+      readonly compact?: CompactChange | undefined
       readonly stamp: FieldStamp
       readonly conflicts: readonly WriteConflict[]
     }
@@ -163,6 +167,7 @@ export function decideWrite(base: EntityState, message: WriteMessage, context: W
       kind: 'write',
       state: { text: null, fields: null, decoded: null, plain: true, revisions: _NO_REVISIONS },
       change: splitGone(r, id),
+      compact: GONE,
       stamp,
       conflicts: NO_CONFLICTS,
     }
@@ -231,6 +236,7 @@ export function _revisionsOf(state: EntityState): _FieldRevisions {
 const ABSENT: WriteDecision = Object.freeze({ kind: 'absent' })
 const EXISTS: WriteDecision = Object.freeze({ kind: 'exists' })
 const NO_CONFLICTS: readonly WriteConflict[] = Object.freeze([])
+const GONE = compactChangeOf('gone')
 /** A field that is not there (unset, or never set). */
 const MISSING: unique symbol = Symbol('missing')
 const WHOLE: FieldPath = Object.freeze([])
@@ -274,6 +280,7 @@ function put(msg: PutMessage, base: EntityState, stamp: FieldStamp, serializer: 
     kind: 'write',
     state: { text, decoded, plain, revisions: _stampWrite(revisions, written, stamp) },
     change: splitChange(msg.r, msg.id, { value: text }),
+    compact: compactChangeOf({ value: text }),
     stamp,
     conflicts,
   }
@@ -326,6 +333,8 @@ function patch(
   const body = setTexts
     ? undefined
     : { set: JSON.stringify(msg.set), unset: msg.unset ? JSON.stringify(msg.unset) : undefined }
+  // Version 2's form of the change, from the same envelopes (before decoding).
+  const compact = setTexts ? undefined : compactChangeOf(msg)
   let plain = base.plain as boolean
   let changes: FieldChange[] = msg.set.map(([path, value]) => {
     // Checked per value (a cycle lives within one envelope), with the depth its path adds.
@@ -379,6 +388,7 @@ function patch(
       revisions: _stampWrite(revisions, stamped, stamp),
     },
     change,
+    compact,
     stamp,
     conflicts,
   }
