@@ -421,10 +421,13 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   protected schedulePush(): void {
     if (this.pushScheduled) return
     this.pushScheduled = true
-    queueMicrotask(() => {
-      this.pushScheduled = false
-      this.push()
-    })
+    queueMicrotask(this.scheduledPush)
+  }
+
+  // One function per sync, not a closure per edited tick.
+  private readonly scheduledPush = (): void => {
+    this.pushScheduled = false
+    this.push()
   }
 
   /** Whether writes are held back after a `RATE_LIMITED` refusal (push() sends nothing meanwhile). */
