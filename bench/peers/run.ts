@@ -71,7 +71,7 @@ const size = quick
   : {
       latencySamples: 500,
       latencyMs: 3000,
-      idle: 1000,
+      idle: 500,
       readers: [100, 1000],
       edits: 300,
       late: 1000,
@@ -305,7 +305,7 @@ if (wants('idle')) {
         const ref = await clients.call('idleOpen', pair.url, 1)
         await clients.call('idleOpen', url, 1, ref)
         const before: MemorySample = await server.call('memory')
-        await clients.call('idleOpen', url, size.idle, ref)
+        await clients.callWithin(90_000, 'idleOpen', url, size.idle, ref)
         await sleep(500)
         const after: MemorySample = await server.call('memory')
         push(results, system, {
