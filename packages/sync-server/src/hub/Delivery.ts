@@ -243,18 +243,27 @@ export class _Delivery implements _WriteAnswers {
   private _sendNow(client: HubClient): void {
     if (client.state.kind === 'gone') return
     try {
-      const { connection } = client
-      for (const frame of client.outbox.take(this._options.maxOutgoingFrameBytes)) {
-        if (typeof frame === 'string') connection.send(frame)
-        else if (connection.sendShared) connection.sendShared(frame)
-        else connection.send(frame.text)
+      const { connection, outbox } = client
+      // One envelope ready (a fan-out's usual case): sent without a list of frames.
+      const only = outbox.takeOnly()
+      if (only !== undefined) {
+        sendFrame(connection, only)
+        return
       }
+      for (const frame of outbox.take(this._options.maxOutgoingFrameBytes)) sendFrame(connection, frame)
     } catch (error) {
       this._options.logger.error(`lensync hub: sending to connection ${client.connection.id} failed`, error)
       client.outbox.clear()
       client.close(CloseCodes.INTERNAL_ERROR, 'Internal server error')
     }
   }
+}
+
+/** Writes one frame: a shared one through the transport's cache when it has one. */
+function sendFrame(connection: HubClient['connection'], frame: SharedFrame | string): void {
+  if (typeof frame === 'string') connection.send(frame)
+  else if (connection.sendShared) connection.sendShared(frame)
+  else connection.send(frame.text)
 }
 
 /** A conflict as the ack carries it; the other write's revision is known by the time the ack is sent. */

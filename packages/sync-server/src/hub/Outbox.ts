@@ -97,16 +97,9 @@ export class _Outbox {
    * @returns The frames in order: a shared envelope (send it as is) or frame text; empty when nothing is ready.
    */
   take(maxFrameChars: number): (SharedFrame | string)[] {
+    const only = this.takeOnly()
+    if (only !== undefined) return [only]
     const items = this._items
-    // The common case of a fan-out: one envelope ready, sent as it is.
-    if (items.length === 1) {
-      const only = items[0] as string | SharedFrame | _Slot
-      if (typeof only === 'string' || only instanceof SharedFrame) {
-        this._items = NO_ITEMS
-        this._chars -= textOf(only).length
-        return [only]
-      }
-    }
     const parts: (string | SharedFrame)[] = []
     let taken = 0
     for (; taken < items.length; taken++) {
@@ -144,6 +137,23 @@ export class _Outbox {
     }
     close()
     return frames
+  }
+
+  /**
+   * The common case of a fan-out, without a list: when the outbox holds one
+   * envelope and nothing else, takes it (to be sent as it is, alone in its
+   * frame, as {@link _Outbox.take} would).
+   *
+   * @returns The envelope, or `undefined` (nothing taken) when the outbox holds anything else.
+   */
+  takeOnly(): SharedFrame | string | undefined {
+    const items = this._items
+    if (items.length !== 1) return undefined
+    const only = items[0] as string | SharedFrame | _Slot
+    if (typeof only !== 'string' && !(only instanceof SharedFrame)) return undefined
+    this._items = NO_ITEMS
+    this._chars -= textOf(only).length
+    return only
   }
 
   /** Drops everything queued (the connection is gone). */
