@@ -211,6 +211,7 @@ export class EntityReplica {
    * and deletions without fields, plus one per write of another client shown.
    */
   get pendingCount(): number {
+    if (this.foreign.size === 0) return this.ownPendingCount
     let foreign = 0
     for (const write of this.foreign.values()) if (write.landed === undefined) foreign++
     return this.ownPendingCount + foreign
@@ -218,12 +219,14 @@ export class EntityReplica {
 
   /** Whether a write of another client shown here deletes the entity. */
   get foreignDeleting(): boolean {
+    if (this.foreign.size === 0) return false
     for (const write of this.shownForeign()) if (write.content.kind === 'del') return true
     return false
   }
 
   /** Whether writes of other clients are shown (pending, or landed and not yet in this replica's value). */
   get showsForeign(): boolean {
+    if (this.foreign.size === 0) return false
     for (const _ of this.shownForeign()) return true
     return false
   }
