@@ -21,8 +21,8 @@ async function find<T>(repo: Repo, ref: string): Promise<DocHandle<T>> {
     try {
       return await repo.find<T>(ref as AutomergeUrl)
     } catch (error) {
-      if (attempt >= 50) throw error
-      await new Promise(resolve => setTimeout(resolve, 20))
+      if (attempt >= 100) throw error
+      await new Promise(resolve => setTimeout(resolve, 50))
     }
   }
 }
@@ -79,10 +79,11 @@ export const client: SystemClient = {
     return () => repo.shutdown()
   },
   presence: {
-    async createRoom(url) {
+    async createRoom(url, name) {
       // The creator stays connected and becomes member 0 (the server forgets nothing, but a
       // document whose only holder left is not always found again).
-      const created = await create<Doc>(url, {})
+      // Not empty: a document without a change has no heads, and peers report it unavailable.
+      const created = await create<Doc>(url, { room: name })
       rooms.set(created.handle.url, created)
       return created.handle.url
     },
