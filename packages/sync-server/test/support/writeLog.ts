@@ -1,9 +1,10 @@
 import {
   type AckMessage,
   applyFieldChanges,
+  createFrameDecoder,
   type FieldChange,
+  ProtocolError,
   type RejectMessage,
-  type ServerMessage,
 } from '@lensync/protocol'
 import { WebSocket } from 'ws'
 import type { SentWrite } from './protocolClient.ts'
@@ -75,13 +76,19 @@ export function recordingWebSocket(log: SentWrite[], name: string): typeof WebSo
   return class RecordingWebSocket extends WebSocket {
     private readonly _connection = `${name}#${++instances}`
     private readonly _open = new Map<unknown, SentWrite>()
+    // Frames of either protocol version, read as version 1 (a version 2
+    // write names its entity by a handle and may leave its op out).
+    private readonly _decoder = createFrameDecoder()
 
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
       super(...args)
       this.on('message', (data, isBinary) => {
         if (isBinary) return
-        const parsed = JSON.parse(data.toString()) as ServerMessage | ServerMessage[]
-        for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+        const parsed = this._decoder.server(data.toString())
+        if (parsed instanceof ProtocolError) return
+        for (const read of parsed) {
+          if (!read.ok) continue
+          const m = read.message
           if ((m.t !== 'ack' && m.t !== 'reject') || m.op === undefined) continue
           const write = this._open.get(m.op)
           if (!write) continue
@@ -92,10 +99,10 @@ export function recordingWebSocket(log: SentWrite[], name: string): typeof WebSo
     }
 
     override send(data: unknown, ...rest: unknown[]): void {
-      if (typeof data === 'string') {
-        const parsed = JSON.parse(data) as { t: string; op?: unknown } | { t: string; op?: unknown }[]
-        for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
-          if (m.t !== 'put' && m.t !== 'patch' && m.t !== 'del') continue
+      const parsed = typeof data === 'string' ? this._decoder.client(data) : []
+      if (!(parsed instanceof ProtocolError)) {
+        for (const m of parsed) {
+          if (m instanceof ProtocolError || (m.t !== 'put' && m.t !== 'patch' && m.t !== 'del')) continue
           const write: SentWrite = { connection: this._connection, msg: m as SentWrite['msg'] }
           log.push(write)
           this._open.set(m.op, write)
