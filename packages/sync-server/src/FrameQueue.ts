@@ -8,7 +8,7 @@ export interface _FrameQueueLimits<T> {
   readonly highWaterCount: number
 }
 
-/** @internal What a {@link FrameQueue} calls on its owner (a session: methods, no closures per queue). */
+/** What a {@link FrameQueue} calls on its owner (a session: methods, no closures per queue). Not exported by the package. */
 export interface _FrameQueueOwner {
   /** Stop reading from the network. */
   _pauseReads(): void

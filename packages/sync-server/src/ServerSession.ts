@@ -29,7 +29,7 @@ const INCOMING_LIMITS: _FrameQueueLimits<Frame> = Object.freeze({
 /** The session of a socket, for the socket's listeners (shared functions, no closures per session). */
 const SESSION: unique symbol = Symbol('lensync.session')
 
-/** @internal What a session tells the app that made it. */
+/** What a session tells the app that made it. Not exported by the package. */
 export interface _SessionOwner {
   /** The connection closed. */
   _sessionClosed(session: ServerSession): void
