@@ -32,7 +32,7 @@ import { _upgradeRequest } from './UpgradeRequest.ts'
  * // …
  * await app.close()
  */
-export class App implements _SessionOwner {
+export class App {
   /** The options in effect, defaults filled in. */
   readonly options: ResolvedAppOptions
   /**

@@ -8,7 +8,7 @@ export interface _FrameQueueLimits<T> {
   readonly highWaterCount: number
 }
 
-/** What a {@link FrameQueue} calls on its owner (a session: methods, no closures per queue). Not exported by the package. */
+/** @internal What a {@link FrameQueue} calls on its owner (a session: methods, no closures per queue). */
 export interface _FrameQueueOwner {
   /** Stop reading from the network. */
   _pauseReads(): void

@@ -29,7 +29,7 @@ const INCOMING_LIMITS: _FrameQueueLimits<Frame> = Object.freeze({
 /** The session of a socket, for the socket's listeners (shared functions, no closures per session). */
 const SESSION: unique symbol = Symbol('lensync.session')
 
-/** What a session tells the app that made it. Not exported by the package. */
+/** @internal What a session tells the app that made it. */
 export interface _SessionOwner {
   /** The connection closed. */
   _sessionClosed(session: ServerSession): void
@@ -63,7 +63,7 @@ export interface _SessionInit {
  *
  * Sessions are made by the app; you do not construct them.
  */
-export class ServerSession implements _HeartbeatTarget, _FrameQueueOwner {
+export class ServerSession {
   /** A unique id (from the app's `createId`). */
   readonly id: string
   /**

@@ -1,6 +1,6 @@
 import type { Timers } from './types.ts'
 
-/** What the heartbeat drives: a session, through methods of its own. Not exported by the package. */
+/** @internal What the heartbeat drives: a session, through methods of its own. */
 export interface _HeartbeatTarget {
   /** Milliseconds between pings; `0` disables. Read before every round. */
   readonly pingPeriod: number
