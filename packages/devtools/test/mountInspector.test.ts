@@ -94,7 +94,11 @@ describe('a model that starts observing a connection already open (protocol vers
     await otherSync.flush()
     await new Promise<void>(resolve => {
       const stop = store.data.subscribe(p => {
-        if (p.address.city === 'Zug') queueMicrotask(() => (stop(), resolve()))
+        if (p.address.city !== 'Zug') return
+        queueMicrotask(() => {
+          stop()
+          resolve()
+        })
       })
     })
 

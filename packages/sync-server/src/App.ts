@@ -8,7 +8,7 @@ import { _refuseUpgrade, _writeHttpResult, _writePlain } from './httpResult.ts'
 import { _checkInteger, defaultAppOptions } from './options.ts'
 import { type _RouteMatch, Router } from './router.ts'
 import { ServerError } from './ServerError.ts'
-import { type _SessionOwner, ServerSession } from './ServerSession.ts'
+import { ServerSession } from './ServerSession.ts'
 import type {
   HttpHandler,
   ListenAddress,

@@ -1,13 +1,8 @@
 import { WebSocket } from 'ws'
 import { CloseReason } from './CloseReason.ts'
-import {
-  type _FrameConsumer,
-  type _FrameQueueLimits,
-  type _FrameQueueOwner,
-  FrameQueue,
-} from './FrameQueue.ts'
+import { type _FrameConsumer, type _FrameQueueLimits, FrameQueue } from './FrameQueue.ts'
 import { _frameSize, _toFrame, _toWire, type _Wire } from './frame.ts'
-import type { _Heartbeat, _HeartbeatTarget, _HeartbeatWheel } from './heartbeat.ts'
+import type { _Heartbeat, _HeartbeatWheel } from './heartbeat.ts'
 import { _checkInteger } from './options.ts'
 import { ClosedReceiveError, ServerError } from './ServerError.ts'
 import type { Frame, OutgoingData, ResolvedAppOptions, RouteParams } from './types.ts'
