@@ -507,5 +507,7 @@ console.log(`\n${summary}\n\n${table}\n`)
 log(`done in ${seconds} s; wrote bench/peers/results.json and results.md`)
 if (failures.length > 0) {
   console.error(`failed: ${failures.map(f => `${f.metric} ${f.system}`).join(', ')}`)
-  process.exitCode = 1
+  // A peer that times out or crashes is a finding, shown in its cell; the
+  // run fails only when lensync or the raw floor did.
+  if (failures.some(f => f.system === 'lensync' || f.system === 'raw')) process.exitCode = 1
 }
