@@ -40,7 +40,7 @@ export interface FrameDecoder {
  */
 export function createFrameDecoder(): FrameDecoder {
   const wire = createClientWire()
-  const writes = new _WriteDecoder(handle => wire.entityOf(handle))
+  const writes = new _WriteDecoder(wire)
   return {
     server: text => wire.parse(text),
     client: text => {

@@ -122,6 +122,14 @@ const V1: ServerWire = Object.freeze({
 })
 
 /**
+ * The entity of a handle, `undefined` when the connection gave no such handle.
+ * @internal
+ */
+export interface _HandleResolver {
+  entityOf(handle: number): readonly [r: string, id: string] | undefined
+}
+
+/**
  * Reshapes incoming compact writes into version 1 envelopes, keeping the
  * connection's op sequence (a write without `o` has the op after the
  * previous write's). Entity handles are resolved by `resolve`.
@@ -130,8 +138,8 @@ const V1: ServerWire = Object.freeze({
 export class _WriteDecoder {
   private _lastOp: OpId | typeof UNKNOWN | undefined
 
-  /** @param _resolve - The entity of a handle, `undefined` when unknown. */
-  constructor(private readonly _resolve: (handle: number) => readonly [string, string] | undefined) {}
+  /** @param _handles - Resolves entity handles (an object, not a closure per connection). */
+  constructor(private readonly _handles: _HandleResolver) {}
 
   /** See {@link ServerWire.decode}. */
   decode(raw: unknown): unknown {
@@ -211,17 +219,37 @@ export class _WriteDecoder {
 
   /** An entity reference of a client envelope, or why it is unusable. */
   target(ref: unknown): readonly [unknown, unknown] | string {
-    if (typeof ref === 'number') return this._resolve(ref) ?? `unknown entity handle ${ref}`
+    if (typeof ref === 'number') return this._handles.entityOf(ref) ?? `unknown entity handle ${ref}`
     if (Array.isArray(ref) && ref.length === 2) return ref as [unknown, unknown]
     return 'must be an entity handle or [resource, id]'
   }
 }
 
-class ServerWireV2 implements ServerWire {
+/**
+ * Handles a connection looks up by scanning its list before it keeps a map
+ * of them: most connections hold a few entities, and a `Map` costs a few
+ * hundred bytes of memory per connection.
+ */
+const SCANNED_HANDLES = 8
+
+class ServerWireV2 implements ServerWire, _HandleResolver {
   readonly version = 2
-  private _handles: Map<string, number> | undefined
-  private _byHandle: Map<number, readonly [string, string]> | undefined
-  private readonly _writes = new _WriteDecoder(handle => this._byHandle?.get(handle))
+  /**
+   * The entities with a handle, by handle: handle `h` is `[r, id]` at
+   * `2h - 2` and `2h - 1`. Handles are given 1, 2, … and never reused, so
+   * the list is the table (flat: no array per entity).
+   */
+  private _refs: string[] | undefined = undefined
+  /** Past {@link SCANNED_HANDLES} handles: the handle of each entity, by `_entityKey`. */
+  private _handles: Map<string, number> | undefined = undefined
+  private readonly _writes = new _WriteDecoder(this)
+
+  entityOf(handle: number): readonly [r: string, id: string] | undefined {
+    const refs = this._refs
+    if (refs === undefined || !Number.isInteger(handle) || handle < 1 || handle * 2 > refs.length)
+      return undefined
+    return [refs[handle * 2 - 2] as string, refs[handle * 2 - 1] as string]
+  }
 
   decode(raw: unknown): unknown {
     return this._writes.decode(raw)
@@ -268,28 +296,43 @@ class ServerWireV2 implements ServerWire {
   }
 
   entityRef(r: string, id: string, byName = false): string {
-    const handle = byName ? undefined : this._handles?.get(_entityKey(r, id))
+    const handle = byName ? undefined : this._handleOf(r, id)
     return handle === undefined ? `[${str(r)},${str(id)}]` : String(handle)
   }
 
   private _bindRef(r: string, id: string): string {
-    const known = this._handles?.get(_entityKey(r, id))
+    const known = this._handleOf(r, id)
     if (known !== undefined) return String(known)
     const handle = this._bind(r, id)
     return handle === undefined ? `[${str(r)},${str(id)}]` : `[${handle},${str(r)},${str(id)}]`
   }
 
+  /** The entity's handle, `undefined` when it has none. */
+  private _handleOf(r: string, id: string): number | undefined {
+    const refs = this._refs
+    if (refs === undefined) return undefined
+    if (this._handles !== undefined) return this._handles.get(_entityKey(r, id))
+    for (let i = 0; i < refs.length; i += 2) if (refs[i] === r && refs[i + 1] === id) return i / 2 + 1
+    return undefined
+  }
+
   /** The entity's handle, given now when it has none (and the table has room); `undefined` when full. */
   private _bind(r: string, id: string): number | undefined {
-    this._handles ??= new Map()
-    this._byHandle ??= new Map()
-    const key = _entityKey(r, id)
-    const known = this._handles.get(key)
-    if (known !== undefined || this._handles.size >= MAX_ENTITY_HANDLES) return known
+    const known = this._handleOf(r, id)
+    const count = this._refs === undefined ? 0 : this._refs.length / 2
+    if (known !== undefined || count >= MAX_ENTITY_HANDLES) return known
     // Never reused on the connection: a handle means one entity for the connection's whole life.
-    const handle = this._handles.size + 1
-    this._handles.set(key, handle)
-    this._byHandle.set(handle, [r, id])
+    const handle = count + 1
+    if (this._refs === undefined) this._refs = [r, id]
+    else this._refs.push(r, id)
+    if (this._handles !== undefined) this._handles.set(_entityKey(r, id), handle)
+    else if (handle > SCANNED_HANDLES) {
+      const handles = new Map<string, number>()
+      const refs = this._refs
+      for (let i = 0; i < refs.length; i += 2)
+        handles.set(_entityKey(refs[i] as string, refs[i + 1] as string), i / 2 + 1)
+      this._handles = handles
+    }
     return handle
   }
 }

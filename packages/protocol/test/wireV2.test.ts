@@ -238,6 +238,25 @@ describe('protocol v2 round trips', () => {
     expect(server.entitySnap('r', 'e0', 1, null, true)).toBe('{"e":1,"r":1}')
   })
 
+  it('routes every handle of a connection, few or many (up to the limit)', () => {
+    const server = createServerWire(2)
+    for (const count of [1, 8, 9, 40, MAX_ENTITY_HANDLES]) {
+      // Entities get handles in the order they are bound; each name keeps its own.
+      for (let i = 0; i < count; i++) server.entitySnap(`r${i % 3}`, `e${i}`, 1, null, true)
+      for (let i = 0; i < count; i++) {
+        expect(server.entityRef(`r${i % 3}`, `e${i}`)).toBe(String(i + 1))
+        expect(parseClientMessage(server.decode({ d: i + 1, o: i }))).toMatchObject({
+          r: `r${i % 3}`,
+          id: `e${i}`,
+        })
+      }
+    }
+    // Same id in another resource is another entity, without a handle once the table is full.
+    expect(server.entityRef('r1', 'e0')).toBe('["r1","e0"]')
+    for (const handle of [0, 1.5, -1, MAX_ENTITY_HANDLES + 1])
+      expect(serverError(server, { d: handle, o: 1 }).message).toContain(`unknown entity handle ${handle}`)
+  })
+
   it('a frame that was not sent does not move the op sequence', () => {
     const wire = createClientWire()
     wire.agreed(2)
