@@ -190,6 +190,33 @@ describe.each(STORAGE_KINDS)('on %s storage', storage => {
     })
   })
 
+  it('keeps many subscriptions apart: an unsub ends only its own, the limit still counts', async () => {
+    await start({ maxSubscriptions: 12 })
+    const [a, writer] = [await connect(), await connect()]
+    a.send(Array.from({ length: 12 }, (_, i) => ({ t: 'sub' as const, r: 'doc', id: `${i}` })))
+    for (let i = 0; i < 12; i++) await a.next({ t: 'snap', id: `${i}` } as never)
+    a.send([
+      { t: 'sub', r: 'doc', id: '5' },
+      { t: 'sub', r: 'doc', id: '12' },
+    ])
+    await a.next({ t: 'snap', id: '5' } as never)
+    expect(await a.next()).toMatchObject({ t: 'reject', r: 'doc', id: '12', code: 'RATE_LIMITED' })
+    a.send([
+      { t: 'unsub', r: 'doc', id: '0' },
+      { t: 'unsub', r: 'doc', id: '7' },
+      { t: 'sub', r: 'doc', id: '12' },
+      { t: 'sub', r: 'doc' },
+    ])
+    await a.next({ t: 'snap', id: '12' } as never)
+    await a.next({ t: 'snap', r: 'doc', rev: 0, items: [] } as never)
+    a.send({ t: 'unsub', r: 'doc' })
+    for (const id of ['0', '7', '11', '12']) writer.send({ t: 'put', op: id, r: 'doc', id, value: enc(id) })
+    for (const id of ['0', '7', '11', '12']) await writer.next({ t: 'ack', op: id } as never)
+    expect(await a.next({ t: 'change' })).toMatchObject({ id: '11' })
+    expect(await a.next({ t: 'change' })).toMatchObject({ id: '12' })
+    expect(a.received.filter(m => m.t === 'change').map(m => (m as { id: string }).id)).toEqual(['11', '12'])
+  })
+
   describe('sync hub: authentication and authorization', () => {
     const users: Record<string, { name: string; suspended?: boolean }> = {
       'token-ann': { name: 'ann' },

@@ -53,11 +53,12 @@ export class _SubscriptionIndex<T> {
   }
 }
 
-/** @internal What one subscription is to: a collection (`id` undefined) or an entity. */
-interface _Target {
-  readonly resource: string
-  readonly id: string | undefined
-}
+/**
+ * Subscriptions a connection looks up by scanning its list before it keeps a
+ * map of them: most connections hold a few, and a `Map` costs a few hundred
+ * bytes of memory per connection.
+ */
+const SCANNED_SUBSCRIPTIONS = 8
 
 /**
  * @internal
@@ -66,7 +67,13 @@ interface _Target {
  * goes. Adding and ending here keeps the hub's {@link _SubscriptionIndex} in step.
  */
 export class _ClientSubscriptions<T> {
-  private readonly _targets = new Map<string, _Target>()
+  /**
+   * `[resource, id, resource, id, …]`, `id` undefined for a collection: flat,
+   * no object per subscription. Ending one moves the last into its place.
+   */
+  private _pairs: (string | undefined)[] | undefined = undefined
+  /** Past {@link SCANNED_SUBSCRIPTIONS}: where each subscription is in `_pairs`, by key. */
+  private _positions: Map<string, number> | undefined = undefined
 
   constructor(
     private readonly _owner: T,
@@ -75,32 +82,67 @@ export class _ClientSubscriptions<T> {
 
   /** How many subscriptions the connection holds. */
   get size(): number {
-    return this._targets.size
+    return this._pairs === undefined ? 0 : this._pairs.length / 2
   }
 
   /** Whether the connection is subscribed to this collection (`id` undefined) or entity. */
   has(resource: string, id: string | undefined): boolean {
-    return this._targets.has(targetKey(resource, id))
+    return this._find(resource, id) >= 0
   }
 
   /** Subscribes (again: nothing changes). */
   add(resource: string, id: string | undefined): void {
-    const key = targetKey(resource, id)
-    if (this._targets.has(key)) return
-    this._targets.set(key, { resource, id })
+    if (this._find(resource, id) >= 0) return
+    const pairs = this._pairs
+    if (pairs === undefined) this._pairs = [resource, id]
+    else {
+      pairs.push(resource, id)
+      if (this._positions !== undefined) this._positions.set(targetKey(resource, id), pairs.length - 2)
+      else if (pairs.length > SCANNED_SUBSCRIPTIONS * 2) {
+        const positions = new Map<string, number>()
+        for (let i = 0; i < pairs.length; i += 2)
+          positions.set(targetKey(pairs[i] as string, pairs[i + 1]), i)
+        this._positions = positions
+      }
+    }
     this._index.add(this._owner, resource, id)
   }
 
   /** Ends one subscription (none: nothing changes). */
   delete(resource: string, id: string | undefined): void {
-    if (!this._targets.delete(targetKey(resource, id))) return
+    const at = this._find(resource, id)
+    if (at < 0) return
+    const pairs = this._pairs as (string | undefined)[]
+    const last = pairs.length - 2
+    this._positions?.delete(targetKey(resource, id))
+    if (at !== last) {
+      const movedResource = pairs[last] as string
+      const movedId = pairs[last + 1]
+      pairs[at] = movedResource
+      pairs[at + 1] = movedId
+      this._positions?.set(targetKey(movedResource, movedId), at)
+    }
+    pairs.length = last
     this._index.delete(this._owner, resource, id)
   }
 
   /** Ends every subscription (the connection is gone). */
   clear(): void {
-    for (const { resource, id } of this._targets.values()) this._index.delete(this._owner, resource, id)
-    this._targets.clear()
+    const pairs = this._pairs
+    this._pairs = undefined
+    this._positions = undefined
+    if (pairs === undefined) return
+    for (let i = 0; i < pairs.length; i += 2)
+      this._index.delete(this._owner, pairs[i] as string, pairs[i + 1])
+  }
+
+  /** Where the subscription is in `_pairs`; -1 when there is none. */
+  private _find(resource: string, id: string | undefined): number {
+    const pairs = this._pairs
+    if (pairs === undefined) return -1
+    if (this._positions !== undefined) return this._positions.get(targetKey(resource, id)) ?? -1
+    for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === resource && pairs[i + 1] === id) return i
+    return -1
   }
 }
 
