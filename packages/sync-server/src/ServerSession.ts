@@ -70,8 +70,6 @@ export class ServerSession {
   readonly params: RouteParams
   /** Incoming frames in order; a `for await` loop over it ends when the connection closes. */
   readonly incoming: AsyncIterable<Frame>
-  /** Resolves when the connection closed, with the peer's close reason (see the class notes). */
-  readonly closeReason: Promise<CloseReason | null>
 
   private readonly _ws: WebSocket
   private readonly _queue: FrameQueue<Frame>
@@ -87,7 +85,9 @@ export class ServerSession {
   private _localReason: CloseReason | undefined
   private _peerReason: CloseReason | null | undefined
   private _protocolError: CloseReason | undefined
-  private _resolveReason: ((reason: CloseReason | null) => void) | undefined
+  /** What `closeReason` returns, made at its first read (most sessions never read it). */
+  private _closeReason: Promise<CloseReason | null> | undefined = undefined
+  private _resolveReason: ((reason: CloseReason | null) => void) | undefined = undefined
   /** What `close()` returns (made at its first call). */
   private _closed: Promise<void> | undefined
 
@@ -106,9 +106,6 @@ export class ServerSession {
 
     this._queue = new FrameQueue<Frame>(INCOMING_LIMITS, this)
     this.incoming = this._queue
-    this.closeReason = new Promise(resolve => {
-      this._resolveReason = resolve
-    })
     this._heartbeat = init.heartbeats.start(this)
 
     ;(ws as SessionSocket)[SESSION] = this
@@ -116,6 +113,20 @@ export class ServerSession {
     ws.on('pong', onPong)
     ws.on('error', onError)
     ws.on('close', onClose)
+  }
+
+  /** Resolves when the connection closed, with the peer's close reason (see the class notes). */
+  get closeReason(): Promise<CloseReason | null> {
+    if (this._closeReason === undefined) {
+      const peer = this._peerReason
+      this._closeReason =
+        peer !== undefined
+          ? Promise.resolve(peer)
+          : new Promise(resolve => {
+              this._resolveReason = resolve
+            })
+    }
+    return this._closeReason
   }
 
   /** Whether frames can still be sent (`false` once either side started closing). */
