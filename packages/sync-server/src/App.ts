@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws'
 import { CloseReason } from './CloseReason.ts'
+import { _ConsumerRun } from './ConsumerRun.ts'
 import { _HeartbeatWheel } from './heartbeat.ts'
 import { _refuseUpgrade, _writeHttpResult, _writePlain } from './httpResult.ts'
 import { _checkInteger, defaultAppOptions } from './options.ts'
@@ -49,6 +50,10 @@ export class App {
   /** One timer for the heartbeats of every session. */
   private readonly _heartbeats: _HeartbeatWheel
   private readonly _running = new Set<Promise<void>>()
+  /** Handlers running as a counted consumer run (see `_ConsumerRun`), besides `_running`. */
+  private _consumerRuns = 0
+  /** Told when `_consumerRuns` is back to 0, while the shutdown waits. */
+  private _consumerRunsEnded: (() => void) | undefined = undefined
   private _listenCalled = false
   private _closing: Promise<void> | undefined
 
@@ -222,10 +227,13 @@ export class App {
     const going = new CloseReason(CloseReason.Codes.GOING_AWAY, 'Server shutting down')
     await Promise.all([...this._sessions].map(session => session.close(going)))
     const { closeTimeout } = this.options
-    const handlersDone = await settleWithin(Promise.allSettled([...this._running]), closeTimeout)
+    const handlersDone = await settleWithin(
+      Promise.allSettled([...this._running, this._allConsumerRunsEnded()]),
+      closeTimeout,
+    )
     if (!handlersDone) {
       this.options.logger.warn?.(
-        `app.close(): ${this._running.size} WebSocket handler(s) still running after ${closeTimeout} ms; not waiting`,
+        `app.close(): ${this._running.size + this._consumerRuns} WebSocket handler(s) still running after ${closeTimeout} ms; not waiting`,
       )
     }
     // Requests still in flight get closeTimeout to finish; then their connections are cut.
@@ -253,14 +261,35 @@ export class App {
     } catch (error) {
       result = Promise.reject(error)
     }
-    const run: Promise<void> = Promise.resolve(result).then(
-      () => this._handlerEnded(session, match.path, run, undefined),
-      (error: unknown) => this._handlerEnded(session, match.path, run, { error }),
-    )
-    this._running.add(run)
+    // A consumer run (the sync route) is counted: no promise per connection.
+    if (result instanceof _ConsumerRun && result._countBy(this)) this._consumerRuns++
+    else {
+      const run: Promise<void> = Promise.resolve(result).then(
+        () => this._handlerEnded(session, match.path, run, undefined),
+        (error: unknown) => this._handlerEnded(session, match.path, run, { error }),
+      )
+      this._running.add(run)
+    }
     // A handshake that finished while the app was closing: its session missed the 1001.
     if (this._closing)
       void session.close(new CloseReason(CloseReason.Codes.GOING_AWAY, 'Server shutting down'))
+  }
+
+  /** @internal A counted consumer run ended (its session had closed before). */
+  _runEnded(): void {
+    if (--this._consumerRuns === 0) {
+      const resolve = this._consumerRunsEnded
+      this._consumerRunsEnded = undefined
+      resolve?.()
+    }
+  }
+
+  /** Resolves once no counted consumer run is left (for the shutdown, which runs once). */
+  private _allConsumerRunsEnded(): Promise<void> {
+    if (this._consumerRuns === 0) return Promise.resolve()
+    return new Promise(resolve => {
+      this._consumerRunsEnded = resolve
+    })
   }
 
   /** @internal A session closed: it leaves `sessions`. */

@@ -1,6 +1,6 @@
 import { CloseCodes } from '@lensync/protocol'
 import { CloseReason } from './CloseReason.ts'
-import type { _FrameConsumer } from './FrameQueue.ts'
+import { _ConsumerRun } from './ConsumerRun.ts'
 import { _toWire, type _Wire, prepareMessage } from './frame.ts'
 import { checkStorage } from './hub/createSyncHub.ts'
 import type { HubClient } from './hub/HubClient.ts'
@@ -49,7 +49,7 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
   )
   // Serves the connection until it closed: frames go to the hub as they
   // arrive (a callback, not a `for await` loop per connection).
-  const serve = (session: ServerSession): Promise<void> => {
+  const serve = (session: ServerSession): PromiseLike<void> => {
     if (allowedOrigins) {
       const origin = session.request.headers.origin
       // Browsers always send Origin; other clients are not what this guards against.
@@ -57,9 +57,11 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
         return session.close(new CloseReason(CloseCodes.FORBIDDEN, 'Origin not allowed'))
     }
     const client = hub.connect(new _SessionConnection(session), session.request)
-    return new Promise(resolve => session._consume(new _HubFeed(session, client, resolve, resolved.logger)))
+    const feed = new _HubFeed(session, client, resolved.logger)
+    session._consume(feed)
+    return feed
   }
-  const handler = (session: ServerSession): Promise<void> => {
+  const handler = (session: ServerSession): PromiseLike<void> => {
     if (hub.closed)
       return session.close(new CloseReason(CloseReason.Codes.GOING_AWAY, 'Server shutting down'))
     // Shared storage: serve only once this node follows the change feed.
@@ -81,15 +83,17 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
 /**
  * @internal
  * Feeds a session's frames to its hub client; when the connection closed,
- * disconnects the client and ends the route's handler.
+ * disconnects the client, which ends the route's handler (the handler
+ * returns the feed).
  */
-class _HubFeed implements _FrameConsumer<Frame> {
+class _HubFeed extends _ConsumerRun {
   constructor(
     private readonly _session: ServerSession,
     private readonly _client: HubClient,
-    private readonly _ended: () => void,
     private readonly _logger: Logger,
-  ) {}
+  ) {
+    super()
+  }
 
   take(frame: Frame): Promise<void> | undefined {
     try {
@@ -102,11 +106,10 @@ class _HubFeed implements _FrameConsumer<Frame> {
     }
   }
 
-  end(): void {
+  protected _end(): void {
     // Lost without a close frame (1006, which a ping timeout ends in too):
     // presence keeps the client's places for a reconnect.
     this._client.disconnect({ clean: this._session._peerCloseReason?.code !== CloseCodes.ABNORMAL })
-    this._ended()
   }
 }
 

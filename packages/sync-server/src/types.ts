@@ -130,7 +130,7 @@ export type RouteParams = Readonly<Record<string, string>>
  * A WebSocket route handler: the block runs for the whole session. When it
  * returns, the session is closed with 1000; when it throws, with 1011.
  */
-export type WebSocketHandler = (session: ServerSession) => void | Promise<void>
+export type WebSocketHandler = (session: ServerSession) => void | PromiseLike<void>
 
 /** What an HTTP route handler gets besides the request. */
 export interface HttpContext {
