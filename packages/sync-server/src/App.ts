@@ -50,6 +50,8 @@ export class App {
   /** One timer for the heartbeats of every session. */
   private readonly _heartbeats: _HeartbeatWheel
   private readonly _running = new Set<Promise<void>>()
+  /** Header values the app's sessions share (see `_upgradeRequest`). */
+  private readonly _sharedValues = new Map<string, string>()
   /** Handlers running as a counted consumer run (see `_ConsumerRun`), besides `_running`. */
   private _consumerRuns = 0
   /** Told when `_consumerRuns` is back to 0, while the shutdown waits. */
@@ -247,7 +249,7 @@ export class App {
   private _accept(ws: WebSocket, request: IncomingMessage, match: _RouteMatch<WebSocketHandler>): void {
     const session = new ServerSession({
       ws,
-      request: _upgradeRequest(request),
+      request: _upgradeRequest(request, this._sharedValues),
       params: match.params,
       options: this.options,
       heartbeats: this._heartbeats,

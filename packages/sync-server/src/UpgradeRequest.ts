@@ -23,12 +23,60 @@ export interface UpgradeRequest {
 }
 
 /**
+ * Header values most connections have in common (the WebSocket handshake's,
+ * the host, the browser's): a connection keeps a shared copy of the string,
+ * not its own. Only these names: values unique to a connection (keys,
+ * cookies, tokens) would just fill the table.
+ */
+const SHARED_HEADERS: ReadonlySet<string> = new Set([
+  'host',
+  'upgrade',
+  'connection',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+  'origin',
+  'user-agent',
+  'accept-encoding',
+  'accept-language',
+  'cache-control',
+  'pragma',
+])
+/** Values a table shares at most: the first ones seen stay (a bounded cost per app). */
+const MAX_SHARED_VALUES = 256
+/** Longer values are kept as they came. */
+const MAX_SHARED_LENGTH = 512
+
+/**
  * @internal
- * Keeps the describing fields of an upgrade request, not the message.
+ * Keeps the describing fields of an upgrade request, not the message. The
+ * values of common headers (and a URL without a query) are replaced by
+ * equal strings from `shared`, so a thousand connections from one kind of
+ * client hold them once.
  *
  * @param request - The upgrade request.
+ * @param shared - The app's table of shared values (bounded by {@link MAX_SHARED_VALUES}).
  * @returns A small object with its headers, URL, method and socket.
  */
-export function _upgradeRequest(request: IncomingMessage): UpgradeRequest {
-  return { headers: request.headers, url: request.url, method: request.method, socket: request.socket }
+export function _upgradeRequest(request: IncomingMessage, shared: Map<string, string>): UpgradeRequest {
+  const headers = request.headers
+  for (const name in headers) {
+    const value = headers[name]
+    if (typeof value === 'string' && SHARED_HEADERS.has(name)) headers[name] = sharedValue(shared, value)
+  }
+  const url = request.url
+  return {
+    headers,
+    url: url !== undefined && !url.includes('?') ? sharedValue(shared, url) : url,
+    method: request.method,
+    socket: request.socket,
+  }
+}
+
+/** The table's string equal to `value` (added when there is room). */
+function sharedValue(shared: Map<string, string>, value: string): string {
+  const known = shared.get(value)
+  if (known !== undefined) return known
+  if (shared.size < MAX_SHARED_VALUES && value.length <= MAX_SHARED_LENGTH) shared.set(value, value)
+  return value
 }
