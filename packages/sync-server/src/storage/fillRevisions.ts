@@ -14,9 +14,19 @@ export function _fillRevisions(
   fields: string | undefined,
   revisionOf: (index: number) => number | undefined,
 ): string | undefined {
-  if (fields === undefined || !fields.includes('\u0000')) return fields
-  const parts = fields.split('\u0000')
-  // Odd parts are the batch indices between the NULs.
-  for (let i = 1; i < parts.length; i += 2) parts[i] = String(revisionOf(Number(parts[i])) ?? 0)
-  return parts.join('')
+  if (fields === undefined) return fields
+  let start = fields.indexOf('\u0000')
+  if (start === -1) return fields
+  // Each placeholder's text between its NULs is a batch index (without a closing NUL: the rest).
+  let text = ''
+  let from = 0
+  while (start !== -1) {
+    const end = fields.indexOf('\u0000', start + 1)
+    const index = Number(end === -1 ? fields.slice(start + 1) : fields.slice(start + 1, end))
+    text += `${fields.slice(from, start)}${revisionOf(index) ?? 0}`
+    if (end === -1) return text
+    from = end + 1
+    start = fields.indexOf('\u0000', from)
+  }
+  return text + fields.slice(from)
 }

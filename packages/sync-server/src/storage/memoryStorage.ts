@@ -1,12 +1,5 @@
 import type { OpId } from '@lensync/protocol'
-import {
-  _dedupOptions,
-  _isFresh,
-  _opKey,
-  _PRUNE_BATCH,
-  _PruneSchedule,
-  type _ResolvedDedup,
-} from './dedupWindow.ts'
+import { _dedupOptions, _isFresh, _PRUNE_BATCH, _PruneSchedule, type _ResolvedDedup } from './dedupWindow.ts'
 import { _fillRevisions } from './fillRevisions.ts'
 import type {
   AppliedWrite,
@@ -54,6 +47,9 @@ export interface MemoryStorageOptions {
 /** An applied write with an origin, and when it was committed. */
 interface AppliedRecord extends AppliedWrite {
   readonly at: number
+  /** The origin's client id and op (its place in {@link MemoryStorage._applied}). */
+  readonly client: string
+  readonly op: OpId
 }
 
 /**
@@ -78,8 +74,15 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
 /** @internal The {@link memoryStorage} implementation. */
 class MemoryStorage implements Storage {
   private readonly _resources = new Map<string, MemoryResource>()
-  /** Applied writes by `[client, op]` JSON, in commit order (so oldest first). */
-  private readonly _applied = new Map<string, AppliedRecord>()
+  /**
+   * Applied writes by client id, then op (a number and a string are
+   * different keys, as op `1` and op `"1"` are different ops): a lookup
+   * hashes no string made for it, and a busy client's ops are numbers.
+   */
+  private readonly _applied = new Map<string, ClientOps>()
+  /** Every record of {@link MemoryStorage._applied} in commit order (oldest first) from `_oldest` on, for pruning. */
+  private _log: AppliedRecord[] = []
+  private _oldest = 0
   private readonly _dedup: _ResolvedDedup
   private readonly _prune: _PruneSchedule
 
@@ -118,32 +121,36 @@ class MemoryStorage implements Storage {
   }
 
   applied(client: string, op: OpId): AppliedWrite | undefined {
-    const record = this._applied.get(appliedKey(client, op))
+    const ops = this._applied.get(client)
+    // Clients number their ops upwards: a new write's op is above every one recorded.
+    if (ops === undefined || (typeof op === 'number' && op > ops.highest)) return undefined
+    const record = ops.records.get(op)
     if (!record || !_isFresh(record.at, this._dedup.now(), this._dedup.dedupWindow)) return undefined
     return { resource: record.resource, id: record.id, rev: record.rev }
   }
 
   commit(writes: readonly StorageWrite[]): CommitResult[] {
-    const conflicted = new Set<string>()
     const at = this._dedup.now()
     if (this._prune.due(at)) this._prune.pruned(this._pruneApplied(at))
-    // Each applied write's revision, by batch index, for the placeholders of field revisions.
-    const revs: (number | undefined)[] = []
-    return writes.map((write, index) => this._commitOne(write, conflicted, at, revs, index))
+    const batch: CommitBatch = { at, revs: [], revisionOf: undefined, conflicted: undefined }
+    const results: CommitResult[] = new Array(writes.length)
+    for (let index = 0; index < writes.length; index++)
+      results[index] = this._commitOne(writes[index] as StorageWrite, batch, index)
+    return results
   }
 
-  private _commitOne(
-    write: StorageWrite,
-    conflicted: Set<string>,
-    at: number,
-    revs: (number | undefined)[],
-    index: number,
-  ): CommitResult {
-    const key = `${write.resource}\u0000${write.id}`
+  private _commitOne(write: StorageWrite, batch: CommitBatch, index: number): CommitResult {
+    const { at, revs } = batch
     let found = this._resources.get(write.resource)
     const current = found?.entities.get(write.id)
-    if (write.expectedRev === undefined ? conflicted.has(key) : (current?.rev ?? 0) !== write.expectedRev) {
-      conflicted.add(key)
+    // The entities of this batch whose write failed: their later writes (without expectedRev) fail too.
+    if (
+      write.expectedRev === undefined
+        ? batch.conflicted?.has(entityKey(write)) === true
+        : (current?.rev ?? 0) !== write.expectedRev
+    ) {
+      batch.conflicted ??= new Set()
+      batch.conflicted.add(entityKey(write))
       return { conflict: true }
     }
     if (!found) {
@@ -155,7 +162,8 @@ class MemoryStorage implements Storage {
     if (write.value === null) found.tombstones.set(write.id, at)
     // A tombstone keeps no field revisions.
     revs[index] = rev
-    const fields = write.value === null ? undefined : _fillRevisions(write.fields, k => revs[k])
+    batch.revisionOf ??= k => revs[k]
+    const fields = write.value === null ? undefined : _fillRevisions(write.fields, batch.revisionOf)
     if (current) {
       current.rev = rev
       current.value = write.value
@@ -164,12 +172,22 @@ class MemoryStorage implements Storage {
       found.entities.set(write.id, { rev, value: write.value, fields, seq: found.order.length })
       found.order.push(write.id)
     }
-    if (write.origin) {
-      const key = appliedKey(write.origin.client, write.origin.op)
-      // The first record of an op is kept (a duplicate the hub let through does not move it).
-      if (!this._applied.has(key)) this._applied.set(key, { resource: write.resource, id: write.id, rev, at })
-    }
+    if (write.origin) this._record(write, rev, at)
     return { rev }
+  }
+
+  /** Remembers an applied write's origin. The first record of an op is kept (a duplicate the hub let through does not move it). */
+  private _record(write: StorageWrite, rev: number, at: number): void {
+    const { client, op } = write.origin as { readonly client: string; readonly op: OpId }
+    let ops = this._applied.get(client)
+    if (!ops) {
+      ops = { records: new Map(), highest: Number.NEGATIVE_INFINITY }
+      this._applied.set(client, ops)
+    } else if ((typeof op !== 'number' || op <= ops.highest) && ops.records.has(op)) return
+    const record: AppliedRecord = { resource: write.resource, id: write.id, rev, at, client, op }
+    ops.records.set(op, record)
+    if (typeof op === 'number' && op > ops.highest) ops.highest = op
+    this._log.push(record)
   }
 
   compactTombstones(maxAge: number, limit: number): number {
@@ -199,15 +217,45 @@ class MemoryStorage implements Storage {
   /** Deletes up to a batch of expired records, oldest first; returns how many. */
   private _pruneApplied(now: number): number {
     let deleted = 0
-    for (const [key, record] of this._applied) {
-      if (deleted === _PRUNE_BATCH || _isFresh(record.at, now, this._dedup.dedupWindow)) break
-      this._applied.delete(key)
+    const log = this._log
+    while (this._oldest < log.length && deleted < _PRUNE_BATCH) {
+      const record = log[this._oldest] as AppliedRecord
+      if (_isFresh(record.at, now, this._dedup.dedupWindow)) break
+      const ops = this._applied.get(record.client) as ClientOps
+      ops.records.delete(record.op)
+      if (ops.records.size === 0) this._applied.delete(record.client)
+      this._oldest++
       deleted++
+    }
+    // The pruned front is dropped once it is most of the log (amortized: each record is copied at most once more).
+    if (this._oldest > 1024 && this._oldest * 2 > log.length) {
+      this._log = log.slice(this._oldest)
+      this._oldest = 0
     }
     return deleted
   }
 }
 
-function appliedKey(client: string, op: OpId): string {
-  return `${JSON.stringify(client)}\u0000${_opKey(op)}`
+/** One client's applied writes, by op. */
+interface ClientOps {
+  readonly records: Map<OpId, AppliedRecord>
+  /** The highest number among the ops recorded (pruned ones included): no op above it is recorded. */
+  highest: number
+}
+
+/** What one `commit()` keeps across its writes. */
+interface CommitBatch {
+  /** When the batch is committed (stamped on its applied records). */
+  readonly at: number
+  /** Each applied write's revision, by batch index, for the placeholders of field revisions. */
+  readonly revs: (number | undefined)[]
+  /** `revs` as `_fillRevisions` reads it (made at the first write that needs it). */
+  revisionOf: ((index: number) => number | undefined) | undefined
+  /** The entities whose write failed in this batch (made at the first conflict). */
+  conflicted: Set<string> | undefined
+}
+
+/** An entity's key within one batch. */
+function entityKey(write: StorageWrite): string {
+  return `${write.resource}\u0000${write.id}`
 }
