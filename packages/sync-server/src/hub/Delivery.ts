@@ -75,6 +75,9 @@ export class _Delivery implements _WriteAnswers {
     render?: ((ref: string) => string) | undefined,
   ): void {
     let shared: SharedFrame | undefined
+    // The compact frames by reference: the first one alone, a map from the second on.
+    let firstRef: string | undefined
+    let first: SharedFrame | undefined
     let compact: Map<string, SharedFrame> | undefined
     this._subscriptions.forEach(resource, id, client => {
       if (client === sender || client.closed) return
@@ -83,14 +86,19 @@ export class _Delivery implements _WriteAnswers {
       if (wire.version < 2) frame = shared ??= new SharedFrame(text)
       else {
         render ??= compactBroadcast(text)
-        compact ??= new Map()
         // Going before an answer still to come, the change may be read before
         // a snap queued after that answer gave the handle: then it names the entity.
         const ref = wire.entityRef(resource, id, client.outbox.hasOpenSlot(resource, id))
-        let known = compact.get(ref)
+        let known = ref === firstRef ? first : compact?.get(ref)
         if (!known) {
           known = new SharedFrame(render(ref))
-          compact.set(ref, known)
+          if (first === undefined) {
+            firstRef = ref
+            first = known
+          } else {
+            compact ??= new Map()
+            compact.set(ref, known)
+          }
         }
         frame = known
       }
@@ -98,7 +106,7 @@ export class _Delivery implements _WriteAnswers {
       this._dirty.add(client)
       this._checkBacklog(client)
     })
-    if (shared || compact) this.schedule()
+    if (shared || first) this.schedule()
   }
 
   /** Turns a write's outcome into its answer, in the writer's outbox. */
@@ -184,9 +192,11 @@ export class _Delivery implements _WriteAnswers {
         this._options.logger.error(`lensync hub: closing connection ${client.connection.id} failed`, error)
       }
     }
-    const waiters = this._waiters
-    this._waiters = []
-    for (const resolve of waiters) resolve()
+    if (this._waiters.length > 0) {
+      const waiters = this._waiters
+      this._waiters = []
+      for (const resolve of waiters) resolve()
+    }
     if (this._closing.size === 0 && this._closedWaiters.length > 0) {
       const closed = this._closedWaiters
       this._closedWaiters = []

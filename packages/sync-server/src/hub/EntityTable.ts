@@ -122,6 +122,8 @@ function entityKey(resource: string, id: string): string {
 export class _EntityTable {
   private readonly _entries = new Map<string, _EntityEntry>()
   private readonly _revisions = new Map<string, number>()
+  /** The entry {@link _EntityTable.entry} last made or moved to the end (the end while it is in the table). */
+  private _newest: _EntityEntry | undefined = undefined
 
   constructor(
     private readonly _capacity: number,
@@ -132,9 +134,12 @@ export class _EntityTable {
   entry(resource: string, id: string): _EntityEntry {
     const key = entityKey(resource, id)
     let entry = this._entries.get(key)
+    // Already the most recently used (a busy entity): nothing to move.
+    if (entry !== undefined && entry === this._newest) return entry
     if (entry) this._entries.delete(key)
     else entry = new _EntityEntry(key, resource, id)
     this._entries.set(key, entry)
+    this._newest = entry
     return entry
   }
 

@@ -1,7 +1,7 @@
 import { CloseCodes, plainIssues, type StandardResult } from '@lensync/protocol'
 import type { AppliedWrite, MaybePromise, Storage } from '../storage/Storage.ts'
 import type { _ChangeHooks } from './ChangeHooks.ts'
-import { _decodedValue, decideWrite, type WriteContext } from './decideWrite.ts'
+import { _decodedValue, decideWrite, type WriteContext, type WriteDecision } from './decideWrite.ts'
 import type { _EntityEntry, _EntityState, _EntityTable, _WriteTask } from './EntityTable.ts'
 import type { _FeedReconciler } from './FeedReconciler.ts'
 import { _GroupCommit, type _StagedWrite } from './GroupCommit.ts'
@@ -11,8 +11,8 @@ import type { _ResolvedSyncOptions } from './syncOptions.ts'
 import type { _WriteOutcome } from './WriteOutcome.ts'
 import { isThenable, whenDone } from './whenDone.ts'
 
-/** A write decided to be written: what goes into the batch besides its task, entity and base. */
-type _Decided = Pick<_StagedWrite, 'state' | 'change' | 'compact' | 'baseRev' | 'stamp' | 'conflicts'>
+/** A write decided to be written. */
+type _Decided = Extract<WriteDecision, { kind: 'write' }>
 
 /** Retries of one write after storage conflicts before its connection is closed. */
 const MAX_ATTEMPTS = 8
@@ -40,6 +40,8 @@ const MAX_ATTEMPTS = 8
  */
 export class _EntityWriter {
   private readonly _commits: _GroupCommit
+  /** The context of the last write decided with a writer (see {@link _EntityWriter._context}). */
+  private _lastContext: WriteContext | undefined = undefined
 
   constructor(
     private readonly _storage: Storage,
@@ -156,10 +158,19 @@ export class _EntityWriter {
     const loading = this._table.load(entry)
     // Read in parallel with the lookup; a failed read is reported when it is awaited.
     if (isThenable(loading)) loading.catch(() => {})
-    return whenDone(this._lookup(origin), found => {
-      if (found) return this._answer(task, { kind: 'ack', rev: found.rev, applied: false })
+    const applied = this._lookup(origin)
+    // Synchronous storage and a cached entity: decided without a closure.
+    if (!isThenable(applied) && loading === undefined)
+      return applied ? this._applied(task, applied) : this._decide(entry, task, generation)
+    return whenDone(applied, found => {
+      if (found) return this._applied(task, found)
       return whenDone(loading, () => this._decide(entry, task, generation))
     })
+  }
+
+  /** A write storage applied before (a resend): acknowledged with its revision, not decided. */
+  private _applied(task: _WriteTask, found: AppliedWrite): undefined {
+    return this._answer(task, { kind: 'ack', rev: found.rev, applied: false })
   }
 
   /** Where storage applied a write with this origin within its dedup window, if it did. */
@@ -194,17 +205,8 @@ export class _EntityWriter {
     const committed = entry.committed
     const decision = decideWrite(entry.staged ?? committed, msg, this._context(task))
     switch (decision.kind) {
-      case 'write': {
-        const baseRev = entry.staged ? undefined : committed.rev
-        return this._validate(entry, task, generation, {
-          state: decision.state as _EntityState,
-          change: decision.change,
-          compact: decision.compact,
-          baseRev,
-          stamp: decision.stamp,
-          conflicts: decision.conflicts,
-        })
-      }
+      case 'write':
+        return this._validate(entry, task, generation, decision, entry.staged ? undefined : committed.rev)
       case 'theirs':
         // Nothing of it is written; acknowledged with the entity's revision,
         // which a staged write does not know yet (and its stamps are not committed).
@@ -246,12 +248,17 @@ export class _EntityWriter {
     const client = task.origin?.client
     const by = options.attribution ? this._attribution(task) : undefined
     if (client === undefined && by === undefined) return options
-    return {
+    // The same writer as the last write (a busy client): its context again, not a new one.
+    const last = this._lastContext
+    if (last?.writer !== undefined && last.writer.client === client && last.writer.by === by) return last
+    const context: WriteContext = {
       maxEntityBytes: options.maxEntityBytes,
       maxPatchEntries: options.maxPatchEntries,
       serializer: options.serializer,
       writer: { client, by },
     }
+    this._lastContext = context
+    return context
   }
 
   /** `attribution(principal)` of the task's connection; `undefined` without a principal, or when it fails. */
@@ -274,10 +281,11 @@ export class _EntityWriter {
     task: _WriteTask,
     generation: number,
     decided: _Decided,
+    baseRev: number | undefined,
   ): Promise<void> | undefined {
     const { msg } = task
     const schema = msg.t === 'del' ? undefined : this._options.resources.get(msg.r)?.schema
-    if (!schema) return this._stage(entry, task, decided)
+    if (!schema) return this._stage(entry, task, decided, baseRev)
     let result: StandardResult<unknown> | Promise<StandardResult<unknown>>
     try {
       result = schema['~standard'].validate(_decodedValue(decided.state, this._options.serializer))
@@ -296,7 +304,7 @@ export class _EntityWriter {
           })
         // An async schema may have let the entity move on (a conflict): start over.
         if (generation !== entry.generation) return this._restart(entry, task)
-        return this._stage(entry, task, decided)
+        return this._stage(entry, task, decided, baseRev)
       },
       error => this._schemaFailed(task, error),
     )
@@ -311,11 +319,27 @@ export class _EntityWriter {
     })
   }
 
-  private _stage(entry: _EntityEntry, task: _WriteTask, decided: _Decided): undefined {
+  private _stage(
+    entry: _EntityEntry,
+    task: _WriteTask,
+    decided: _Decided,
+    baseRev: number | undefined,
+  ): undefined {
     const base = entry.staged ?? entry.committed
-    entry.staged = decided.state
+    const state = decided.state as _EntityState
+    entry.staged = state
     this._answer(task, { kind: 'staged', entity: entry })
-    this._commits.stage({ task, entry, base, ...decided })
+    this._commits.stage({
+      task,
+      entry,
+      base,
+      state,
+      change: decided.change,
+      compact: decided.compact,
+      baseRev,
+      stamp: decided.stamp,
+      conflicts: decided.conflicts,
+    })
     return undefined
   }
 

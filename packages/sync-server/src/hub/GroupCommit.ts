@@ -9,6 +9,15 @@ import type { _ResolvedSyncOptions } from './syncOptions.ts'
 import type { _WriteAnswers } from './WriteOutcome.ts'
 import { whenDone } from './whenDone.ts'
 
+/** Batches are usually one write or a few: looked up by scanning (a large batch keeps a set). */
+const SCANNED_BATCH = 16
+
+/** Whether a write before `slot` in the batch is of the same entity. */
+function earlierIn(batch: readonly _StagedWrite[], slot: number, entry: _EntityEntry): boolean {
+  for (let i = 0; i < slot; i++) if ((batch[i] as _StagedWrite).entry === entry) return true
+  return false
+}
+
 /** @internal The broadcast envelope of a write, split around its revision: `head + rev + tail`. */
 export type _Change = readonly [head: string, tail: string]
 
@@ -99,29 +108,32 @@ export class _GroupCommit {
     if (this._committing || this._batch.length === 0) return
     const batch = this._batch
     this._batch = []
-    const seen = new Set<_EntityEntry>()
-    const writes: StorageWrite[] = batch.map((staged, slot) => {
+    const writes: StorageWrite[] = new Array(batch.length)
+    const seen = batch.length > SCANNED_BATCH ? new Set<_EntityEntry>() : undefined
+    for (let slot = 0; slot < batch.length; slot++) {
+      const staged = batch[slot] as _StagedWrite
       const { entry, state, change, baseRev, task } = staged
       // Commits run one at a time, so the revision the entity's first write
       // in the batch builds on is known; its later writes build on it.
-      const first = !seen.has(entry)
-      seen.add(entry)
+      const first = seen ? !seen.has(entry) : !earlierIn(batch, slot, entry)
+      seen?.add(entry)
       // Field revisions of writes in this batch are left for storage to fill in (by slot).
       staged.stamp.slot = slot
       const fields = _fieldRevisionsText(state.revisions as _FieldRevisions)
-      const write: StorageWrite = {
+      // Optional fields are left out (not `undefined`) when they do not apply.
+      const write: { -readonly [K in keyof StorageWrite]: StorageWrite[K] } = {
         resource: entry.resource,
         id: entry.id,
         value: state.text,
-        ...(fields === undefined ? {} : { fields }),
-        change,
-        ...(first ? { expectedRev: baseRev ?? entry.chainRev } : {}),
-        // Recorded with the write, so a resend is recognised (`Storage.applied`).
-        ...(task.origin ? { origin: task.origin } : {}),
       }
+      if (fields !== undefined) write.fields = fields
+      write.change = change
+      if (first) write.expectedRev = baseRev ?? entry.chainRev
+      // Recorded with the write, so a resend is recognised (`Storage.applied`).
+      if (task.origin) write.origin = task.origin
       this._feed?.expect(write, staged)
-      return write
-    })
+      writes[slot] = write
+    }
     let result: CommitResult[] | Promise<CommitResult[]>
     try {
       result = this._storage.commit(writes)
@@ -147,17 +159,19 @@ export class _GroupCommit {
     writes: readonly StorageWrite[],
     results: readonly CommitResult[],
   ): void {
-    const conflicts = new Map<_EntityEntry, _StagedWrite[]>()
-    batch.forEach((write, i) => {
+    let conflicts: Map<_EntityEntry, _StagedWrite[]> | undefined
+    for (let i = 0; i < batch.length; i++) {
+      const write = batch[i] as _StagedWrite
       const result = results[i]
       const { entry, state, task, change, stamp } = write
       if (!result || !('rev' in result)) {
         stamp.slot = -1
         this._feed?.forget(writes[i])
+        conflicts ??= new Map()
         const list = conflicts.get(entry) ?? []
         list.push(write)
         conflicts.set(entry, list)
-        return
+        continue
       }
       const { rev } = result
       stamp.rev = rev
@@ -166,7 +180,7 @@ export class _GroupCommit {
       if (entry.staged === state) entry.staged = undefined
       this._table.noteRevision(entry.resource, rev)
       // With a feed the write is answered when its change comes back.
-      if (this._feed) return
+      if (this._feed) continue
       // The others first: the writer already shows its edit, so their frames
       // leave (and are on the wire) before its ack.
       this._answers.broadcast(
@@ -178,8 +192,8 @@ export class _GroupCommit {
       )
       this._answers.answer(task, { kind: 'ack', rev, applied: true, conflicts: write.conflicts })
       this._hooks?.committed(write, rev)
-    })
-    for (const [entry, writes] of conflicts) this._fallout.conflicted(entry, writes)
+    }
+    if (conflicts) for (const [entry, writes] of conflicts) this._fallout.conflicted(entry, writes)
     this._table.trim()
   }
 

@@ -16,7 +16,8 @@ export interface _WriteOrigin {
  * {@link _InFlightWrites.releaseAll}) is known.
  */
 export interface _Flight {
-  readonly key: string
+  /** The origin it holds. */
+  readonly origin: _WriteOrigin
   landed: boolean
   /** The final outcome of the write holding the flight; `undefined` when released without one. */
   outcome: _WriteOutcome | undefined
@@ -37,13 +38,20 @@ export interface _Flight {
  * write passes through {@link _InFlightWrites.answer}, which lands its flight.
  */
 export class _InFlightWrites implements _WriteAnswers {
-  private readonly _flights = new Map<string, _Flight>()
+  /**
+   * The flights by client id: its one flight, or from its second one on a
+   * map of them by op (a number and a string are different keys, as op `1`
+   * and op `"1"` are different ops). No key string is made per write, and a
+   * client's entry goes when its last flight lands.
+   */
+  private readonly _flights = new Map<string, _Flight | Map<OpId, _Flight>>()
+  private _size = 0
 
   constructor(private readonly _answers: _WriteAnswers) {}
 
   /** How many origins are in flight (for tests and inspection). */
   get size(): number {
-    return this._flights.size
+    return this._size
   }
 
   /**
@@ -57,11 +65,25 @@ export class _InFlightWrites implements _WriteAnswers {
     const { origin } = task
     if (!origin) return undefined
     if (task.flight && !task.flight.landed) return undefined
-    const key = originKey(origin)
-    const held = this._flights.get(key)
-    if (held) return held
-    const flight: _Flight = { key, landed: false, outcome: undefined }
-    this._flights.set(key, flight)
+    const { client, op } = origin
+    const held = this._flights.get(client)
+    const flight: _Flight = { origin, landed: false, outcome: undefined }
+    if (held === undefined) this._flights.set(client, flight)
+    else if (held instanceof Map) {
+      const same = held.get(op)
+      if (same) return same
+      held.set(op, flight)
+    } else {
+      if (held.origin.op === op) return held
+      this._flights.set(
+        client,
+        new Map([
+          [held.origin.op, held],
+          [op, flight],
+        ]),
+      )
+    }
+    this._size++
     task.flight = flight
     return undefined
   }
@@ -95,19 +117,24 @@ export class _InFlightWrites implements _WriteAnswers {
    * them are decided themselves (looking up storage first).
    */
   releaseAll(): void {
-    for (const flight of this._flights.values()) flight.landed = true
+    for (const held of this._flights.values())
+      if (held instanceof Map) for (const flight of held.values()) flight.landed = true
+      else held.landed = true
     this._flights.clear()
+    this._size = 0
   }
 
   private _land(flight: _Flight | undefined, outcome: _WriteOutcome): void {
     if (!flight || flight.landed) return
     flight.landed = true
     flight.outcome = outcome
-    if (this._flights.get(flight.key) === flight) this._flights.delete(flight.key)
+    const { client, op } = flight.origin
+    const held = this._flights.get(client)
+    if (held === flight) this._flights.delete(client)
+    else if (held instanceof Map && held.get(op) === flight) {
+      held.delete(op)
+      if (held.size === 0) this._flights.delete(client)
+    } else return
+    this._size--
   }
-}
-
-/** The key of an origin; the length prefix keeps clients apart, the JSON keeps op `1` and op `"1"` apart. */
-function originKey(origin: _WriteOrigin): string {
-  return `${origin.client.length}:${origin.client}${JSON.stringify(origin.op)}`
 }

@@ -141,16 +141,20 @@ export class _Outbox {
 
   /**
    * The common case of a fan-out, without a list: when the outbox holds one
-   * envelope and nothing else, takes it (to be sent as it is, alone in its
-   * frame, as {@link _Outbox.take} would).
+   * envelope and nothing else (or a slot answered with one envelope), takes
+   * it (to be sent as it is, alone in its frame, as {@link _Outbox.take} would).
    *
    * @returns The envelope, or `undefined` (nothing taken) when the outbox holds anything else.
    */
   takeOnly(): SharedFrame | string | undefined {
     const items = this._items
     if (items.length !== 1) return undefined
-    const only = items[0] as string | SharedFrame | _Slot
-    if (typeof only !== 'string' && !(only instanceof SharedFrame)) return undefined
+    let only = items[0] as string | SharedFrame | _Slot
+    // A slot answered with one envelope (a write's ack, the writer's usual case) is that envelope.
+    if (typeof only !== 'string' && !(only instanceof SharedFrame)) {
+      if (only.open || only.texts.length !== 1) return undefined
+      only = only.texts[0] as string
+    }
     this._items = NO_ITEMS
     this._chars -= textOf(only).length
     return only

@@ -9,6 +9,7 @@ import {
   type Encoded,
   type FieldChange,
   type FieldPath,
+  type FieldSet,
   findValueProblem,
   isPlainObject,
   MAX_VALUE_DEPTH,
@@ -185,7 +186,12 @@ export function decideWrite(base: EntityState, message: WriteMessage, context: W
   }
   if (decision.kind !== 'write') return decision
   const text = decision.state.text
-  if (text !== null && Buffer.byteLength(text) > context.maxEntityBytes) {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: a text that short is within the limit without counting.
+  if (
+    text !== null &&
+    text.length * 3 > context.maxEntityBytes &&
+    Buffer.byteLength(text) > context.maxEntityBytes
+  ) {
     return {
       kind: 'reject',
       code: 'TOO_LARGE',
@@ -236,6 +242,7 @@ export function _revisionsOf(state: EntityState): _FieldRevisions {
 const ABSENT: WriteDecision = Object.freeze({ kind: 'absent' })
 const EXISTS: WriteDecision = Object.freeze({ kind: 'exists' })
 const NO_CONFLICTS: readonly WriteConflict[] = Object.freeze([])
+const NO_PATHS: readonly FieldPath[] = Object.freeze([])
 const GONE = compactChangeOf('gone')
 /** A field that is not there (unset, or never set). */
 const MISSING: unique symbol = Symbol('missing')
@@ -317,12 +324,13 @@ function patch(
   const current = _decodedValue(base, serializer)
   const written: _WrittenField[] = []
   for (const [path] of msg.set) written.push(field(path, true))
-  for (const path of msg.unset ?? []) {
-    const unset = field(path, false)
-    // Unsetting what is not there (and was not set just before) changes nothing: no stamp.
-    if (fieldAt(current, path) !== MISSING || written.some(w => w.present && w.key === unset.key))
-      written.push(unset)
-  }
+  if (msg.unset)
+    for (const path of msg.unset) {
+      const unset = field(path, false)
+      // Unsetting what is not there (and was not set just before) changes nothing: no stamp.
+      if (fieldAt(current, path) !== MISSING || written.some(w => w.present && w.key === unset.key))
+        written.push(unset)
+    }
   // Only a write with a base can conflict, and only with fields of known revisions.
   const suspects =
     msg.base === undefined || (revisions.present.size === 0 && revisions.removed.size === 0)
@@ -330,31 +338,37 @@ function patch(
       : _conflictingStamps(revisions, written, msg.base, stamp.client)
   // Serialized before decoding: decoding may rewrite the envelopes in place.
   const setTexts = suspects?.size ? msg.set.map(entry => JSON.stringify(entry)) : undefined
-  const body = setTexts
-    ? undefined
-    : { set: JSON.stringify(msg.set), unset: msg.unset ? JSON.stringify(msg.unset) : undefined }
+  let change: readonly [string, string] | undefined
   // Version 2's form of the change, from the same envelopes (before decoding).
-  const compact = setTexts ? undefined : compactChangeOf(msg)
+  let compact: CompactChange | undefined
+  if (!setTexts) {
+    change = splitChange(msg.r, msg.id, {
+      set: JSON.stringify(msg.set),
+      unset: msg.unset ? JSON.stringify(msg.unset) : undefined,
+    })
+    compact = compactChangeOf(msg)
+  }
   let plain = base.plain as boolean
-  let changes: FieldChange[] = msg.set.map(([path, value]) => {
+  let changes: FieldChange[] = new Array(msg.set.length)
+  for (let i = 0; i < msg.set.length; i++) {
+    const [path, value] = msg.set[i] as FieldSet
     // Checked per value (a cycle lives within one envelope), with the depth its path adds.
     if (value.meta === undefined) {
       checkShape(value.json, MAX_VALUE_DEPTH - path.length)
-      return [path, value.json]
+      changes[i] = [path, value.json]
+      continue
     }
     plain = false
     const decoded = serializer.deserialize(value)
     checkShape(decoded, MAX_VALUE_DEPTH - path.length)
-    return [path, decoded]
-  })
-  let unset = msg.unset ?? []
+    changes[i] = [path, decoded]
+  }
+  let unset = msg.unset ?? NO_PATHS
   let merged = applyFieldChanges(current, changes, unset)
   let stamped = written
   let conflicts = NO_CONFLICTS
-  let change: readonly [string, string]
-  if (!suspects?.size || !setTexts) {
-    change = splitChange(msg.r, msg.id, body as { set: string; unset: string | undefined })
-  } else {
+  // With suspects the change is made now, from the fields the write keeps.
+  if (setTexts && suspects) {
     conflicts = conflictsOf(
       suspects,
       written,
@@ -387,7 +401,7 @@ function patch(
       plain: encoded.meta === undefined,
       revisions: _stampWrite(revisions, stamped, stamp),
     },
-    change,
+    change: change as readonly [string, string],
     compact,
     stamp,
     conflicts,

@@ -1,4 +1,5 @@
 import type { FieldPath } from '@lensync/protocol'
+import { _jsonString } from './jsonString.ts'
 
 /**
  * Who wrote a field last: one stamp per write, shared by every field it wrote.
@@ -108,21 +109,36 @@ export function _conflictingStamps(
   written: readonly _WrittenField[],
   base: number,
   client: string | null,
-): Map<string, FieldStamp> {
-  const found = new Map<string, FieldStamp>()
-  const check = (key: string, stamp: FieldStamp): void => {
+): ReadonlyMap<string, FieldStamp> {
+  let found: Map<string, FieldStamp> | undefined
+  found = checkStamps(revisions.present, written, base, client, found)
+  found = checkStamps(revisions.removed, written, base, client, found)
+  return found ?? NO_STAMPS
+}
+
+/** {@link _conflictingStamps} over one map of fields; `found` is made at the first conflict. */
+function checkStamps(
+  fields: ReadonlyMap<string, FieldStamp>,
+  written: readonly _WrittenField[],
+  base: number,
+  client: string | null,
+  found: Map<string, FieldStamp> | undefined,
+): Map<string, FieldStamp> | undefined {
+  for (const [key, stamp] of fields) {
     // rev 0: staged, not committed, so no client has seen it.
-    if ((stamp.rev !== 0 && stamp.rev <= base) || (client !== null && stamp.client === client)) return
+    if ((stamp.rev !== 0 && stamp.rev <= base) || (client !== null && stamp.client === client)) continue
     for (const field of written) {
       if (field.key !== key && !_isAbove(field.key, key) && !_isAbove(key, field.key)) continue
+      found ??= new Map<string, FieldStamp>()
       const held = found.get(field.key)
       if (!held || newer(stamp, held)) found.set(field.key, stamp)
     }
   }
-  for (const [key, stamp] of revisions.present) check(key, stamp)
-  for (const [key, stamp] of revisions.removed) check(key, stamp)
   return found
 }
+
+/** No conflicting stamps (shared; never written to). */
+const NO_STAMPS: ReadonlyMap<string, FieldStamp> = new Map()
 
 function newer(a: FieldStamp, than: FieldStamp): boolean {
   if (a.rev === 0) return than.rev !== 0
@@ -141,19 +157,23 @@ export function _stampWrite(
   written: readonly _WrittenField[],
   stamp: FieldStamp,
 ): _FieldRevisions {
-  const keys = new Set<string>()
   let nested = revisions.nested
+  let removes = revisions.removed.size > 0
   for (const field of written) {
-    keys.add(field.key)
     if (deep(field.key)) nested = true
+    if (!field.present) removes = true
   }
   let present: Map<string, FieldStamp>
   let removed: Map<string, FieldStamp>
   if (!nested) {
     // Only top-level fields, here and written: nothing is below a written field.
-    present = new Map(revisions.present)
-    removed = new Map(revisions.removed)
+    present = copyUnwritten(revisions.present, written)
+    // Nothing removed before or now: the (never written) empty map is kept.
+    if (!removes) return { present: stampAll(present, written, stamp), removed: revisions.removed, nested }
+    removed = copyUnwritten(revisions.removed, written)
   } else {
+    const keys = new Set<string>()
+    for (const field of written) keys.add(field.key)
     present = new Map<string, FieldStamp>()
     removed = new Map<string, FieldStamp>()
     for (const [key, held] of revisions.present) if (!coveredBy(key, keys)) present.set(key, held)
@@ -178,6 +198,46 @@ export function _stampWrite(
     chars -= key.length
   }
   return { present, removed, nested }
+}
+
+/** Written fields looked up by scanning before {@link copyUnwritten} makes a set of them. */
+const SCANNED_FIELDS = 8
+
+/**
+ * A copy of a map of fields without the written ones (which the caller puts
+ * at the end): quicker than copying the whole map and deleting them.
+ */
+function copyUnwritten(
+  fields: ReadonlyMap<string, FieldStamp>,
+  written: readonly _WrittenField[],
+): Map<string, FieldStamp> {
+  const copy = new Map<string, FieldStamp>()
+  if (fields.size === 0) return copy
+  if (written.length > SCANNED_FIELDS) {
+    const keys = new Set(written.map(field => field.key))
+    for (const [key, held] of fields) if (!keys.has(key)) copy.set(key, held)
+    return copy
+  }
+  for (const [key, held] of fields) if (!isWritten(key, written)) copy.set(key, held)
+  return copy
+}
+
+function isWritten(key: string, written: readonly _WrittenField[]): boolean {
+  for (const field of written) if (field.key === key) return true
+  return false
+}
+
+/** Gives the written fields, all present, the write's stamp (at the end). */
+function stampAll(
+  present: Map<string, FieldStamp>,
+  written: readonly _WrittenField[],
+  stamp: FieldStamp,
+): Map<string, FieldStamp> {
+  for (const field of written) {
+    present.delete(field.key)
+    present.set(field.key, stamp)
+  }
+  return present
 }
 
 /**
@@ -234,26 +294,49 @@ export function _parseFieldRevisions(text: string | null | undefined): _FieldRev
  * `StorageWrite.fields`); one that is in no batch (a bug) is left out.
  */
 export function _fieldRevisionsText(revisions: _FieldRevisions): string | undefined {
-  if (revisions.present.size === 0 && revisions.removed.size === 0) return undefined
-  const index = new Map<FieldStamp, number>()
-  let writes = ''
-  const fields = (map: ReadonlyMap<string, FieldStamp>): string => {
+  const { present, removed } = revisions
+  if (present.size === 0 && removed.size === 0) return undefined
+  const text = new RevisionsText()
+  const fields = text.fields(present)
+  const gone = removed.size === 0 ? '' : text.fields(removed)
+  return `{"w":[${text.writes}],"f":{${fields}}${gone ? `,"x":{${gone}}` : ''}}`
+}
+
+/** Stamps looked up by scanning before {@link RevisionsText} keeps a map of them. */
+const SCANNED_STAMPS = 8
+
+/** Builds {@link _fieldRevisionsText}: the writes' list, each stamp once, as the fields name them. */
+class RevisionsText {
+  /** The `w` list's text so far. */
+  writes = ''
+  private readonly _stamps: FieldStamp[] = []
+  private _index: Map<FieldStamp, number> | undefined = undefined
+
+  /** The `"key":index` list of a map of fields, adding their stamps to {@link RevisionsText.writes}. */
+  fields(map: ReadonlyMap<string, FieldStamp>): string {
     let text = ''
     for (const [key, stamp] of map) {
-      let i = index.get(stamp)
-      if (i === undefined) {
-        if (stamp.rev === 0 && stamp.slot < 0) continue
-        i = index.size
-        index.set(stamp, i)
-        const rev = stamp.rev === 0 ? `\u0000${stamp.slot}\u0000` : String(stamp.rev)
-        const by = stamp.by === undefined ? '' : `,${JSON.stringify(stamp.by)}`
-        writes += `${writes ? ',' : ''}[${rev},${JSON.stringify(stamp.client)}${by}]`
-      }
-      text += `${text ? ',' : ''}${JSON.stringify(key)}:${i}`
+      const i = this._indexOf(stamp)
+      if (i < 0) continue
+      text += `${text ? ',' : ''}${_jsonString(key)}:${i}`
     }
     return text
   }
-  const present = fields(revisions.present)
-  const removed = fields(revisions.removed)
-  return `{"w":[${writes}],"f":{${present}}${removed ? `,"x":{${removed}}` : ''}}`
+
+  /** The stamp's index in the writes, added when new; `-1` for one in no batch (left out). */
+  private _indexOf(stamp: FieldStamp): number {
+    const stamps = this._stamps
+    let i = this._index ? (this._index.get(stamp) ?? -1) : stamps.indexOf(stamp)
+    if (i >= 0) return i
+    if (stamp.rev === 0 && stamp.slot < 0) return -1
+    i = stamps.length
+    stamps.push(stamp)
+    if (this._index) this._index.set(stamp, i)
+    else if (stamps.length > SCANNED_STAMPS) this._index = new Map(stamps.map((s, at) => [s, at]))
+    const rev = stamp.rev === 0 ? `\u0000${stamp.slot}\u0000` : String(stamp.rev)
+    const by = stamp.by === undefined ? '' : `,${_jsonString(stamp.by)}`
+    const client = stamp.client === null ? 'null' : _jsonString(stamp.client)
+    this.writes += `${i === 0 ? '' : ','}[${rev},${client}${by}]`
+    return i
+  }
 }
