@@ -56,10 +56,9 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
       if (origin !== undefined && !allowedOrigins.has(origin))
         return session.close(new CloseReason(CloseCodes.FORBIDDEN, 'Origin not allowed'))
     }
-    const client = hub.connect(new _SessionConnection(session), session.request)
-    const feed = new _HubFeed(session, client, resolved.logger)
-    session._consume(feed)
-    return feed
+    const connection = new _SessionConnection(session, hub, resolved.logger)
+    session._consume(connection)
+    return connection
   }
   const handler = (session: ServerSession): PromiseLike<void> => {
     if (hub.closed)
@@ -82,44 +81,22 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
 
 /**
  * @internal
- * Feeds a session's frames to its hub client; when the connection closed,
- * disconnects the client, which ends the route's handler (the handler
- * returns the feed).
+ * A session as the hub's connection, and the feed of its frames to its hub
+ * client: one small object per connection, methods not closures. When the
+ * connection closed it disconnects the client, which ends the route's
+ * handler (the handler returns it).
  */
-class _HubFeed extends _ConsumerRun {
+export class _SessionConnection extends _ConsumerRun implements HubConnection {
+  private readonly _client: HubClient
+
   constructor(
     private readonly _session: ServerSession,
-    private readonly _client: HubClient,
+    hub: SyncHub,
     private readonly _logger: Logger,
   ) {
     super()
+    this._client = hub.connect(this, _session.request)
   }
-
-  take(frame: Frame): Promise<void> | undefined {
-    try {
-      return frame.type === 'text' ? this._client.receive(frame.text) : this._client.receiveBinary()
-    } catch (error) {
-      // As a route handler that throws: logged, and the session closed with 1011.
-      this._logger.error(`lensync sync route: handling a frame of session ${this._session.id} failed`, error)
-      void this._session.close(new CloseReason(CloseReason.Codes.INTERNAL_ERROR, 'Internal server error'))
-      return undefined
-    }
-  }
-
-  protected _end(): void {
-    // Lost without a close frame (1006, which a ping timeout ends in too):
-    // presence keeps the client's places for a reconnect.
-    this._client.disconnect({ clean: this._session._peerCloseReason?.code !== CloseCodes.ABNORMAL })
-  }
-}
-
-/**
- * @internal
- * A session as the hub's connection: methods on one small object per
- * connection, not closures.
- */
-export class _SessionConnection implements HubConnection {
-  constructor(private readonly _session: ServerSession) {}
 
   get id(): string {
     return this._session.id
@@ -146,5 +123,22 @@ export class _SessionConnection implements HubConnection {
 
   drain(): Promise<void> {
     return this._session.flush()
+  }
+
+  take(frame: Frame): Promise<void> | undefined {
+    try {
+      return frame.type === 'text' ? this._client.receive(frame.text) : this._client.receiveBinary()
+    } catch (error) {
+      // As a route handler that throws: logged, and the session closed with 1011.
+      this._logger.error(`lensync sync route: handling a frame of session ${this._session.id} failed`, error)
+      void this._session.close(new CloseReason(CloseReason.Codes.INTERNAL_ERROR, 'Internal server error'))
+      return undefined
+    }
+  }
+
+  protected _end(): void {
+    // Lost without a close frame (1006, which a ping timeout ends in too):
+    // presence keeps the client's places for a reconnect.
+    this._client.disconnect({ clean: this._session._peerCloseReason?.code !== CloseCodes.ABNORMAL })
   }
 }
