@@ -68,8 +68,6 @@ export class ServerSession {
   readonly request: UpgradeRequest
   /** The route's path parameters, e.g. `params.room` for `/chat/:room`. */
   readonly params: RouteParams
-  /** Incoming frames in order; a `for await` loop over it ends when the connection closes. */
-  readonly incoming: AsyncIterable<Frame>
 
   private readonly _ws: WebSocket
   private readonly _queue: FrameQueue<Frame>
@@ -90,6 +88,11 @@ export class ServerSession {
   private _resolveReason: ((reason: CloseReason | null) => void) | undefined = undefined
   /** What `close()` returns (made at its first call). */
   private _closed: Promise<void> | undefined
+  /**
+   * The socket's callback for a write: one function per session, not one
+   * per frame (a bound method: smaller than an arrow function and its context).
+   */
+  private readonly _written: () => void
 
   /** @internal Made by the app. */
   constructor(init: _SessionInit) {
@@ -103,9 +106,9 @@ export class ServerSession {
     this._pingPeriod = options.pingPeriod
     this._timeout = options.timeout
     this._maxFrameSize = options.maxFrameSize
+    this._written = this._writeFinished.bind(this)
 
     this._queue = new FrameQueue<Frame>(INCOMING_LIMITS, this)
-    this.incoming = this._queue
     this._heartbeat = init.heartbeats.start(this)
 
     ;(ws as SessionSocket)[SESSION] = this
@@ -113,6 +116,11 @@ export class ServerSession {
     ws.on('pong', onPong)
     ws.on('error', onError)
     ws.on('close', onClose)
+  }
+
+  /** Incoming frames in order; a `for await` loop over it ends when the connection closes. */
+  get incoming(): AsyncIterable<Frame> {
+    return this._queue
   }
 
   /** Resolves when the connection closed, with the peer's close reason (see the class notes). */
@@ -371,8 +379,8 @@ export class ServerSession {
     )
   }
 
-  /** A write handed to the socket finished (one function per session, not one per frame). */
-  private readonly _written = (): void => {
+  /** A write handed to the socket finished (`_written`, bound once per session). */
+  private _writeFinished(): void {
     if (--this._pendingWrites === 0 && this._flushWaiters !== undefined) {
       const waiters = this._flushWaiters
       this._flushWaiters = undefined
