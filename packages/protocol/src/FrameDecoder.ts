@@ -3,7 +3,7 @@ import type { ClientMessage } from './messages.ts'
 import { ProtocolError } from './ProtocolError.ts'
 import { parseClientMessage, parseFrame } from './parseClientMessage.ts'
 import type { ParsedServerMessage } from './parseServerMessage.ts'
-import { _WriteDecoder } from './ServerWire.ts'
+import { _ResolvingWriteDecoder } from './ServerWire.ts'
 
 /**
  * Reads the frames of one connection, both directions, of either protocol
@@ -40,7 +40,7 @@ export interface FrameDecoder {
  */
 export function createFrameDecoder(): FrameDecoder {
   const wire = createClientWire()
-  const writes = new _WriteDecoder(wire)
+  const writes = new _ResolvingWriteDecoder(wire)
   return {
     server: text => wire.parse(text),
     client: text => {

@@ -132,14 +132,14 @@ export interface _HandleResolver {
 /**
  * Reshapes incoming compact writes into version 1 envelopes, keeping the
  * connection's op sequence (a write without `o` has the op after the
- * previous write's). Entity handles are resolved by `resolve`.
+ * previous write's). Entity handles are resolved by `entityOf`: the server's
+ * version 2 wire is a write decoder itself (one object per connection).
  * @internal
  */
-export class _WriteDecoder {
-  private _lastOp: OpId | typeof UNKNOWN | undefined
+export abstract class _WriteDecoder implements _HandleResolver {
+  private _lastOp: OpId | typeof UNKNOWN | undefined = undefined
 
-  /** @param _handles - Resolves entity handles (an object, not a closure per connection). */
-  constructor(private readonly _handles: _HandleResolver) {}
+  abstract entityOf(handle: number): readonly [r: string, id: string] | undefined
 
   /** See {@link ServerWire.decode}. */
   decode(raw: unknown): unknown {
@@ -219,9 +219,25 @@ export class _WriteDecoder {
 
   /** An entity reference of a client envelope, or why it is unusable. */
   target(ref: unknown): readonly [unknown, unknown] | string {
-    if (typeof ref === 'number') return this._handles.entityOf(ref) ?? `unknown entity handle ${ref}`
+    if (typeof ref === 'number') return this.entityOf(ref) ?? `unknown entity handle ${ref}`
     if (Array.isArray(ref) && ref.length === 2) return ref as [unknown, unknown]
     return 'must be an entity handle or [resource, id]'
+  }
+}
+
+/**
+ * A write decoder whose handles another object resolves (the frame decoder's,
+ * with a client wire).
+ * @internal
+ */
+export class _ResolvingWriteDecoder extends _WriteDecoder {
+  /** @param _handles - Resolves entity handles. */
+  constructor(private readonly _handles: _HandleResolver) {
+    super()
+  }
+
+  entityOf(handle: number): readonly [r: string, id: string] | undefined {
+    return this._handles.entityOf(handle)
   }
 }
 
@@ -232,8 +248,7 @@ export class _WriteDecoder {
  */
 const SCANNED_HANDLES = 8
 
-class ServerWireV2 implements ServerWire, _HandleResolver {
-  readonly version = 2
+class ServerWireV2 extends _WriteDecoder implements ServerWire {
   /**
    * The entities with a handle, by handle: handle `h` is `[r, id]` at
    * `2h - 2` and `2h - 1`. Handles are given 1, 2, … and never reused, so
@@ -242,21 +257,17 @@ class ServerWireV2 implements ServerWire, _HandleResolver {
   private _refs: string[] | undefined = undefined
   /** Past {@link SCANNED_HANDLES} handles: the handle of each entity, by `_entityKey`. */
   private _handles: Map<string, number> | undefined = undefined
-  private readonly _writes = new _WriteDecoder(this)
+
+  // A getter, not a field: one less slot in every connection's wire.
+  get version(): number {
+    return 2
+  }
 
   entityOf(handle: number): readonly [r: string, id: string] | undefined {
     const refs = this._refs
     if (refs === undefined || !Number.isInteger(handle) || handle < 1 || handle * 2 > refs.length)
       return undefined
     return [refs[handle * 2 - 2] as string, refs[handle * 2 - 1] as string]
-  }
-
-  decode(raw: unknown): unknown {
-    return this._writes.decode(raw)
-  }
-
-  peek(raw: unknown): { readonly t: string; readonly r: string; readonly id: string } | undefined {
-    return this._writes.peek(raw)
   }
 
   welcome(client: string, node: string): string {
