@@ -1,5 +1,7 @@
+import { Buffer } from 'node:buffer'
 import { WebSocket } from 'ws'
 import { CloseReason } from './CloseReason.ts'
+import { type _DirectSocket, _directSocket, _framed, _framedText } from './directWrite.ts'
 import { type _FrameConsumer, type _FrameQueueLimits, FrameQueue } from './FrameQueue.ts'
 import { _frameSize, _toFrame, _toWire, type _Wire } from './frame.ts'
 import type { _Heartbeat, _HeartbeatWheel } from './heartbeat.ts'
@@ -233,10 +235,23 @@ export class ServerSession {
    * @returns Resolves when nothing is pending.
    */
   flush(): Promise<void> {
-    if (this._pendingWrites === 0) return Promise.resolve()
+    if (this._pendingWrites === 0 && !this._socketHolds()) return Promise.resolve()
     return new Promise(resolve => {
-      this._flushWaiters ??= []
-      this._flushWaiters.push(resolve)
+      // Frames ws framed call back when written; frames written straight to
+      // the socket do not (no callback: no tick, no closure per frame), so
+      // after those, an empty write's callback says the socket wrote them.
+      const afterWs = (): void => {
+        const socket = this._socketHolds()
+          ? (this._ws as unknown as { _socket: _DirectSocket })._socket
+          : undefined
+        if (socket === undefined) resolve()
+        else socket.write(EMPTY, () => resolve())
+      }
+      if (this._pendingWrites === 0) afterWs()
+      else {
+        this._flushWaiters ??= []
+        this._flushWaiters.push(afterWs)
+      }
     })
   }
 
@@ -360,12 +375,28 @@ export class ServerSession {
     return true
   }
 
+  /** Whether the socket still holds bytes it has not written (and can still write). */
+  private _socketHolds(): boolean {
+    const socket = (this._ws as unknown as { _socket?: _DirectSocket })._socket
+    return socket?.writable === true && socket.writableLength > 0
+  }
+
   /** @internal The reason the session closed with as far as this side knows (for logs and errors). */
   get _endReason(): CloseReason | null | undefined {
     return this._localReason ?? this._peerReason
   }
 
   private _write(wire: _Wire, done: ((error?: Error) => void) | undefined): void {
+    // A whole frame goes straight to the socket in one write when ws allows it
+    // (see directWrite.ts): a prepared message's frame is made once for every session.
+    if (wire.fin) {
+      const socket = _directSocket(this._ws)
+      const frame = socket === undefined ? undefined : directFrame(wire)
+      if (frame !== undefined) {
+        ;(socket as NonNullable<typeof socket>).write(frame, done && (error => done(error ?? undefined)))
+        return
+      }
+    }
     this._pendingWrites++
     this._ws.send(
       wire.payload,
@@ -432,6 +463,23 @@ function onError(this: WebSocket, error: Error): void {
 
 function onClose(this: WebSocket, code: number, reason: Buffer): void {
   ;(this as SessionSocket)[SESSION]._ended(code, reason)
+}
+
+/** Bytes copied into a frame of their own at most; larger ones go through ws without a copy. */
+const DIRECT_COPY_LIMIT = 16 << 10
+
+/** An empty write: its callback runs once the socket wrote everything before it. */
+const EMPTY: Buffer = Buffer.alloc(0)
+
+/** The whole frame for a direct write, or `undefined` when ws should frame it (large bytes: no copy). */
+function directFrame(wire: _Wire): Buffer | undefined {
+  const { prepared, payload } = wire
+  if (prepared !== undefined) {
+    prepared._frame ??= _framed(prepared._payload, prepared.binary)
+    return prepared._frame
+  }
+  if (typeof payload === 'string') return _framedText(payload)
+  return payload.byteLength <= DIRECT_COPY_LIMIT ? _framed(payload, wire.binary) : undefined
 }
 
 /** Marks a promise as handled, so ignoring it cannot crash the process; awaiting it still sees the rejection. */

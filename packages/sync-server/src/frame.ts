@@ -36,11 +36,14 @@ export class PreparedMessage {
   readonly _payload: Buffer
   /** `true` for a binary message, `false` for text. */
   readonly binary: boolean
+  /** @internal The whole frame (header and payload), made at the first write and shared by every session. */
+  _frame: Buffer | undefined
 
   /** @internal Use {@link prepareMessage}. */
   constructor(payload: Buffer, binary: boolean) {
     this._payload = payload
     this.binary = binary
+    this._frame = undefined
   }
 
   /** Size of the payload in bytes. */
@@ -69,12 +72,15 @@ export interface _Wire {
   payload: string | Buffer
   binary: boolean
   fin: boolean
+  /** The message it was made from, whose whole frame every session shares. */
+  prepared?: PreparedMessage | undefined
 }
 
 /** @internal Turns what the user sends into `ws.send` arguments, without copying payloads. */
 export function _toWire(data: OutgoingData): _Wire {
   if (typeof data === 'string') return { payload: data, binary: false, fin: true }
-  if (data instanceof PreparedMessage) return { payload: data._payload, binary: data.binary, fin: true }
+  if (data instanceof PreparedMessage)
+    return { payload: data._payload, binary: data.binary, fin: true, prepared: data }
   if (data instanceof Uint8Array) return { payload: asBuffer(data), binary: true, fin: true }
   // Checked field by field: plain JavaScript callers may pass anything.
   const frame = data as unknown as { type?: unknown; text?: unknown; data?: unknown; fin?: unknown } | null
