@@ -249,11 +249,11 @@ export class _ResolvingWriteDecoder extends _WriteDecoder {
 const SCANNED_HANDLES = 8
 
 class ServerWireV2 extends _WriteDecoder implements ServerWire {
-  /**
-   * The entities with a handle, by handle: handle `h` is `[r, id]` at
-   * `2h - 2` and `2h - 1`. Handles are given 1, 2, … and never reused, so
-   * the list is the table (flat: no array per entity).
-   */
+  // Handles are given 1, 2, … and never reused, so a list is the table.
+  /** Handle 1's entity, in the wire itself: most connections hold one and need no list. */
+  private _r1: string | undefined = undefined
+  private _id1: string | undefined = undefined
+  /** Handles 2, 3, …: handle `h` is `[r, id]` at `2h - 4` and `2h - 3` (flat: no array per entity). */
   private _refs: string[] | undefined = undefined
   /** Past {@link SCANNED_HANDLES} handles: the handle of each entity, by `_entityKey`. */
   private _handles: Map<string, number> | undefined = undefined
@@ -264,10 +264,10 @@ class ServerWireV2 extends _WriteDecoder implements ServerWire {
   }
 
   entityOf(handle: number): readonly [r: string, id: string] | undefined {
-    const refs = this._refs
-    if (refs === undefined || !Number.isInteger(handle) || handle < 1 || handle * 2 > refs.length)
-      return undefined
-    return [refs[handle * 2 - 2] as string, refs[handle * 2 - 1] as string]
+    if (!Number.isInteger(handle) || handle < 1 || handle > this._count()) return undefined
+    if (handle === 1) return [this._r1 as string, this._id1 as string]
+    const refs = this._refs as string[]
+    return [refs[handle * 2 - 4] as string, refs[handle * 2 - 3] as string]
   }
 
   welcome(client: string, node: string): string {
@@ -318,30 +318,41 @@ class ServerWireV2 extends _WriteDecoder implements ServerWire {
     return handle === undefined ? `[${str(r)},${str(id)}]` : `[${handle},${str(r)},${str(id)}]`
   }
 
+  /** How many handles the connection has. */
+  private _count(): number {
+    if (this._r1 === undefined) return 0
+    return this._refs === undefined ? 1 : 1 + this._refs.length / 2
+  }
+
   /** The entity's handle, `undefined` when it has none. */
   private _handleOf(r: string, id: string): number | undefined {
-    const refs = this._refs
-    if (refs === undefined) return undefined
     if (this._handles !== undefined) return this._handles.get(_entityKey(r, id))
-    for (let i = 0; i < refs.length; i += 2) if (refs[i] === r && refs[i + 1] === id) return i / 2 + 1
+    if (this._r1 === r && this._id1 === id) return 1
+    const refs = this._refs
+    if (refs !== undefined)
+      for (let i = 0; i < refs.length; i += 2) if (refs[i] === r && refs[i + 1] === id) return i / 2 + 2
     return undefined
   }
 
   /** The entity's handle, given now when it has none (and the table has room); `undefined` when full. */
   private _bind(r: string, id: string): number | undefined {
     const known = this._handleOf(r, id)
-    const count = this._refs === undefined ? 0 : this._refs.length / 2
+    const count = this._count()
     if (known !== undefined || count >= MAX_ENTITY_HANDLES) return known
     // Never reused on the connection: a handle means one entity for the connection's whole life.
     const handle = count + 1
-    if (this._refs === undefined) this._refs = [r, id]
+    if (handle === 1) {
+      this._r1 = r
+      this._id1 = id
+    } else if (this._refs === undefined) this._refs = [r, id]
     else this._refs.push(r, id)
     if (this._handles !== undefined) this._handles.set(_entityKey(r, id), handle)
     else if (handle > SCANNED_HANDLES) {
       const handles = new Map<string, number>()
-      const refs = this._refs
-      for (let i = 0; i < refs.length; i += 2)
-        handles.set(_entityKey(refs[i] as string, refs[i + 1] as string), i / 2 + 1)
+      for (let h = 1; h <= handle; h++) {
+        const [hr, hid] = this.entityOf(h) as readonly [string, string]
+        handles.set(_entityKey(hr, hid), h)
+      }
       this._handles = handles
     }
     return handle
