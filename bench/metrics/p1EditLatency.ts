@@ -22,10 +22,27 @@ export const p1EditLatency: Metric = {
     await clients.call('setup', { sync, raw })
     const samples = context.quick ? 300 : 2000
     context.log(`${context.repeats} × ${samples} edits per side, interleaved`)
+    // Each round also takes the CPU time its server and the clients' process
+    // used per edit (process.cpuUsage inside each), which the machine's other
+    // load moves far less than wall time, and which the latency mostly is when
+    // every process shares one CPU.
+    const measured = async (
+      side: 'lensync' | 'raw',
+      host: { call(method: 'cpuMicros'): Promise<number> },
+    ) => {
+      const [server0, clients0] = await Promise.all([host.call('cpuMicros'), clients.call('cpuMicros')])
+      const round = await clients.call('round', side, samples)
+      const [server1, clients1] = await Promise.all([host.call('cpuMicros'), clients.call('cpuMicros')])
+      return {
+        ...round,
+        serverCpu: (server1 - server0) / round.samples,
+        clientsCpu: (clients1 - clients0) / round.samples,
+      }
+    }
     const rounds = await interleave(
       { repeats: context.repeats },
-      () => clients.call('round', 'lensync', samples),
-      () => clients.call('round', 'raw', samples),
+      () => measured('lensync', server),
+      () => measured('raw', relay),
     )
     const parts = await clients.call('breakdown', samples)
     await clients.call('teardown')
@@ -54,6 +71,20 @@ export const p1EditLatency: Metric = {
         label: 'edit latency p99',
         ...pick(rounds, round => round.p99),
         goal: { op: '<=', value: 1.5, on: 'ratio' },
+      }),
+      makeRow({
+        ...common,
+        id: 'P1 cpu server',
+        label: 'server CPU per edit (in the rounds above)',
+        baselineLabel: 'raw ws relay; informational, no goal',
+        ...pick(rounds, round => round.serverCpu),
+      }),
+      makeRow({
+        ...common,
+        id: 'P1 cpu clients',
+        label: "clients' CPU per edit, A and B in one process",
+        baselineLabel: 'raw ws clients; informational, no goal',
+        ...pick(rounds, round => round.clientsCpu),
       }),
     ]
   },

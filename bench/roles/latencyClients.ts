@@ -5,6 +5,7 @@ import { lenses, type RootStore, storeOf } from '@lensync/store'
 import { resource, type Sync, syncWith, websocket } from '@lensync/sync-client'
 import { WebSocket } from 'ws'
 import { type Task, task } from '../lib/fixtures.ts'
+import { processProbe } from '../lib/processProbe.ts'
 import { percentile } from '../lib/stats.ts'
 import { Tap } from '../lib/tapWebSocket.ts'
 import { until } from '../lib/until.ts'
@@ -134,6 +135,8 @@ async function rawRound(pair: { a: WebSocket; b: WebSocket }, samples: number): 
 }
 
 export const methods = {
+  ...processProbe,
+
   /** Connects A and B to the sync server (synced) and to the raw relay. */
   async setup(urls: { sync: string; raw: string }): Promise<void> {
     lensync = await syncedPair(urls.sync, ENTITY)
