@@ -1,4 +1,11 @@
-import type { ConflictPolicy, Encoded, FieldPath, FieldSet } from '@lensync/protocol'
+import type {
+  ConflictPolicy,
+  Encoded,
+  FieldPath,
+  FieldSet,
+  PatchMessage,
+  PutMessage,
+} from '@lensync/protocol'
 import { applyEdits } from './FieldOutbox.ts'
 import type { OutboxWrite } from './replicaState.ts'
 import type { WriteMessage } from './SyncConnection.ts'
@@ -27,37 +34,50 @@ export function encodeWrite(
   },
   encode: (value: unknown) => Encoded,
 ): WriteMessage {
-  let message = encodeContent(write, to.r, to.id, encode)
-  if (write.client !== to.connectionClient) message = { ...message, client: write.client }
-  if (to.base !== undefined && message.t !== 'del') {
-    message = { ...message, base: to.base }
-    if (to.onConflict === 'keep-theirs') message = { ...message, onConflict: 'keep-theirs' }
-  }
-  return message
-}
-
-function encodeContent(
-  write: OutboxWrite,
-  r: string,
-  id: string,
-  encode: (value: unknown) => Encoded,
-): WriteMessage {
+  const client = write.client !== to.connectionClient ? write.client : undefined
+  const base = write.kind === 'del' ? undefined : to.base
+  const keepTheirs = base !== undefined && to.onConflict === 'keep-theirs'
   const { op } = write
+  const { r, id } = to
   switch (write.kind) {
     case 'del':
-      return { t: 'del', op, r, id }
+      return client === undefined ? { t: 'del', op, r, id } : { t: 'del', op, r, id, client }
     case 'put': {
-      const value = encode(applyEdits(write.base, write.edits))
-      return write.create ? { t: 'put', op, r, id, value, create: true } : { t: 'put', op, r, id, value }
+      const message: PutMessage = {
+        t: 'put',
+        op,
+        r,
+        id,
+        value: encode(applyEdits(write.base, write.edits)),
+      }
+      if (write.create) message.create = true
+      return withStamp(message, client, base, keepTheirs)
     }
     case 'patch': {
       const set: FieldSet[] = []
-      const unset: FieldPath[] = []
+      let unset: FieldPath[] | undefined
       for (const edit of write.edits) {
-        if (edit.unset) unset.push(edit.path)
-        else set.push([edit.path, encode(edit.value)])
+        if (!edit.unset) set.push([edit.path, encode(edit.value)])
+        else if (unset) unset.push(edit.path)
+        else unset = [edit.path]
       }
-      return unset.length > 0 ? { t: 'patch', op, r, id, set, unset } : { t: 'patch', op, r, id, set }
+      const message: PatchMessage = { t: 'patch', op, r, id, set }
+      if (unset) message.unset = unset
+      return withStamp(message, client, base, keepTheirs)
     }
   }
+}
+
+// Sets the optional fields in place (the message is new): on Node 20 a
+// spread that adds properties costs about a microsecond per write.
+function withStamp(
+  message: PutMessage | PatchMessage,
+  client: string | undefined,
+  base: number | undefined,
+  keepTheirs: boolean,
+): WriteMessage {
+  if (client !== undefined) message.client = client
+  if (base !== undefined) message.base = base
+  if (keepTheirs) message.onConflict = 'keep-theirs'
+  return message
 }

@@ -75,6 +75,11 @@ export type OutboxWrite = WriteContent &
     onWire: boolean
     /** Sent again on the current connection (after a reconnect) and not answered yet. */
     resent: boolean
+    /**
+     * The revision the replica had confirmed when the write's first edit was
+     * made (`base` on the wire); `undefined` for a create-only put and a delete.
+     */
+    readonly baseRev: number | undefined
     /** The message as first encoded; a resend sends it as it is. */
     wire?: WriteMessage
     /** The write as a cache keeps it (JSON of its outbox entry), once queued. */

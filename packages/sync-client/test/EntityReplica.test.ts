@@ -18,7 +18,15 @@ function make(initial: unknown, origin: 'offer' | 'added' | 'remote' = 'offer') 
 function content(replica: EntityReplica) {
   const write = replica.nextWrite()
   if (!write) return undefined
-  const { onWire: _onWire, resent: _resent, wire: _wire, client: _client, ...rest } = write
+  const {
+    onWire: _onWire,
+    resent: _resent,
+    wire: _wire,
+    cached: _cached,
+    baseRev: _baseRev,
+    client: _client,
+    ...rest
+  } = write
   return rest
 }
 
