@@ -1,3 +1,4 @@
+import { findForbiddenKeyInEncoded } from './codec.ts'
 import {
   _compactPathsText,
   _compactSetText,
@@ -11,8 +12,8 @@ import {
   _metasByIndex,
   _typeKey,
 } from './compactForm.ts'
-import { LATEST_PROTOCOL_VERSION } from './constants.ts'
-import type { ClientMessage, OpId } from './messages.ts'
+import { FORBIDDEN_KEYS, LATEST_PROTOCOL_VERSION } from './constants.ts'
+import type { ClientMessage, Encoded, FieldSet, OpId, ServerMessage } from './messages.ts'
 import { ProtocolError } from './ProtocolError.ts'
 import { type ParsedServerMessage, parseServerMessage } from './parseServerMessage.ts'
 
@@ -126,10 +127,14 @@ class ClientWireImpl implements ClientWire {
       return new ProtocolError('BAD_MESSAGE', 'the frame is not JSON')
     }
     if (!Array.isArray(data)) return [this._message(data)]
-    return data.map(raw => this._message(raw))
+    const out: ParsedServerMessage[] = new Array(data.length)
+    for (let i = 0; i < data.length; i++) out[i] = this._message(data[i])
+    return out
   }
 
   private _message(raw: unknown): ParsedServerMessage {
+    const direct = _directServerMessage(raw, this._byHandle)
+    if (direct !== undefined) return { ok: true, message: direct }
     const expanded = _expandServerEnvelope(raw, handle => this._byHandle.get(handle))
     if (expanded instanceof ProtocolError) return { ok: false, error: expanded }
     const parsed = parseServerMessage(expanded.raw)
@@ -164,6 +169,46 @@ class ClientWireImpl implements ClientWire {
     if (m.unset !== undefined && m.unset.length > 0) text += `,"x":${_compactPathsText(m.unset)}`
     return `${text}}`
   }
+}
+
+/**
+ * The two messages of every edit, read without being reshaped into version
+ * 1 first: an `ack` of an integer op without `f`/`k`, and a field `change`
+ * of a known handle whose paths are one step and whose values have no meta.
+ * The result is what the version 1 parser makes of the reshaped envelope;
+ * anything else, and anything it would refuse, is `undefined` (read the
+ * usual way, which names the problem).
+ */
+function _directServerMessage(
+  raw: unknown,
+  byHandle: ReadonlyMap<number, readonly [string, string]>,
+): ServerMessage | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined
+  const m = raw as Record<string, unknown>
+  if (m.t !== undefined || m.g !== undefined || m.e !== undefined || m.l !== undefined) return undefined
+  const rev = m.r
+  if (typeof rev !== 'number' || !Number.isSafeInteger(rev) || rev < 0) return undefined
+  const op = m.a
+  if (op !== undefined) {
+    if (m.c !== undefined || m.f !== undefined || m.k !== undefined) return undefined
+    if (typeof op !== 'number' || !Number.isSafeInteger(op)) return undefined
+    return { t: 'ack', op, rev }
+  }
+  const handle = m.c
+  if (typeof handle !== 'number' || m.v !== undefined || m.x !== undefined || m.m !== undefined)
+    return undefined
+  const entity = byHandle.get(handle)
+  const list = m.s
+  if (entity === undefined || !Array.isArray(list) || list.length % 2 !== 0) return undefined
+  const set: FieldSet[] = new Array(list.length / 2)
+  for (let i = 0; i < list.length; i += 2) {
+    const step = list[i]
+    if (typeof step !== 'string' || FORBIDDEN_KEYS.has(step)) return undefined
+    const value: Encoded = { json: list[i + 1] }
+    if (findForbiddenKeyInEncoded(value) !== undefined) return undefined
+    set[i / 2] = [[step], value]
+  }
+  return { t: 'change', r: entity[0], id: entity[1], rev, set }
 }
 
 /**
