@@ -58,8 +58,6 @@ export interface SyncChannel {
  */
 export type WriteMessage = Extract<ClientMessage, { t: 'put' | 'patch' | 'del' }>
 
-const keyOf = (resource: string, id: string | undefined): string => `${resource}\u0000${id ?? '\u0001'}`
-
 function isSession(target: Socket | Session): target is Session {
   return typeof (target as Session).send === 'function' && typeof (target as Socket).connect !== 'function'
 }
@@ -91,10 +89,14 @@ export class SyncConnection {
   readonly presence: _ConnectionPresence
 
   private readonly _state: Signal<ConnectionState>
-  private readonly channels = new Map<string, Set<SyncChannel>>()
-  private readonly ops = new Map<OpId, SyncChannel>()
-  /** Writes in flight, so other syncs on this connection learn of them when acknowledged. */
-  private readonly writes = new Map<OpId, WriteMessage>()
+  /**
+   * The syncs, by resource, then by entity id (`undefined`: a whole
+   * collection). Nested rather than keyed by one joined string: routing a
+   * message then builds no key.
+   */
+  private readonly channels = new Map<string, Map<string | undefined, Set<SyncChannel>>>()
+  /** Writes in flight, by op: whose they are, and the message, so other syncs on this connection learn of them when acknowledged. */
+  private readonly sent = new Map<OpId, { readonly owner: SyncChannel; readonly write: WriteMessage }>()
   private outbox: ClientMessage[] = []
   private flushScheduled = false
   private readonly opSequence: OpSequence
@@ -164,11 +166,15 @@ export class SyncConnection {
 
   /** Adds a sync; it is subscribed at once when the connection is ready. */
   attach(channel: SyncChannel): void {
-    const key = keyOf(channel.resource, channel.entityId)
-    let set = this.channels.get(key)
+    let byId = this.channels.get(channel.resource)
+    if (!byId) {
+      byId = new Map()
+      this.channels.set(channel.resource, byId)
+    }
+    let set = byId.get(channel.entityId)
     if (!set) {
       set = new Set()
-      this.channels.set(key, set)
+      byId.set(channel.entityId, set)
     }
     set.add(channel)
     if (this._state.peek() === 'ready') channel.connectionReady()
@@ -181,18 +187,13 @@ export class SyncConnection {
    *   routing the answers to its writes in flight (they may be of the old id).
    */
   detach(channel: SyncChannel, entityId = channel.entityId, keepAlive = false): void {
-    const key = keyOf(channel.resource, entityId)
-    const set = this.channels.get(key)
-    if (!set?.delete(channel)) return
-    if (!keepAlive) {
-      for (const [op, owner] of this.ops) {
-        if (owner !== channel) continue
-        this.ops.delete(op)
-        this.writes.delete(op)
-      }
-    }
+    const byId = this.channels.get(channel.resource)
+    const set = byId?.get(entityId)
+    if (!byId || !set?.delete(channel)) return
+    if (!keepAlive) for (const [op, { owner }] of this.sent) if (owner === channel) this.sent.delete(op)
     if (set.size === 0) {
-      this.channels.delete(key)
+      byId.delete(entityId)
+      if (byId.size === 0) this.channels.delete(channel.resource)
       if (this._state.peek() === 'ready') {
         this.write(
           entityId === undefined
@@ -221,8 +222,7 @@ export class SyncConnection {
    */
   send(channel: SyncChannel, message: WriteMessage): void {
     if (this._state.peek() !== 'ready') return
-    this.ops.set(message.op, channel)
-    this.writes.set(message.op, message)
+    this.sent.set(message.op, { owner: channel, write: message })
     this.write(message)
   }
 
@@ -232,9 +232,12 @@ export class SyncConnection {
     this.outbox.push(message)
     if (!this.flushScheduled) {
       this.flushScheduled = true
-      queueMicrotask(() => this.flush())
+      queueMicrotask(this.flushNow)
     }
   }
+
+  // One function per connection, not a closure per flushed tick.
+  private readonly flushNow = (): void => this.flush()
 
   private flush(): void {
     this.flushScheduled = false
@@ -270,11 +273,10 @@ export class SyncConnection {
         ? { t: 'hello', v: this.version, client: this.clientId }
         : { t: 'hello', v: this.version, client: this.clientId, token }
     this.write(hello)
-    this.ops.clear()
-    this.writes.clear()
+    this.sent.clear()
     this._state.value = 'ready'
     this.monitor?.state('ready', this.session.url.peek())
-    for (const set of this.channels.values()) for (const channel of set) channel.connectionReady()
+    for (const channel of this.allChannels()) channel.connectionReady()
     this.presence.opened()
   }
 
@@ -301,8 +303,7 @@ export class SyncConnection {
     if (code === CloseCodes.PROTOCOL_ERROR && !this.welcomed && this.version > 1) this.version = 1
     this.generation++
     this.outbox = []
-    this.ops.clear()
-    this.writes.clear()
+    this.sent.clear()
     const refused =
       code === CloseCodes.UNAUTHENTICATED
         ? new SyncError('UNAUTHENTICATED', 'The server refused the credentials (close 4401)')
@@ -311,7 +312,7 @@ export class SyncConnection {
           : undefined
     this._state.value = refused ? 'refused' : 'offline'
     this.monitor?.state(refused ? 'refused' : 'offline', this.session.url.peek())
-    for (const set of this.channels.values()) for (const channel of set) channel.connectionLost(refused)
+    for (const channel of this.allChannels()) channel.connectionLost(refused)
   }
 
   private receive(data: unknown): void {
@@ -371,28 +372,26 @@ export class SyncConnection {
         case 'snap':
           if ('id' in m) {
             // An entity snapshot also answers a create-only put made by a collection sync.
-            this.deliver(keyOf(m.r, m.id), m)
-            this.deliver(keyOf(m.r, undefined), m)
-          } else this.deliver(keyOf(m.r, undefined), m)
+            this.deliver(m.r, m.id, m)
+            this.deliver(m.r, undefined, m)
+          } else this.deliver(m.r, undefined, m)
           return
         case 'change':
         case 'gone':
-          this.deliver(keyOf(m.r, m.id), m)
-          this.deliver(keyOf(m.r, undefined), m)
+          this.deliver(m.r, m.id, m)
+          this.deliver(m.r, undefined, m)
           return
         case 'ack':
         case 'reject': {
-          const owner = m.op === undefined ? undefined : this.ops.get(m.op)
-          if (owner) {
-            this.ops.delete(m.op as OpId)
-            owner.handle(m)
-            const write = this.writes.get(m.op as OpId)
-            this.writes.delete(m.op as OpId)
-            if (write && m.t === 'ack' && m.applied !== false) this.echoToSiblings(owner, write, m.rev)
+          const sent = m.op === undefined ? undefined : this.sent.get(m.op)
+          if (sent) {
+            this.sent.delete(m.op as OpId)
+            sent.owner.handle(m)
+            if (m.t === 'ack' && m.applied !== false) this.echoToSiblings(sent.owner, sent.write, m.rev)
           } else if (m.t === 'reject' && m.op === undefined && typeof m.room === 'string') {
             this.presence.deliver(m as PresenceServerMessage)
           } else if (m.t === 'reject' && typeof m.r === 'string') {
-            this.deliver(keyOf(m.r, m.id), m)
+            this.deliver(m.r, m.id, m)
           }
           return
         }
@@ -410,6 +409,8 @@ export class SyncConnection {
   // other syncs sharing this connection hear of it here, as a `change`.
   private echoToSiblings(owner: SyncChannel, write: WriteMessage, rev: number): void {
     const { r, id } = write
+    // Usually the owner is alone: no message to build.
+    if (!this.hasOther(r, id, owner) && !this.hasOther(r, undefined, owner)) return
     const message: ServerMessage =
       write.t === 'del'
         ? { t: 'gone', r, id, rev }
@@ -418,19 +419,29 @@ export class SyncConnection {
           : write.unset
             ? { t: 'change', r, id, rev, set: write.set, unset: write.unset }
             : { t: 'change', r, id, rev, set: write.set }
-    for (const key of [keyOf(r, id), keyOf(r, undefined)]) {
-      const set = this.channels.get(key)
+    for (const entityId of [id, undefined]) {
+      const set = this.channels.get(r)?.get(entityId)
       if (set) for (const channel of set) if (channel !== owner) channel.handle(message)
     }
   }
 
-  private deliver(key: string, message: ServerMessage): void {
-    const set = this.channels.get(key)
+  private hasOther(r: string, id: string | undefined, owner: SyncChannel): boolean {
+    const set = this.channels.get(r)?.get(id)
+    if (set) for (const channel of set) if (channel !== owner) return true
+    return false
+  }
+
+  private deliver(r: string, id: string | undefined, message: ServerMessage): void {
+    const set = this.channels.get(r)?.get(id)
     if (set) for (const channel of set) channel.handle(message)
   }
 
   private broadcastError(error: SyncError): void {
-    for (const set of this.channels.values()) for (const channel of set) channel.report(error)
+    for (const channel of this.allChannels()) channel.report(error)
+  }
+
+  private *allChannels(): Iterable<SyncChannel> {
+    for (const byId of this.channels.values()) for (const set of byId.values()) yield* set
   }
 
   private dispose(): void {
