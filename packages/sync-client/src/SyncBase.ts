@@ -62,7 +62,8 @@ interface FoundConflict {
 }
 
 /** The fields the server did not apply (`'keep-theirs'`), with the value they keep. */
-function keptOf(found: readonly FoundConflict[]): KeptField[] {
+function keptOf(found: readonly FoundConflict[]): readonly KeptField[] {
+  if (found.length === 0) return NONE_KEPT
   const kept: KeptField[] = []
   for (const { field, conflict } of found)
     if (!field.applied) kept.push({ path: field.path, theirs: conflict.theirsFound })
@@ -72,6 +73,10 @@ function keptOf(found: readonly FoundConflict[]): KeptField[] {
 /** What {@link SyncBase.decodeValue} returns for a value it skipped (and reported). */
 const SKIPPED: unique symbol = Symbol('skipped')
 const NO_PATHS: readonly FieldPath[] = []
+// The usual answer has no conflict: nothing to allocate for it.
+const NONE_FOUND: readonly FoundConflict[] = []
+const NONE_KEPT: readonly KeptField[] = []
+const NONE_REPORTED: readonly Conflict[] = []
 
 /** First delay before resending writes refused with `RATE_LIMITED`, in ms. */
 const RETRY_MIN_DELAY = 100
@@ -585,9 +590,11 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
     const inStep = this.inStep
     if (message.t === 'ack') {
       this.accepted()
-      const write = replica.inFlightWrite(message.op)
+      const write = message.conflicts?.length ? replica.inFlightWrite(message.op) : undefined
       const found =
-        write && message.conflicts?.length ? this.conflictsOf(replica.id, write, message.conflicts) : []
+        write && message.conflicts?.length
+          ? this.conflictsOf(replica.id, write, message.conflicts)
+          : NONE_FOUND
       if (!replica.applyAck(message.op, message.rev, message.applied !== false, keptOf(found))) return
       const reported = this.resolveConflicts(replica, found, message.rev)
       this.answered(replica, wasDeleting, message.rev, inStep)
@@ -649,7 +656,12 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   }
 
   /** How the resource's `onConflict` resolved each conflict (a merge function's value is written now). */
-  private resolveConflicts(replica: EntityReplica, found: FoundConflict[], rev: number): Conflict[] {
+  private resolveConflicts(
+    replica: EntityReplica,
+    found: readonly FoundConflict[],
+    rev: number,
+  ): readonly Conflict[] {
+    if (found.length === 0) return NONE_REPORTED
     const merge = this.resourceDef.onConflict
     const reported: Conflict[] = []
     for (const { field, conflict } of found) {
@@ -731,11 +743,16 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
   /** Every replica of this sync (for the pending count and reconnects). */
   protected abstract allReplicas(): Iterable<EntityReplica>
 
-  /** Sets `pending` from the replicas. */
-  protected updatePending(): void {
+  /** The pending count of every replica together. */
+  protected pendingTotal(): number {
     let count = 0
     for (const replica of this.allReplicas()) count += replica.pendingCount
-    this._pending.value = count
+    return count
+  }
+
+  /** Sets `pending` from the replicas. */
+  protected updatePending(): void {
+    this._pending.value = this.pendingTotal()
     this.outboxChanged.value = this.outboxChanged.peek() + 1
   }
 

@@ -192,6 +192,12 @@ export class _MessageHub {
       if (this._buffer.length > this._maxBuffer) this._buffer.shift()
       return
     }
+    // One subscriber (the sync connection) is the usual case: no copy of the set.
+    const only = this._sinks.size === 1 ? this._sinks.values().next().value : undefined
+    if (only) {
+      only.next(message)
+      return
+    }
     for (const sink of [...this._sinks]) sink.next(message)
   }
 

@@ -152,6 +152,13 @@ class EntitySync<T> extends SyncBase<T> implements EntitySyncHandle, UndoTarget 
     yield* this.draining.values()
   }
 
+  // Every edit and every answer counts: without a generator while nothing drains.
+  protected override pendingTotal(): number {
+    let count = this.replica.pendingCount
+    if (this.draining.size > 0) for (const replica of this.draining.values()) count += replica.pendingCount
+    return count
+  }
+
   // A draining replica is forgotten once nothing of it waits.
   protected answered(replica: EntityReplica): void {
     if (replica === this.replica) {
