@@ -13,7 +13,7 @@ import {
   _typeKey,
 } from './compactForm.ts'
 import { FORBIDDEN_KEYS, LATEST_PROTOCOL_VERSION } from './constants.ts'
-import type { ClientMessage, Encoded, FieldSet, OpId, ServerMessage } from './messages.ts'
+import type { AckMessage, ClientMessage, Encoded, FieldSet, OpId, ServerMessage } from './messages.ts'
 import { ProtocolError } from './ProtocolError.ts'
 import { type ParsedServerMessage, parseServerMessage } from './parseServerMessage.ts'
 
@@ -120,6 +120,8 @@ class ClientWireImpl implements ClientWire {
   }
 
   parse(text: string): ParsedServerMessage[] | ProtocolError {
+    const ack = _plainAck(text)
+    if (ack !== undefined) return [{ ok: true, message: ack }]
     let data: unknown
     try {
       data = JSON.parse(text)
@@ -169,6 +171,33 @@ class ClientWireImpl implements ClientWire {
     if (m.unset !== undefined && m.unset.length > 0) text += `,"x":${_compactPathsText(m.unset)}`
     return `${text}}`
   }
+}
+
+/**
+ * A frame that is exactly `{"a":op,"r":rev}` (the ack of a write, in the
+ * form the server writes it), both integers of at most 15 digits, read
+ * without `JSON.parse`; `undefined` for anything else.
+ */
+function _plainAck(text: string): AckMessage | undefined {
+  if (text.charCodeAt(text.length - 1) !== 125 || !text.startsWith('{"a":')) return undefined
+  const comma = text.indexOf(',"r":', 5)
+  if (comma < 0) return undefined
+  const op = digitsAt(text, 5, comma)
+  const rev = digitsAt(text, comma + 5, text.length - 1)
+  return op === undefined || rev === undefined ? undefined : { t: 'ack', op, rev }
+}
+
+// The integer written from `from` to `to` (JSON: no sign, no leading zero), if that is all there is.
+function digitsAt(text: string, from: number, to: number): number | undefined {
+  const length = to - from
+  if (length < 1 || length > 15 || (length > 1 && text.charCodeAt(from) === 48)) return undefined
+  let value = 0
+  for (let i = from; i < to; i++) {
+    const digit = text.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return undefined
+    value = value * 10 + digit
+  }
+  return value
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createClientWire, type ProtocolError } from '@lensync/protocol'
+import { createClientWire, ProtocolError } from '@lensync/protocol'
 import { describe, expect, it } from 'vitest'
 
 // The client reads the two messages of every edit (an ack, a field change of
@@ -44,13 +44,31 @@ describe('ClientWire: acks and field changes', () => {
     expect(wire.parse('{"c":1,"r":3,"s":[["a","b"],null],"x":["c"]}')).toEqual([
       {
         ok: true,
-        message: { t: 'change', r: 'r', id: 'a', rev: 3, set: [[['a', 'b'], { json: null }]], unset: [['c']] },
+        message: {
+          t: 'change',
+          r: 'r',
+          id: 'a',
+          rev: 3,
+          set: [[['a', 'b'], { json: null }]],
+          unset: [['c']],
+        },
       },
     ])
     expect(wire.parse('[{"a":8,"r":4},{"c":["r","b"],"r":4,"s":["n",1]}]')).toEqual([
       { ok: true, message: { t: 'ack', op: 8, rev: 4 } },
       { ok: true, message: { t: 'change', r: 'r', id: 'b', rev: 4, set: [[['n'], { json: 1 }]] } },
     ])
+    for (const [text, op, rev] of [
+      ['{"a":0,"r":0}', 0, 0],
+      ['{"a":123456789012345,"r":9}', 123456789012345, 9],
+      ['{"a":1234567890123456,"r":9}', 1234567890123456, 9],
+      [' {"a":1,"r":2}', 1, 2],
+      ['{"a":1,"r":2} ', 1, 2],
+      ['{"r":2,"a":1}', 1, 2],
+      ['{"a":1.0,"r":2}', 1, 2],
+      ['{"a":-3,"r":2}', -3, 2],
+    ] as const)
+      expect([text, wire.parse(text)]).toEqual([text, [{ ok: true, message: { t: 'ack', op, rev } }]])
     expect(wire.parse('{"a":"op-1","r":5,"f":1}')).toEqual([
       { ok: true, message: { t: 'ack', op: 'op-1', rev: 5, applied: false } },
     ])
@@ -82,6 +100,17 @@ describe('ClientWire: acks and field changes', () => {
       { a: 1, r: 1, e: 1 },
       { a: 1, r: 1, t: 'ack' },
     ]
+    for (const text of [
+      '{"a":1,"r":-1}',
+      '{"a":1,"r":1.5}',
+      '{"a":12345678901234567890,"r":1}',
+      '{"a":1,"r":"1"}',
+    ]) {
+      const [result] = wire.parse(text) as { ok: boolean; error?: ProtocolError }[]
+      expect([text, result?.ok, result?.error?.code]).toEqual([text, false, 'BAD_MESSAGE'])
+    }
+    for (const text of ['{"a":01,"r":1}', '{"a":1,"r":1', '{"a":1,"r":1}}', '{"a":,"r":1}'])
+      expect([text, wire.parse(text)]).toEqual([text, expect.any(ProtocolError)])
     for (const raw of bad) {
       const [result] = wire.parse(JSON.stringify(raw)) as { ok: boolean; error?: ProtocolError }[]
       expect([raw, result?.ok, result?.error?.code]).toEqual([raw, false, 'BAD_MESSAGE'])
