@@ -1,6 +1,15 @@
 import { findForbiddenKeyInEncoded, isPlainObject } from './codec.ts'
 import { FORBIDDEN_KEYS, MAX_NAME_LENGTH as MAX_NAME, MAX_PATH_DEPTH } from './constants.ts'
-import type { ClientMessage, ConflictPolicy, Encoded, FieldPath, FieldSet } from './messages.ts'
+import type {
+  ClientMessage,
+  ConflictPolicy,
+  DelMessage,
+  Encoded,
+  FieldPath,
+  FieldSet,
+  PatchMessage,
+  PutMessage,
+} from './messages.ts'
 import { ProtocolError, type ProtocolErrorCode } from './ProtocolError.ts'
 
 const KNOWN_TYPES = new Set([
@@ -124,20 +133,19 @@ function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): Client
   const id = name(raw.id, `${t}.id`)
   // Another client's outbox sent by this connection (a tab that took it over).
   const client = raw.client === undefined ? undefined : name(raw.client, `${t}.client`)
-  const owner = client === undefined ? {} : { client }
   try {
-    if (t === 'del') return { t, op, r, id, ...owner }
-    const detection = conflictFields(t, raw)
+    // Built field by field in a fixed order (no spreads: every write passes here).
+    if (t === 'del') {
+      const del: DelMessage = { t, op, r, id }
+      if (client !== undefined) del.client = client
+      return del
+    }
+    // Checked before the value, whose problems are reported after these.
+    checkConflictFields(t, raw)
     if (t === 'put') {
-      const put: ClientMessage = {
-        t,
-        op,
-        r,
-        id,
-        value: encoded(raw.value, 'put.value'),
-        ...owner,
-        ...detection,
-      }
+      const put: PutMessage = { t, op, r, id, value: encoded(raw.value, 'put.value') }
+      if (client !== undefined) put.client = client
+      copyConflictFields(raw, put)
       if (raw.create !== undefined) {
         if (typeof raw.create !== 'boolean') throw bad('put.create must be a boolean')
         put.create = raw.create
@@ -145,11 +153,16 @@ function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): Client
       return put
     }
     if (!Array.isArray(raw.set)) throw bad('patch.set must be an array of [path, value] pairs')
-    const set: FieldSet[] = raw.set.map((pair, i) => {
+    const pairs: unknown[] = raw.set
+    const set: FieldSet[] = new Array(pairs.length)
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i]
       if (!Array.isArray(pair) || pair.length !== 2) throw bad(`patch.set[${i}] must be a [path, value] pair`)
-      return [path(pair[0], `patch.set[${i}] path`), encoded(pair[1], `patch.set[${i}] value`)] as const
-    })
-    const patch: ClientMessage = { t, op, r, id, set, ...owner, ...detection }
+      set[i] = [path(pair[0], `patch.set[${i}] path`), encoded(pair[1], `patch.set[${i}] value`)]
+    }
+    const patch: PatchMessage = { t, op, r, id, set }
+    if (client !== undefined) patch.client = client
+    copyConflictFields(raw, patch)
     if (raw.unset !== undefined) {
       if (!Array.isArray(raw.unset)) throw bad('patch.unset must be an array of paths')
       patch.unset = raw.unset.map((p, i) => path(p, `patch.unset[${i}]`))
@@ -163,24 +176,22 @@ function write(t: 'put' | 'patch' | 'del', raw: Record<string, unknown>): Client
   }
 }
 
-/** A write's `base` and `onConflict`, when present (each checked). */
-function conflictFields(
-  t: 'put' | 'patch',
-  raw: Record<string, unknown>,
-): { base?: number; onConflict?: ConflictPolicy } {
-  const out: { base?: number; onConflict?: ConflictPolicy } = {}
+/** Checks a write's `base` and `onConflict`, when present. */
+function checkConflictFields(t: 'put' | 'patch', raw: Record<string, unknown>): void {
   const { base, onConflict } = raw
-  if (base !== undefined) {
-    if (typeof base !== 'number' || !Number.isSafeInteger(base) || base < 0)
-      throw bad(`${t}.base must be an entity revision (an integer >= 0)`)
-    out.base = base
-  }
-  if (onConflict !== undefined) {
-    if (onConflict !== 'overwrite' && onConflict !== 'keep-theirs')
-      throw bad(`${t}.onConflict must be 'overwrite' or 'keep-theirs'`)
-    out.onConflict = onConflict
-  }
-  return out
+  if (base !== undefined && (typeof base !== 'number' || !Number.isSafeInteger(base) || base < 0))
+    throw bad(`${t}.base must be an entity revision (an integer >= 0)`)
+  if (onConflict !== undefined && onConflict !== 'overwrite' && onConflict !== 'keep-theirs')
+    throw bad(`${t}.onConflict must be 'overwrite' or 'keep-theirs'`)
+}
+
+/** Copies a write's `base` and `onConflict` (checked by {@link checkConflictFields}) onto `out`, when present. */
+function copyConflictFields(
+  raw: Record<string, unknown>,
+  out: { base?: number; onConflict?: ConflictPolicy },
+): void {
+  if (raw.base !== undefined) out.base = raw.base as number
+  if (raw.onConflict !== undefined) out.onConflict = raw.onConflict as ConflictPolicy
 }
 
 function name(value: unknown, field: string): string {
