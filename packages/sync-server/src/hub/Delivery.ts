@@ -61,7 +61,7 @@ export class _Delivery implements _WriteAnswers {
   }
 
   /**
-   * Sends a `change` or `gone` (its version 1 text) to every subscriber of
+   * Sends a `change` or `gone` (its version 1 text, or what makes it) to every subscriber of
    * the entity but its writer (if it is connected here). Version 2
    * connections get its compact form, naming the entity by the handle it has
    * on each: one shared frame per distinct handle, rendered by `render`
@@ -71,9 +71,15 @@ export class _Delivery implements _WriteAnswers {
     resource: string,
     id: string,
     sender: HubClient | undefined,
-    text: string,
+    text: string | (() => string),
     render?: ((ref: string) => string) | undefined,
   ): void {
+    // The version 1 text, made at its first use.
+    let v1 = typeof text === 'string' ? text : undefined
+    const textOf = (): string => {
+      v1 ??= (text as () => string)()
+      return v1
+    }
     let shared: SharedFrame | undefined
     // The compact frames by reference: the first one alone, a map from the second on.
     let firstRef: string | undefined
@@ -83,9 +89,9 @@ export class _Delivery implements _WriteAnswers {
       if (client === sender || client.closed) return
       let frame: SharedFrame
       const { wire } = client
-      if (wire.version < 2) frame = shared ??= new SharedFrame(text)
+      if (wire.version < 2) frame = shared ??= new SharedFrame(textOf())
       else {
-        render ??= compactBroadcast(text)
+        render ??= compactBroadcast(textOf())
         // Going before an answer still to come, the change may be read before
         // a snap queued after that answer gave the handle: then it names the entity.
         const ref = wire.entityRef(resource, id, client.outbox.hasOpenSlot(resource, id))

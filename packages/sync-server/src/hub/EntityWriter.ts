@@ -1,18 +1,15 @@
 import { CloseCodes, plainIssues, type StandardResult } from '@lensync/protocol'
 import type { AppliedWrite, MaybePromise, Storage } from '../storage/Storage.ts'
 import type { _ChangeHooks } from './ChangeHooks.ts'
-import { _decodedValue, decideWrite, type WriteContext, type WriteDecision } from './decideWrite.ts'
-import type { _EntityEntry, _EntityState, _EntityTable, _WriteTask } from './EntityTable.ts'
+import { _decideWrite, _decodedValue, type WriteContext } from './decideWrite.ts'
+import type { _EntityEntry, _EntityTable, _WriteTask } from './EntityTable.ts'
 import type { _FeedReconciler } from './FeedReconciler.ts'
-import { _GroupCommit, type _StagedWrite } from './GroupCommit.ts'
+import { _GroupCommit, _PendingWrite, type _StagedWrite, type _WriteToStage } from './GroupCommit.ts'
 import type { HubClient } from './HubClient.ts'
 import type { _Flight, _InFlightWrites, _WriteOrigin } from './InFlightWrites.ts'
 import type { _ResolvedSyncOptions } from './syncOptions.ts'
 import type { _WriteOutcome } from './WriteOutcome.ts'
 import { isThenable, whenDone } from './whenDone.ts'
-
-/** A write decided to be written. */
-type _Decided = Extract<WriteDecision, { kind: 'write' }>
 
 /** Retries of one write after storage conflicts before its connection is closed. */
 const MAX_ATTEMPTS = 8
@@ -203,7 +200,7 @@ export class _EntityWriter {
     if (task.client.closed) return this._answer(task, DROPPED)
     const { msg } = task
     const committed = entry.committed
-    const decision = decideWrite(entry.staged ?? committed, msg, this._context(task))
+    const decision = _decideWrite(entry.staged ?? committed, msg, this._context(task))
     switch (decision.kind) {
       case 'write':
         return this._validate(entry, task, generation, decision, entry.staged ? undefined : committed.rev)
@@ -280,7 +277,7 @@ export class _EntityWriter {
     entry: _EntityEntry,
     task: _WriteTask,
     generation: number,
-    decided: _Decided,
+    decided: _WriteToStage,
     baseRev: number | undefined,
   ): Promise<void> | undefined {
     const { msg } = task
@@ -322,24 +319,13 @@ export class _EntityWriter {
   private _stage(
     entry: _EntityEntry,
     task: _WriteTask,
-    decided: _Decided,
+    decided: _WriteToStage,
     baseRev: number | undefined,
   ): undefined {
-    const base = entry.staged ?? entry.committed
-    const state = decided.state as _EntityState
-    entry.staged = state
+    const write = new _PendingWrite(task, entry, entry.staged ?? entry.committed, decided, baseRev)
+    entry.staged = write.state
     this._answer(task, { kind: 'staged', entity: entry })
-    this._commits.stage({
-      task,
-      entry,
-      base,
-      state,
-      change: decided.change,
-      compact: decided.compact,
-      baseRev,
-      stamp: decided.stamp,
-      conflicts: decided.conflicts,
-    })
+    this._commits.stage(write)
     return undefined
   }
 

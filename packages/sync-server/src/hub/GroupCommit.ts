@@ -1,7 +1,7 @@
-import { type CompactChange, renderCompactChange } from '@lensync/protocol'
+import { type CompactChange, type OpId, type PatchMessage, renderCompactChange } from '@lensync/protocol'
 import type { CommitResult, Storage, StorageWrite } from '../storage/Storage.ts'
 import type { _ChangeHooks } from './ChangeHooks.ts'
-import type { WriteConflict } from './decideWrite.ts'
+import { _patchChange, type _WriteDecision, type WriteConflict } from './decideWrite.ts'
 import type { _EntityEntry, _EntityState, _EntityTable, _WriteTask } from './EntityTable.ts'
 import type { _FeedReconciler } from './FeedReconciler.ts'
 import { type _FieldRevisions, _fieldRevisionsText, type FieldStamp } from './fieldRevisions.ts'
@@ -11,6 +11,36 @@ import { whenDone } from './whenDone.ts'
 
 /** Batches are usually one write or a few: looked up by scanning (a large batch keeps a set). */
 const SCANNED_BATCH = 16
+
+/**
+ * A {@link StorageWrite} whose `change` is made when storage reads it: most
+ * storage never does (only storage shared between nodes). The other fields
+ * are own fields as in a plain write; `change` is a getter of the class.
+ */
+class _LaterChangeWrite implements StorageWrite {
+  declare fields?: string | undefined
+  declare expectedRev?: number
+  declare origin?: { readonly client: string; readonly op: OpId }
+  readonly #staged: _StagedWrite
+
+  constructor(
+    readonly resource: string,
+    readonly id: string,
+    readonly value: string | null,
+    staged: _StagedWrite,
+  ) {
+    this.#staged = staged
+  }
+
+  get change(): _Change {
+    return this.#staged.change
+  }
+}
+
+/** Whether a staged write's `change` is still to be made (then it is made only if read). */
+function madeLater(staged: _StagedWrite): boolean {
+  return staged instanceof _PendingWrite && !staged.changeMade
+}
 
 /** Whether a write before `slot` in the batch is of the same entity. */
 function earlierIn(batch: readonly _StagedWrite[], slot: number, entry: _EntityEntry): boolean {
@@ -40,6 +70,47 @@ export interface _StagedWrite {
   readonly stamp: FieldStamp
   /** The write's fields that met a newer write of another client, for its ack. */
   readonly conflicts: readonly WriteConflict[]
+}
+
+/** @internal A decision to write, as {@link _decideWrite} makes it. */
+export type _WriteToStage = Extract<_WriteDecision, { kind: 'write' }>
+
+/**
+ * @internal
+ * A {@link _StagedWrite} made by the writer. A patch may have left its
+ * `change` for later (see {@link _WriteDecision}): it is made when first
+ * read — by storage shared between nodes, a version 1 subscriber or `onChange`.
+ */
+export class _PendingWrite implements _StagedWrite {
+  readonly state: _EntityState
+  readonly compact: CompactChange | undefined
+  readonly stamp: FieldStamp
+  readonly conflicts: readonly WriteConflict[]
+  private _change: _Change | undefined
+
+  constructor(
+    readonly task: _WriteTask,
+    readonly entry: _EntityEntry,
+    readonly base: _EntityState | undefined,
+    decided: _WriteToStage,
+    readonly baseRev: number | undefined,
+  ) {
+    this.state = decided.state as _EntityState
+    this._change = decided.change
+    this.compact = decided.compact
+    this.stamp = decided.stamp
+    this.conflicts = decided.conflicts
+  }
+
+  get change(): _Change {
+    this._change ??= _patchChange(this.task.msg as PatchMessage)
+    return this._change
+  }
+
+  /** Whether {@link _PendingWrite.change} is made already. */
+  get changeMade(): boolean {
+    return this._change !== undefined
+  }
 }
 
 /**
@@ -112,7 +183,7 @@ export class _GroupCommit {
     const seen = batch.length > SCANNED_BATCH ? new Set<_EntityEntry>() : undefined
     for (let slot = 0; slot < batch.length; slot++) {
       const staged = batch[slot] as _StagedWrite
-      const { entry, state, change, baseRev, task } = staged
+      const { entry, state, baseRev, task } = staged
       // Commits run one at a time, so the revision the entity's first write
       // in the batch builds on is known; its later writes build on it.
       const first = seen ? !seen.has(entry) : !earlierIn(batch, slot, entry)
@@ -121,13 +192,12 @@ export class _GroupCommit {
       staged.stamp.slot = slot
       const fields = _fieldRevisionsText(state.revisions as _FieldRevisions)
       // Optional fields are left out (not `undefined`) when they do not apply.
-      const write: { -readonly [K in keyof StorageWrite]: StorageWrite[K] } = {
-        resource: entry.resource,
-        id: entry.id,
-        value: state.text,
-      }
+      const later = madeLater(staged)
+      const write: { -readonly [K in keyof StorageWrite]: StorageWrite[K] } = later
+        ? new _LaterChangeWrite(entry.resource, entry.id, state.text, staged)
+        : { resource: entry.resource, id: entry.id, value: state.text }
       if (fields !== undefined) write.fields = fields
-      write.change = change
+      if (!later) write.change = staged.change
       if (first) write.expectedRev = baseRev ?? entry.chainRev
       // Recorded with the write, so a resend is recognised (`Storage.applied`).
       if (task.origin) write.origin = task.origin
@@ -163,7 +233,7 @@ export class _GroupCommit {
     for (let i = 0; i < batch.length; i++) {
       const write = batch[i] as _StagedWrite
       const result = results[i]
-      const { entry, state, task, change, stamp } = write
+      const { entry, state, task, stamp } = write
       if (!result || !('rev' in result)) {
         stamp.slot = -1
         this._feed?.forget(writes[i])
@@ -183,11 +253,12 @@ export class _GroupCommit {
       if (this._feed) continue
       // The others first: the writer already shows its edit, so their frames
       // leave (and are on the wire) before its ack.
+      // Its version 1 text is made only for a version 1 subscriber (or without a compact form).
       this._answers.broadcast(
         entry.resource,
         entry.id,
         task.client,
-        `${change[0]}${rev}${change[1]}`,
+        () => `${write.change[0]}${rev}${write.change[1]}`,
         write.compact && renderCompactChange(write.compact, rev),
       )
       this._answers.answer(task, { kind: 'ack', rev, applied: true, conflicts: write.conflicts })

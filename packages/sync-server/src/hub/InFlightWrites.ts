@@ -97,7 +97,7 @@ export class _InFlightWrites implements _WriteAnswers {
     resource: string,
     id: string,
     sender: HubClient | undefined,
-    text: string,
+    text: string | (() => string),
     compact?: ((ref: string) => string) | undefined,
   ): void {
     this._answers.broadcast(resource, id, sender, text, compact)

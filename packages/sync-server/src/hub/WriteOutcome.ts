@@ -46,14 +46,15 @@ export interface _WriteAnswers {
   answer(task: _WriteTask, outcome: _WriteOutcome): void
   /**
    * Sends a committed change to every subscriber of the entity but its
-   * writer: `text` is its version 1 envelope, `compact` (when the write path
-   * made it) renders its version 2 form for an entity reference.
+   * writer: `text` is its version 1 envelope (or makes it, when it is
+   * needed), `compact` (when the write path made it) renders its version 2
+   * form for an entity reference.
    */
   broadcast(
     resource: string,
     id: string,
     sender: HubClient | undefined,
-    text: string,
+    text: string | (() => string),
     compact?: ((ref: string) => string) | undefined,
   ): void
   /** Asks for a flush soon (a commit finished: its answers go out, the next batch commits). */

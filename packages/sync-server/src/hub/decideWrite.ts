@@ -157,6 +157,35 @@ export type WriteDecision =
  * // { kind: 'write', state: { text: '{"json":{"a":1,"b":2}}', … }, change: […], conflicts: [] }
  */
 export function decideWrite(base: EntityState, message: WriteMessage, context: WriteContext): WriteDecision {
+  const decision = _decideWrite(base, message, context)
+  if (decision.kind !== 'write' || decision.change !== undefined) return decision as WriteDecision
+  return { ...decision, change: _patchChange(message as PatchMessage) }
+}
+
+/**
+ * @internal
+ * A {@link WriteDecision} as the hub takes it: a patch's `change` may be
+ * left for later (`undefined`: make it with {@link _patchChange} when it is
+ * needed — only version 1 subscribers, storage shared between nodes and
+ * `onChange` read it; version 2 subscribers get `compact`).
+ */
+export type _WriteDecision =
+  | Exclude<WriteDecision, { kind: 'write' }>
+  | (Omit<Extract<WriteDecision, { kind: 'write' }>, 'change'> & {
+      readonly change: readonly [head: string, tail: string] | undefined
+    })
+
+/**
+ * @internal
+ * {@link decideWrite}, but a patch whose values have no `meta` and that
+ * meets no conflict leaves its `change` for later (see {@link _WriteDecision}):
+ * serializing its `set` again costs as much as the rest of the decision.
+ */
+export function _decideWrite(
+  base: EntityState,
+  message: WriteMessage,
+  context: WriteContext,
+): _WriteDecision {
   const { r, id } = message
   const tooMany = _patchTooLarge(message, context)
   if (tooMany !== undefined) return { kind: 'reject', code: 'TOO_LARGE', message: tooMany }
@@ -177,7 +206,7 @@ export function decideWrite(base: EntityState, message: WriteMessage, context: W
   if (message.t === 'patch' && base.text === null)
     return { kind: 'reject', code: 'NOT_FOUND', message: `${r} ${id} does not exist; send a put` }
   const serializer = context.serializer ?? defaultSerializer
-  let decision: WriteDecision
+  let decision: _WriteDecision
   try {
     decision =
       message.t === 'put' ? put(message, base, stamp, serializer) : patch(message, base, stamp, serializer)
@@ -199,6 +228,19 @@ export function decideWrite(base: EntityState, message: WriteMessage, context: W
     }
   }
   return decision
+}
+
+/**
+ * @internal
+ * The broadcast `change` of a patch, split around its revision: its `set`
+ * and `unset` as sent. Only for a patch whose `set` values have no `meta`
+ * (nothing decodes those in place) and that dropped nothing (no conflict).
+ */
+export function _patchChange(msg: PatchMessage): readonly [head: string, tail: string] {
+  return splitChange(msg.r, msg.id, {
+    set: JSON.stringify(msg.set),
+    unset: msg.unset ? JSON.stringify(msg.unset) : undefined,
+  })
 }
 
 /**
@@ -319,7 +361,7 @@ function patch(
   base: EntityState,
   stamp: FieldStamp,
   serializer: Serializer,
-): WriteDecision {
+): _WriteDecision {
   const revisions = _revisionsOf(base)
   const current = _decodedValue(base, serializer)
   const written: _WrittenField[] = []
@@ -342,10 +384,8 @@ function patch(
   // Version 2's form of the change, from the same envelopes (before decoding).
   let compact: CompactChange | undefined
   if (!setTexts) {
-    change = splitChange(msg.r, msg.id, {
-      set: JSON.stringify(msg.set),
-      unset: msg.unset ? JSON.stringify(msg.unset) : undefined,
-    })
+    // Values with meta are decoded below, maybe in place: their change is made now.
+    if (hasMeta(msg.set)) change = _patchChange(msg)
     compact = compactChangeOf(msg)
   }
   let plain = base.plain as boolean
@@ -401,11 +441,17 @@ function patch(
       plain: encoded.meta === undefined,
       revisions: _stampWrite(revisions, stamped, stamp),
     },
-    change: change as readonly [string, string],
+    change,
     compact,
     stamp,
     conflicts,
   }
+}
+
+/** Whether a value of a patch's `set` has a `meta` (not a plain JSON value). */
+function hasMeta(set: readonly FieldSet[]): boolean {
+  for (const entry of set) if (entry[1].meta !== undefined) return true
+  return false
 }
 
 /** A put's conflicts (see {@link conflictsOf}); none without `base`. */
