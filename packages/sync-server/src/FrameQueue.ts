@@ -102,10 +102,14 @@ export class FrameQueue<T> implements AsyncIterable<T> {
   /**
    * Hands every item, queued ones first, to `consumer` from now on, instead
    * of `receive()`; then `consumer.end()` once the queue is closed and empty.
+   *
+   * @param busy - The consumer is busy with an item taken before this queue
+   *   was made: items queue until it settles.
    */
-  consume(consumer: _FrameConsumer<T>): void {
+  consume(consumer: _FrameConsumer<T>, busy?: Promise<void>): void {
     this._consumer = consumer
-    this._feed()
+    if (busy === undefined) this._feed()
+    else this._wait(busy)
   }
 
   /** No more items will come; pending and later `receive()` calls reject once the queue is empty. */

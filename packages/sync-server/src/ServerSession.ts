@@ -4,7 +4,7 @@ import { CloseReason } from './CloseReason.ts'
 import { type _DirectSocket, _directSocket, _framed, _framedText } from './directWrite.ts'
 import { type _FrameConsumer, type _FrameQueueLimits, FrameQueue } from './FrameQueue.ts'
 import { _frameSize, _toFrame, _toWire, type _Wire } from './frame.ts'
-import type { _Heartbeat, _HeartbeatWheel } from './heartbeat.ts'
+import type { _HeartbeatTarget, _HeartbeatWheel } from './heartbeat.ts'
 import { _checkInteger } from './options.ts'
 import { ClosedReceiveError, ServerError } from './ServerError.ts'
 import type { Frame, OutgoingData, ResolvedAppOptions, RouteParams } from './types.ts'
@@ -60,7 +60,7 @@ export interface _SessionInit {
  *
  * Sessions are made by the app; you do not construct them.
  */
-export class ServerSession {
+export class ServerSession implements _HeartbeatTarget {
   /** A unique id (from the app's `createId`). */
   readonly id: string
   /**
@@ -71,30 +71,35 @@ export class ServerSession {
   /** The route's path parameters, e.g. `params.room` for `/chat/:room`. */
   readonly params: RouteParams
 
+  /** @internal Kept by the app's heartbeat wheel (see {@link _HeartbeatTarget}). */
+  _beatIndex = -1
+  /** @internal Kept by the app's heartbeat wheel. */
+  _beatRound = 0
+  /** @internal Kept by the app's heartbeat wheel. */
+  _beatAwaiting = false
+
   private readonly _ws: WebSocket
-  private readonly _queue: FrameQueue<Frame>
-  private readonly _heartbeat: _Heartbeat
-  private readonly _options: ResolvedAppOptions
+  /**
+   * Frames not taken yet, made when one has to wait: at the first frame
+   * without a consumer, when the consumer is busy, or at the first
+   * `incoming`/`receive()`. A sync connection, whose frames go to its
+   * consumer as they arrive, usually never needs one.
+   */
+  private _queue: FrameQueue<Frame> | undefined = undefined
+  /** Takes the frames as they arrive (`_consume`), while no queue was needed. */
+  private _consumer: _FrameConsumer<Frame> | undefined = undefined
+  /** The app's options; a copy of this session's own once a per-session setter was used. */
+  private _options: ResolvedAppOptions
   private readonly _owner: _SessionOwner | undefined
-  private _pingPeriod: number
-  private _timeout: number
-  private _maxFrameSize: number
+  private readonly _heartbeats: _HeartbeatWheel
   private _pendingWrites = 0
   private _flushWaiters: (() => void)[] | undefined = undefined
-  /** The reason this side closed with, when it closed first. */
-  private _localReason: CloseReason | undefined
-  private _peerReason: CloseReason | null | undefined
-  private _protocolError: CloseReason | undefined
-  /** What `closeReason` returns, made at its first read (most sessions never read it). */
-  private _closeReason: Promise<CloseReason | null> | undefined = undefined
-  private _resolveReason: ((reason: CloseReason | null) => void) | undefined = undefined
-  /** What `close()` returns (made at its first call). */
-  private _closed: Promise<void> | undefined
-  /**
-   * The socket's callback for a write: one function per session, not one
-   * per frame (a bound method: smaller than an arrow function and its context).
-   */
-  private readonly _written: () => void
+  /** The peer's close reason, once the connection closed. */
+  private _peerReason: CloseReason | null | undefined = undefined
+  /** The rest of the closing's state, made once the session closes (or `closeReason` is read). */
+  private _end: SessionEnd | undefined = undefined
+  /** `_written`'s function, made at the first write ws frames (most frames bypass it). */
+  private _writtenFn: (() => void) | undefined = undefined
 
   /** @internal Made by the app. */
   constructor(init: _SessionInit) {
@@ -105,13 +110,8 @@ export class ServerSession {
     this.params = init.params
     this._options = options
     this._owner = init.owner
-    this._pingPeriod = options.pingPeriod
-    this._timeout = options.timeout
-    this._maxFrameSize = options.maxFrameSize
-    this._written = this._writeFinished.bind(this)
-
-    this._queue = new FrameQueue<Frame>(INCOMING_LIMITS, this)
-    this._heartbeat = init.heartbeats.start(this)
+    this._heartbeats = init.heartbeats
+    this._heartbeats.start(this)
 
     ;(ws as SessionSocket)[SESSION] = this
     ws.on('message', onMessage)
@@ -122,21 +122,22 @@ export class ServerSession {
 
   /** Incoming frames in order; a `for await` loop over it ends when the connection closes. */
   get incoming(): AsyncIterable<Frame> {
-    return this._queue
+    return this._incomingQueue()
   }
 
   /** Resolves when the connection closed, with the peer's close reason (see the class notes). */
   get closeReason(): Promise<CloseReason | null> {
-    if (this._closeReason === undefined) {
+    const end = this._ending()
+    if (end.closeReason === undefined) {
       const peer = this._peerReason
-      this._closeReason =
+      end.closeReason =
         peer !== undefined
           ? Promise.resolve(peer)
           : new Promise(resolve => {
-              this._resolveReason = resolve
+              end.resolveReason = resolve
             })
     }
-    return this._closeReason
+    return end.closeReason
   }
 
   /** Whether frames can still be sent (`false` once either side started closing). */
@@ -156,31 +157,31 @@ export class ServerSession {
 
   /** Milliseconds between pings for this session; `0` disables. Setting it starts a new round. */
   get pingPeriod(): number {
-    return this._pingPeriod
+    return this._options.pingPeriod
   }
   set pingPeriod(ms: number) {
     _checkInteger('session.pingPeriod', 'pingPeriod', ms, 0, 'milliseconds between pings, 0 to disable')
-    this._pingPeriod = ms
-    this._heartbeat.restart()
+    this._options = { ...this._options, pingPeriod: ms }
+    this._heartbeats.restart(this)
   }
 
   /** Milliseconds to wait for a pong for this session. Setting it starts a new round. */
   get timeout(): number {
-    return this._timeout
+    return this._options.timeout
   }
   set timeout(ms: number) {
     _checkInteger('session.timeout', 'timeout', ms, 1, 'milliseconds to wait for a pong')
-    this._timeout = ms
-    this._heartbeat.restart()
+    this._options = { ...this._options, timeout: ms }
+    this._heartbeats.restart(this)
   }
 
   /** Largest incoming message for this session, in bytes; a larger one closes it with 1009. */
   get maxFrameSize(): number {
-    return this._maxFrameSize
+    return this._options.maxFrameSize
   }
   set maxFrameSize(bytes: number) {
     _checkInteger('session.maxFrameSize', 'maxFrameSize', bytes, 1, 'bytes per message', 0x7fffffff)
-    this._maxFrameSize = bytes
+    this._options = { ...this._options, maxFrameSize: bytes }
     // ws keeps the limit per connection in its receiver (and its inflater);
     // there is no public setter, so the private fields are set. ws is pinned to ^8.
     const internals = this._ws as unknown as {
@@ -199,7 +200,7 @@ export class ServerSession {
    * @throws ClosedReceiveError once the connection closed and every frame before the close was taken.
    */
   receive(): Promise<Frame> {
-    return this._queue.receive()
+    return this._incomingQueue().receive()
   }
 
   /**
@@ -266,17 +267,18 @@ export class ServerSession {
    * @throws ServerError `BAD_CLOSE_REASON` for a code that cannot be sent (e.g. 1005, 1006).
    */
   close(reason: CloseReason = new CloseReason(CloseReason.Codes.NORMAL)): Promise<void> {
-    this._closed ??= this.closeReason.then(() => undefined)
-    if (this._ws.readyState !== WebSocket.OPEN) return this._closed
+    const end = this._ending()
+    end.closed ??= this.closeReason.then(() => undefined)
+    if (this._ws.readyState !== WebSocket.OPEN) return end.closed
     let wire: { code: number; message: string }
     try {
       wire = _sendableReason(reason)
     } catch (error) {
       return Promise.reject(error)
     }
-    this._localReason = reason
+    end.localReason = reason
     this._ws.close(wire.code, wire.message)
-    return this._closed
+    return end.closed
   }
 
   /** Drops the connection at once, without a close handshake (the peer sees 1006). */
@@ -295,7 +297,9 @@ export class ServerSession {
    * Once the connection closed and every frame was taken, `consumer.end()` is called.
    */
   _consume(consumer: _FrameConsumer<Frame>): void {
-    this._queue.consume(consumer)
+    if (this._queue !== undefined) this._queue.consume(consumer)
+    else if (this._peerReason !== undefined) consumer.end()
+    else this._consumer = consumer
   }
 
   /** @internal The peer's close reason (as `closeReason` resolves with), once the connection closed. */
@@ -305,7 +309,17 @@ export class ServerSession {
 
   /** @internal A frame arrived. */
   _received(frame: Frame): void {
-    this._queue.push(frame)
+    const consumer = this._consumer
+    if (this._queue !== undefined) this._queue.push(frame)
+    else if (consumer === undefined) this._incomingQueue().push(frame)
+    else {
+      // Taken at once; while the consumer is busy with it, a queue keeps the next frames.
+      const busy = consumer.take(frame)
+      if (busy !== undefined) {
+        this._consumer = undefined
+        this._incomingQueue().consume(consumer, busy)
+      }
+    }
   }
 
   /** @internal ws reported an error: a protocol error closes with its code, which `closeReason` keeps. */
@@ -314,25 +328,30 @@ export class ServerSession {
     // then closes with the matching code itself; keep that code for closeReason.
     const reason = _protocolErrorReason(error)
     if (reason) {
-      this._protocolError ??= reason
+      const end = this._ending()
+      end.protocolError ??= reason
       this._options.logger.warn?.(`WebSocket session ${this.id}: ${error.message}; closing ${reason.code}`)
     }
   }
 
   /** @internal The connection closed. */
   _ended(code: number, reason: Buffer): void {
-    this._heartbeat.stop()
-    this._peerReason = this._protocolError ?? _closeReasonOf(code, reason)
-    this._queue.close()
-    const resolve = this._resolveReason
-    this._resolveReason = undefined
+    this._heartbeats.stop(this)
+    const end = this._end
+    this._peerReason = end?.protocolError ?? _closeReasonOf(code, reason)
+    const consumer = this._consumer
+    this._consumer = undefined
+    if (this._queue !== undefined) this._queue.close()
+    else consumer?.end()
+    const resolve = end?.resolveReason
+    if (end !== undefined) end.resolveReason = undefined
     resolve?.(this._peerReason)
     this._owner?._sessionClosed(this)
   }
 
   /** @internal The heartbeat: a pong arrived. */
   _ponged(payload: string): void {
-    this._heartbeat.pong(payload)
+    this._heartbeats.pong(this, payload)
   }
 
   /** @internal The incoming queue is full: stop reading. */
@@ -357,13 +376,13 @@ export class ServerSession {
 
   /** @internal Whether reads are paused (the incoming queue is full): a missing pong is not held against the peer. */
   _heartbeatReadsPaused(): boolean {
-    return this._queue.paused
+    return this._queue?.paused === true
   }
 
   /** @internal No pong within `timeout`: closes with 1011. */
   _heartbeatTimedOut(): void {
     this._options.logger.warn?.(
-      `WebSocket session ${this.id}: no pong within ${this._timeout} ms, closing 1011`,
+      `WebSocket session ${this.id}: no pong within ${this.timeout} ms, closing 1011`,
     )
     void this.close(new CloseReason(CloseReason.Codes.INTERNAL_ERROR, 'Ping timeout'))
   }
@@ -383,7 +402,37 @@ export class ServerSession {
 
   /** @internal The reason the session closed with as far as this side knows (for logs and errors). */
   get _endReason(): CloseReason | null | undefined {
-    return this._localReason ?? this._peerReason
+    return this._end?.localReason ?? this._peerReason
+  }
+
+  /** The incoming queue (made at its first use; closed at once after the connection closed). */
+  private _incomingQueue(): FrameQueue<Frame> {
+    if (this._queue === undefined) {
+      this._queue = new FrameQueue<Frame>(INCOMING_LIMITS, this)
+      if (this._peerReason !== undefined) this._queue.close()
+    }
+    return this._queue
+  }
+
+  /** The closing's state (made at its first use). */
+  private _ending(): SessionEnd {
+    this._end ??= {
+      localReason: undefined,
+      protocolError: undefined,
+      closeReason: undefined,
+      resolveReason: undefined,
+      closed: undefined,
+    }
+    return this._end
+  }
+
+  /**
+   * The socket's callback for a write: one function per session, not one
+   * per frame (a bound method: smaller than an arrow function and its context).
+   */
+  private get _written(): () => void {
+    this._writtenFn ??= this._writeFinished.bind(this)
+    return this._writtenFn
   }
 
   private _write(wire: _Wire, done: ((error?: Error) => void) | undefined): void {
@@ -444,6 +493,19 @@ export class ServerSession {
       { closeReason: reason, cause },
     )
   }
+}
+
+/** What a session knows of its closing, besides the peer's reason. */
+interface SessionEnd {
+  /** The reason this side closed with, when it closed first. */
+  localReason: CloseReason | undefined
+  /** The code of a protocol error ws reported (it closes with that code). */
+  protocolError: CloseReason | undefined
+  /** What `closeReason` returns, made at its first read (most sessions never read it). */
+  closeReason: Promise<CloseReason | null> | undefined
+  resolveReason: ((reason: CloseReason | null) => void) | undefined
+  /** What `close()` returns (made at its first call). */
+  closed: Promise<void> | undefined
 }
 
 /** A socket with its session. */

@@ -1,6 +1,12 @@
 import type { Timers } from './types.ts'
 
-/** @internal What the heartbeat drives: a session, through methods of its own. */
+/**
+ * @internal
+ * What the heartbeat drives: a session, through methods of its own. It also
+ * keeps its own place in the wheel (the `_beat…` fields, which only the wheel
+ * reads and writes), so a session costs the wheel no object of its own.
+ * Start each with {@link _HeartbeatWheel.start}.
+ */
 export interface _HeartbeatTarget {
   /** Milliseconds between pings; `0` disables. Read before every round. */
   readonly pingPeriod: number
@@ -16,63 +22,35 @@ export interface _HeartbeatTarget {
   _heartbeatReadsPaused(): boolean
   /** No pong within `timeout`. */
   _heartbeatTimedOut(): void
+  /** Its place in the wheel's heap, or `UNSCHEDULED`, or `STOPPED` for good. */
+  _beatIndex: number
+  /** Pings sent so far (the payload's number). */
+  _beatRound: number
+  /** Whether the ping of `_beatRound` waits for its pong. */
+  _beatAwaiting: boolean
 }
 
 /** Not in the wheel's heap. */
 const UNSCHEDULED = -1
+/** Stopped for good: never scheduled again. */
+const STOPPED = -2
 
-/**
- * @internal
- * One session's heartbeat, kept by a {@link _HeartbeatWheel}: Ktor's pinger —
- * wait `pingPeriod`, send a ping with a fresh payload, wait up to `timeout`
- * for the matching pong; none → `_heartbeatTimedOut()`. Then again.
- * `pong` feeds it, `restart` applies new periods, `stop` ends it.
- */
-export class _Heartbeat {
-  /** When its next step is due, on the wheel's clock. */
-  due = 0
-  /** Its place in the wheel's heap, or `UNSCHEDULED`. */
-  index = UNSCHEDULED
-  /** The payload of the ping waiting for its pong. */
-  expected: string | undefined = undefined
-  /** Pings sent so far (the payload's number). */
-  round = 0
-  stopped = false
-
-  constructor(
-    readonly target: _HeartbeatTarget,
-    private readonly _wheel: _HeartbeatWheel,
-  ) {
-    _wheel._schedule(this)
-  }
-
-  /** A pong arrived: when it answers the current ping, the next period starts. */
-  pong(payload: string): void {
-    // An unsolicited pong (RFC 6455 §5.5.3) or a stale one does not answer the current ping.
-    if (this.expected !== undefined && payload === this.expected) this._wheel._schedule(this)
-  }
-
-  /** Starts a new round with the target's current periods. */
-  restart(): void {
-    if (!this.stopped) this._wheel._schedule(this)
-  }
-
-  /** Ends the heartbeat for good. */
-  stop(): void {
-    this.stopped = true
-    this.expected = undefined
-    this._wheel._remove(this)
-  }
+/** The payload of a round's ping (a pong must carry it back). */
+function pingPayload(round: number): string {
+  return `[ping ${round}]`
 }
 
 /**
  * @internal
- * The heartbeats of every session of one app on a single timer: a min-heap
- * of the sessions' next steps (a ping to send, a pong that is due) and one
- * `setTimeout` for the earliest, re-armed when the earliest changes. Each
- * session keeps its own schedule exactly as a timer of its own would (ping
- * after `pingPeriod`, give up `timeout` after the ping), without a `Timeout`
- * and its closures per session.
+ * The heartbeats of every session of one app on a single timer: Ktor's
+ * pinger per session — wait `pingPeriod`, send a ping with a fresh payload,
+ * wait up to `timeout` for the matching pong; none → `_heartbeatTimedOut()`;
+ * then again. A min-heap of the sessions' next steps (a ping to send, a pong
+ * that is due) and one `setTimeout` for the earliest, re-armed when the
+ * earliest changes. Each session keeps its own schedule exactly as a timer
+ * of its own would, without a `Timeout`, its closures or any other object
+ * per session (the due times are in a list of numbers beside the heap, not
+ * a boxed number in every session).
  *
  * The clock: with the global timers, `performance.now()` (a step runs once
  * its time has come, even when Node fires the timer a little early). With
@@ -81,7 +59,9 @@ export class _Heartbeat {
  * clock drives every session's heartbeat step by step.
  */
 export class _HeartbeatWheel {
-  private readonly _heap: _Heartbeat[] = []
+  private readonly _heap: _HeartbeatTarget[] = []
+  /** When each heartbeat's next step is due, on the wheel's clock: `_dues[i]` is `_heap[i]`'s. */
+  private readonly _dues: number[] = []
   private _timer: unknown = undefined
   /** The due time the timer is armed for (`NaN`: not armed). */
   private _armedDue = Number.NaN
@@ -98,13 +78,29 @@ export class _HeartbeatWheel {
     private readonly _trustTimers: boolean,
   ) {}
 
-  /**
-   * Starts watching a session.
-   *
-   * @returns Its heartbeat (feed it pongs; stop it when the session closed).
-   */
-  start(target: _HeartbeatTarget): _Heartbeat {
-    return new _Heartbeat(target, this)
+  /** Starts a session's heartbeat: its first ping is `pingPeriod` from now. */
+  start(target: _HeartbeatTarget): void {
+    target._beatIndex = UNSCHEDULED
+    target._beatRound = 0
+    this._schedule(target)
+  }
+
+  /** A pong arrived: when it answers the current ping, the next period starts. */
+  pong(target: _HeartbeatTarget, payload: string): void {
+    // An unsolicited pong (RFC 6455 §5.5.3) or a stale one does not answer the current ping.
+    if (target._beatAwaiting && payload === pingPayload(target._beatRound)) this._schedule(target)
+  }
+
+  /** Starts a new round with the target's current periods (not after `stop`). */
+  restart(target: _HeartbeatTarget): void {
+    if (target._beatIndex !== STOPPED) this._schedule(target)
+  }
+
+  /** Ends a session's heartbeat for good. */
+  stop(target: _HeartbeatTarget): void {
+    this._remove(target)
+    target._beatIndex = STOPPED
+    target._beatAwaiting = false
   }
 
   /** How many heartbeats are scheduled (for tests). */
@@ -113,10 +109,10 @@ export class _HeartbeatWheel {
   }
 
   /** (Re)starts a heartbeat's period: its next ping is `pingPeriod` from now. */
-  _schedule(beat: _Heartbeat): void {
-    beat.expected = undefined
-    const period = beat.target.pingPeriod
-    if (beat.stopped || period <= 0) {
+  private _schedule(beat: _HeartbeatTarget): void {
+    beat._beatAwaiting = false
+    const period = beat.pingPeriod
+    if (beat._beatIndex === STOPPED || period <= 0) {
       this._remove(beat)
       return
     }
@@ -126,15 +122,17 @@ export class _HeartbeatWheel {
   }
 
   /** Takes a heartbeat out of the schedule. */
-  _remove(beat: _Heartbeat): void {
-    if (beat.index === UNSCHEDULED) return
+  private _remove(beat: _HeartbeatTarget): void {
+    const index = beat._beatIndex
+    if (index < 0) return
     const heap = this._heap
-    const index = beat.index
-    const last = heap.pop() as _Heartbeat
-    beat.index = UNSCHEDULED
+    const last = heap.pop() as _HeartbeatTarget
+    const lastDue = this._dues.pop() as number
+    beat._beatIndex = UNSCHEDULED
     if (last !== beat) {
       heap[index] = last
-      last.index = index
+      this._dues[index] = lastDue
+      last._beatIndex = index
       this._down(index)
       this._up(index)
     }
@@ -146,15 +144,16 @@ export class _HeartbeatWheel {
   }
 
   /** Puts a heartbeat at `due` (in the heap or moved within it). */
-  private _place(beat: _Heartbeat, due: number): void {
-    beat.due = due
-    if (beat.index === UNSCHEDULED) {
-      beat.index = this._heap.length
+  private _place(beat: _HeartbeatTarget, due: number): void {
+    if (beat._beatIndex === UNSCHEDULED) {
+      beat._beatIndex = this._heap.length
       this._heap.push(beat)
-      this._up(beat.index)
+      this._dues.push(due)
+      this._up(beat._beatIndex)
     } else {
-      this._up(beat.index)
-      this._down(beat.index)
+      this._dues[beat._beatIndex] = due
+      this._up(beat._beatIndex)
+      this._down(beat._beatIndex)
     }
   }
 
@@ -162,7 +161,7 @@ export class _HeartbeatWheel {
   private _arm(now: number): void {
     if (this._firing) return
     const first = this._heap[0]
-    const due = first === undefined ? Number.NaN : first.due
+    const due = first === undefined ? Number.NaN : (this._dues[0] as number)
     if (due === this._armedDue) return
     if (this._timer !== undefined) this._timers.clearTimeout(this._timer)
     this._timer = undefined
@@ -182,7 +181,8 @@ export class _HeartbeatWheel {
     this._firing = true
     try {
       const heap = this._heap
-      for (let first = heap[0]; first !== undefined && first.due <= now; first = heap[0])
+      const dues = this._dues
+      for (let first = heap[0]; first !== undefined && (dues[0] as number) <= now; first = heap[0])
         this._step(first, now)
     } finally {
       this._firing = false
@@ -191,62 +191,75 @@ export class _HeartbeatWheel {
   }
 
   /** Runs a heartbeat's due step: send the ping, or give up waiting for its pong. */
-  private _step(beat: _Heartbeat, now: number): void {
-    if (beat.expected === undefined) {
-      const payload = `[ping ${++beat.round}]`
-      beat.expected = payload
-      this._place(beat, now + beat.target.timeout)
-      beat.target._heartbeatPing(payload)
+  private _step(beat: _HeartbeatTarget, now: number): void {
+    if (!beat._beatAwaiting) {
+      const round = ++beat._beatRound
+      beat._beatAwaiting = true
+      this._place(beat, now + beat.timeout)
+      beat._heartbeatPing(pingPayload(round))
       return
     }
     this._remove(beat)
-    const waitingFor = beat.expected
+    const waitingFor = beat._beatRound
     // After a stall (a busy or descheduled process) the timer phase runs before
     // the poll phase that would read a pong already waiting in the socket; give
     // that read one turn of the event loop before calling the peer dead.
     setImmediate(() => {
-      if (beat.stopped || beat.expected !== waitingFor || beat.index !== UNSCHEDULED) return
-      if (beat.target._heartbeatReadsPaused()) {
+      // Answered, restarted or stopped meanwhile.
+      if (!beat._beatAwaiting || beat._beatRound !== waitingFor || beat._beatIndex !== UNSCHEDULED) return
+      if (beat._heartbeatReadsPaused()) {
         this._schedule(beat)
       } else {
-        beat.stopped = true
-        beat.expected = undefined
-        beat.target._heartbeatTimedOut()
+        beat._beatIndex = STOPPED
+        beat._beatAwaiting = false
+        beat._heartbeatTimedOut()
       }
     })
   }
 
   private _up(index: number): void {
     const heap = this._heap
-    const beat = heap[index] as _Heartbeat
+    const dues = this._dues
+    const beat = heap[index] as _HeartbeatTarget
+    const due = dues[index] as number
     while (index > 0) {
       const parentIndex = (index - 1) >> 1
-      const parent = heap[parentIndex] as _Heartbeat
-      if (parent.due <= beat.due) break
-      heap[index] = parent
-      parent.index = index
+      const parentDue = dues[parentIndex] as number
+      if (parentDue <= due) break
+      this._move(parentIndex, index, parentDue)
       index = parentIndex
     }
     heap[index] = beat
-    beat.index = index
+    dues[index] = due
+    beat._beatIndex = index
   }
 
   private _down(index: number): void {
     const heap = this._heap
+    const dues = this._dues
     const length = heap.length
-    const beat = heap[index] as _Heartbeat
+    const beat = heap[index] as _HeartbeatTarget
+    const due = dues[index] as number
     for (;;) {
       let child = 2 * index + 1
       if (child >= length) break
       const right = child + 1
-      if (right < length && (heap[right] as _Heartbeat).due < (heap[child] as _Heartbeat).due) child = right
-      const next = heap[child] as _Heartbeat
-      if (next.due >= beat.due) break
-      heap[index] = next
-      next.index = index
+      if (right < length && (dues[right] as number) < (dues[child] as number)) child = right
+      const childDue = dues[child] as number
+      if (childDue >= due) break
+      this._move(child, index, childDue)
       index = child
     }
     heap[index] = beat
-    beat.index = index
+    dues[index] = due
+    beat._beatIndex = index
+  }
+
+  /** Moves the heartbeat at `from` (due at `due`) to `to`. */
+  private _move(from: number, to: number, due: number): void {
+    const beat = this._heap[from] as _HeartbeatTarget
+    this._heap[to] = beat
+    this._dues[to] = due
+    beat._beatIndex = to
   }
 }
