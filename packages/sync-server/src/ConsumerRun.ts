@@ -17,10 +17,10 @@ export interface _RunCounter {
  * the route's), so an idle connection holds none.
  */
 export abstract class _ConsumerRun implements _FrameConsumer<Frame>, PromiseLike<void> {
-  private _ended = false
-  private _counter: _RunCounter | undefined = undefined
-  private _promise: Promise<void> | undefined = undefined
-  private _resolve: (() => void) | undefined = undefined
+  /** Told when the run ended; `ENDED` once it did. */
+  private _counter: _RunCounter | typeof ENDED | undefined = undefined
+  /** What `then` waits for, made at its first call while the run goes on. */
+  private _waited: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined = undefined
 
   abstract take(frame: Frame): Promise<void> | undefined
 
@@ -31,9 +31,10 @@ export abstract class _ConsumerRun implements _FrameConsumer<Frame>, PromiseLike
     try {
       this._end()
     } finally {
-      this._ended = true
-      this._resolve?.()
-      this._counter?._runEnded()
+      const counter = this._counter
+      this._counter = ENDED
+      this._waited?.resolve()
+      if (counter !== undefined && counter !== ENDED) counter._runEnded()
     }
   }
 
@@ -43,7 +44,7 @@ export abstract class _ConsumerRun implements _FrameConsumer<Frame>, PromiseLike
    * @returns `false` when it already ended (nothing will be told).
    */
   _countBy(counter: _RunCounter): boolean {
-    if (this._ended) return false
+    if (this._counter === ENDED) return false
     this._counter = counter
     return true
   }
@@ -54,11 +55,18 @@ export abstract class _ConsumerRun implements _FrameConsumer<Frame>, PromiseLike
     onfulfilled?: ((value: void) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    this._promise ??= this._ended
-      ? Promise.resolve()
-      : new Promise<void>(resolve => {
-          this._resolve = resolve
-        })
-    return this._promise.then(onfulfilled, onrejected)
+    if (this._counter === ENDED && this._waited === undefined)
+      return Promise.resolve().then(onfulfilled, onrejected)
+    if (this._waited === undefined) {
+      let resolve = (): void => {}
+      const promise = new Promise<void>(settle => {
+        resolve = settle
+      })
+      this._waited = { promise, resolve }
+    }
+    return this._waited.promise.then(onfulfilled, onrejected)
   }
 }
+
+/** The counter of a run that ended. */
+const ENDED: _RunCounter = Object.freeze({ _runEnded() {} })

@@ -11,7 +11,7 @@ import type { HubConnection, SyncRouteHandler, SyncRouteOptions } from './hub/sy
 import type { ServerSession } from './ServerSession.ts'
 import type { Storage } from './storage/Storage.ts'
 import { sqliteStorage } from './storage/sqliteStorage.ts'
-import type { Frame, Logger } from './types.ts'
+import type { Frame } from './types.ts'
 
 /**
  * The sync hub as a WebSocket route: keeps the last value and revision of
@@ -56,7 +56,7 @@ export function syncRoute(options: SyncRouteOptions = {}): SyncRouteHandler {
       if (origin !== undefined && !allowedOrigins.has(origin))
         return session.close(new CloseReason(CloseCodes.FORBIDDEN, 'Origin not allowed'))
     }
-    const connection = new _SessionConnection(session, hub, resolved.logger)
+    const connection = new _SessionConnection(session, hub)
     session._consume(connection)
     return connection
   }
@@ -92,7 +92,6 @@ export class _SessionConnection extends _ConsumerRun implements HubConnection {
   constructor(
     private readonly _session: ServerSession,
     hub: SyncHub,
-    private readonly _logger: Logger,
   ) {
     super()
     this._client = hub.connect(this, _session.request)
@@ -130,7 +129,10 @@ export class _SessionConnection extends _ConsumerRun implements HubConnection {
       return frame.type === 'text' ? this._client.receive(frame.text) : this._client.receiveBinary()
     } catch (error) {
       // As a route handler that throws: logged, and the session closed with 1011.
-      this._logger.error(`lensync sync route: handling a frame of session ${this._session.id} failed`, error)
+      this._client.options.logger.error(
+        `lensync sync route: handling a frame of session ${this._session.id} failed`,
+        error,
+      )
       void this._session.close(new CloseReason(CloseReason.Codes.INTERNAL_ERROR, 'Internal server error'))
       return undefined
     }

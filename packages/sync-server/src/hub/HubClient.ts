@@ -53,13 +53,15 @@ export type _ConnectionState =
  * Where a connection is in its handshake: `anonymous` (no `authenticate`:
  * everything is handled, `hello` optional), `awaitingHello` and
  * `authenticating` (only `hello` is handled; `deadline` closes it with 4401),
- * `welcomed` (a `hello` was answered). `client` is the id the `hello` gave.
+ * `welcomed` (a `hello` was answered). The client id the `hello` gave is
+ * kept beside it (`HubClient.clientId`), so the states without a deadline
+ * or principal of their own are shared by every connection.
  */
 export type _HandshakeState =
   | { readonly kind: 'anonymous' }
   | { readonly kind: 'awaitingHello'; readonly deadline: unknown }
-  | { readonly kind: 'authenticating'; readonly deadline: unknown; readonly client: string }
-  | { readonly kind: 'welcomed'; readonly principal: unknown; readonly client: string }
+  | { readonly kind: 'authenticating'; readonly deadline: unknown }
+  | { readonly kind: 'welcomed'; readonly principal: unknown }
 
 /** @internal What the hub wires into each connection it makes. */
 export interface _HubClientWiring {
@@ -102,8 +104,9 @@ export class HubClient {
 
   private _state: _ConnectionState = OPEN
   private _handshake: _HandshakeState
+  /** The client id its `hello` gave; `undefined` before one. */
+  private _clientId: string | undefined = undefined
   private readonly _wiring: _HubClientWiring
-  private readonly _timers: _ResolvedTimers
   /** Envelopes waiting for their turn (the shared empty list while none wait). */
   private _backlog: unknown[] = NO_BACKLOG
   // Made at their first use: an idle connection holds none of them.
@@ -120,16 +123,20 @@ export class HubClient {
     this.connection = connection
     this.request = request
     this._wiring = wiring
-    this._timers = options.timers
     this.subscriptions = new _ClientSubscriptions<HubClient>(this, wiring.subscriptions)
     this._handshake = options.authenticate
       ? {
           kind: 'awaitingHello',
-          deadline: this._timers.setTimeout(() => {
+          deadline: options.timers.setTimeout(() => {
             if (!this.authenticated) this.close(CloseCodes.UNAUTHENTICATED, 'No hello in time')
           }, options.helloTimeout),
         }
       : ANONYMOUS
+  }
+
+  /** @internal The hub's options. */
+  get options(): _ResolvedSyncOptions {
+    return this._wiring.options
   }
 
   /** @internal What the hub queued for it (made at the first use). */
@@ -177,8 +184,7 @@ export class HubClient {
    * `undefined` before a `hello` (optional without `authenticate`).
    */
   get clientId(): string | undefined {
-    const handshake = this._handshake
-    return handshake.kind === 'authenticating' || handshake.kind === 'welcomed' ? handshake.client : undefined
+    return this._clientId
   }
 
   /** @internal This connection as a presence member (made at its first use). */
@@ -257,10 +263,11 @@ export class HubClient {
    */
   helloReceived(client: string): boolean {
     const handshake = this._handshake
-    if (handshake.kind === 'anonymous') this._handshake = { kind: 'welcomed', principal: undefined, client }
+    if (handshake.kind === 'anonymous') this._handshake = WELCOMED_ANONYMOUS
     else if (handshake.kind === 'awaitingHello')
-      this._handshake = { kind: 'authenticating', deadline: handshake.deadline, client }
+      this._handshake = { kind: 'authenticating', deadline: handshake.deadline }
     else return false
+    this._clientId = client
     return true
   }
 
@@ -274,8 +281,8 @@ export class HubClient {
     const handshake = this._handshake
     if (handshake.kind !== 'authenticating') return
     this._timers.clearTimeout(handshake.deadline)
-    this._handshake = { kind: 'welcomed', principal, client: handshake.client }
-    if (!this._wiring.bind(handshake.client, principal))
+    this._handshake = { kind: 'welcomed', principal }
+    if (!this._wiring.bind(this._clientId as string, principal))
       this.close(CloseCodes.FORBIDDEN, 'This client id belongs to another user')
   }
 
@@ -288,8 +295,8 @@ export class HubClient {
   renew(principal: unknown): void {
     const handshake = this._handshake
     if (handshake.kind !== 'welcomed') return
-    this._handshake = { kind: 'welcomed', principal, client: handshake.client }
-    if (!this._wiring.bind(handshake.client, principal))
+    this._handshake = { kind: 'welcomed', principal }
+    if (!this._wiring.bind(this._clientId as string, principal))
       this.close(CloseCodes.FORBIDDEN, 'This client id belongs to another user')
   }
 
@@ -332,6 +339,11 @@ export class HubClient {
     if (state.kind !== 'closing') return
     this._timers.clearTimeout(state.timer)
     this.connection.close(state.code, state.reason)
+  }
+
+  /** The hub's timer functions. */
+  private get _timers(): _ResolvedTimers {
+    return this._wiring.options.timers
   }
 
   private _closing(code: number, reason: string, waitForAnswers: boolean): void {
@@ -397,6 +409,8 @@ const V1_WIRE = createServerWire(1)
 const OPEN: _ConnectionState = Object.freeze({ kind: 'open' })
 const GONE: _ConnectionState = Object.freeze({ kind: 'gone' })
 const ANONYMOUS: _HandshakeState = Object.freeze({ kind: 'anonymous' })
+/** Welcomed without `authenticate` (no principal): the same state for every connection. */
+const WELCOMED_ANONYMOUS: _HandshakeState = Object.freeze({ kind: 'welcomed', principal: undefined })
 const DISCONNECTED: unknown[] = []
 /** The backlog of every connection with nothing waiting (never written to). */
 const NO_BACKLOG: unknown[] = Object.freeze([]) as unknown as unknown[]

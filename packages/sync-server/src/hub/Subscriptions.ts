@@ -65,14 +65,19 @@ const SCANNED_SUBSCRIPTIONS = 8
  * One connection's subscriptions: counted for `maxSubscriptions`, checked by
  * a collection snapshot between pages, ended together when the connection
  * goes. Adding and ending here keeps the hub's {@link _SubscriptionIndex} in step.
+ *
+ * Kept in slots, no object per subscription: slot 0 in two fields (most
+ * connections hold one subscription, and a list costs more than two fields),
+ * the others as flat pairs in `_more`. Ending one moves the last into its slot.
  */
 export class _ClientSubscriptions<T> {
-  /**
-   * `[resource, id, resource, id, …]`, `id` undefined for a collection: flat,
-   * no object per subscription. Ending one moves the last into its place.
-   */
-  private _pairs: (string | undefined)[] | undefined = undefined
-  /** Past {@link SCANNED_SUBSCRIPTIONS}: where each subscription is in `_pairs`, by key. */
+  /** Slot 0: its resource (`undefined` while there is no subscription)… */
+  private _resource: string | undefined = undefined
+  /** …and its id (`undefined` for a collection). */
+  private _id: string | undefined = undefined
+  /** Slots 1…: `[resource, id, resource, id, …]`. */
+  private _more: (string | undefined)[] | undefined = undefined
+  /** Past {@link SCANNED_SUBSCRIPTIONS}: the slot of each subscription, by key. */
   private _positions: Map<string, number> | undefined = undefined
 
   constructor(
@@ -82,7 +87,8 @@ export class _ClientSubscriptions<T> {
 
   /** How many subscriptions the connection holds. */
   get size(): number {
-    return this._pairs === undefined ? 0 : this._pairs.length / 2
+    if (this._resource === undefined) return 0
+    return this._more === undefined ? 1 : 1 + this._more.length / 2
   }
 
   /** Whether the connection is subscribed to this collection (`id` undefined) or entity. */
@@ -93,17 +99,13 @@ export class _ClientSubscriptions<T> {
   /** Subscribes (again: nothing changes). */
   add(resource: string, id: string | undefined): void {
     if (this._find(resource, id) >= 0) return
-    const pairs = this._pairs
-    if (pairs === undefined) this._pairs = [resource, id]
-    else {
-      pairs.push(resource, id)
-      if (this._positions !== undefined) this._positions.set(targetKey(resource, id), pairs.length - 2)
-      else if (pairs.length > SCANNED_SUBSCRIPTIONS * 2) {
-        const positions = new Map<string, number>()
-        for (let i = 0; i < pairs.length; i += 2)
-          positions.set(targetKey(pairs[i] as string, pairs[i + 1]), i)
-        this._positions = positions
-      }
+    const slot = this.size
+    this._set(slot, resource, id)
+    if (this._positions !== undefined) this._positions.set(targetKey(resource, id), slot)
+    else if (slot >= SCANNED_SUBSCRIPTIONS) {
+      const positions = new Map<string, number>()
+      for (let i = 0; i <= slot; i++) positions.set(targetKey(this._resourceAt(i), this._idAt(i)), i)
+      this._positions = positions
     }
     this._index.add(this._owner, resource, id)
   }
@@ -112,37 +114,67 @@ export class _ClientSubscriptions<T> {
   delete(resource: string, id: string | undefined): void {
     const at = this._find(resource, id)
     if (at < 0) return
-    const pairs = this._pairs as (string | undefined)[]
-    const last = pairs.length - 2
+    const last = this.size - 1
     this._positions?.delete(targetKey(resource, id))
     if (at !== last) {
-      const movedResource = pairs[last] as string
-      const movedId = pairs[last + 1]
-      pairs[at] = movedResource
-      pairs[at + 1] = movedId
+      const movedResource = this._resourceAt(last)
+      const movedId = this._idAt(last)
+      this._set(at, movedResource, movedId)
       this._positions?.set(targetKey(movedResource, movedId), at)
     }
-    pairs.length = last
+    if (last === 0) {
+      this._resource = undefined
+      this._id = undefined
+    } else (this._more as (string | undefined)[]).length = 2 * (last - 1)
     this._index.delete(this._owner, resource, id)
   }
 
   /** Ends every subscription (the connection is gone). */
   clear(): void {
-    const pairs = this._pairs
-    this._pairs = undefined
+    const size = this.size
+    const resource = this._resource
+    const id = this._id
+    const more = this._more
+    this._resource = undefined
+    this._id = undefined
+    this._more = undefined
     this._positions = undefined
-    if (pairs === undefined) return
-    for (let i = 0; i < pairs.length; i += 2)
-      this._index.delete(this._owner, pairs[i] as string, pairs[i + 1])
+    if (size === 0) return
+    this._index.delete(this._owner, resource as string, id)
+    if (more !== undefined)
+      for (let i = 0; i < more.length; i += 2) this._index.delete(this._owner, more[i] as string, more[i + 1])
   }
 
-  /** Where the subscription is in `_pairs`; -1 when there is none. */
+  /** The slot of the subscription; -1 when there is none. */
   private _find(resource: string, id: string | undefined): number {
-    const pairs = this._pairs
-    if (pairs === undefined) return -1
+    if (this._resource === undefined) return -1
     if (this._positions !== undefined) return this._positions.get(targetKey(resource, id)) ?? -1
-    for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === resource && pairs[i + 1] === id) return i
+    if (this._resource === resource && this._id === id) return 0
+    const more = this._more
+    if (more !== undefined)
+      for (let i = 0; i < more.length; i += 2)
+        if (more[i] === resource && more[i + 1] === id) return 1 + i / 2
     return -1
+  }
+
+  private _resourceAt(slot: number): string {
+    return (slot === 0 ? this._resource : (this._more as (string | undefined)[])[2 * (slot - 1)]) as string
+  }
+
+  private _idAt(slot: number): string | undefined {
+    return slot === 0 ? this._id : (this._more as (string | undefined)[])[2 * (slot - 1) + 1]
+  }
+
+  /** Writes a slot (the next free one, or one being refilled). */
+  private _set(slot: number, resource: string, id: string | undefined): void {
+    if (slot === 0) {
+      this._resource = resource
+      this._id = id
+      return
+    }
+    this._more ??= []
+    this._more[2 * (slot - 1)] = resource
+    this._more[2 * (slot - 1) + 1] = id
   }
 }
 
