@@ -207,6 +207,52 @@ describe.each(kinds)('%s', (_name, place) => {
     expect(await applied('tab:{1}|é', 1)).toBeUndefined()
   })
 
+  it('finds each applied op whatever order a client numbers them in, and keeps the first record of an op', async () => {
+    const storage = track(make())
+    const applied = appliedOf(storage)
+    // Upwards, then back down (another tab's outbox), a gap, strings and a duplicate.
+    const ops: (number | string)[] = [1, 2, 5, 3, 10, 4, -1, 0.5, 'a', 7, 5]
+    let rev = 0
+    for (const op of ops)
+      await storage.commit([
+        { resource: 'a', id: 'x', value: String(op), expectedRev: rev++, origin: { client: 'c', op } },
+      ])
+    for (const [i, op] of ops.entries())
+      if (i !== ops.length - 1) expect(await applied('c', op)).toEqual({ resource: 'a', id: 'x', rev: i + 1 })
+    // The duplicate of op 5 left the first record as it was.
+    expect(await applied('c', 5)).toEqual({ resource: 'a', id: 'x', rev: 3 })
+    for (const op of [6, 8, 9, 11, 0, '5', 'b']) expect(await applied('c', op)).toBeUndefined()
+  })
+
+  it("prunes a long run of one client's ops and still finds the ones after it", async () => {
+    let time = 1_700_000_000_000
+    const storage = track(place()({ dedupWindow: 60_000, now: () => time }))
+    const applied = appliedOf(storage)
+    const run = Array.from({ length: 1_500 }, (_, i) => i + 1)
+    await storage.commit(
+      run.map(op => ({
+        resource: 'a',
+        id: `e${op}`,
+        value: '1',
+        expectedRev: 0,
+        origin: { client: 'c', op },
+      })),
+    )
+    time += 30_000
+    await storage.commit([
+      { resource: 'a', id: 'x', value: '1', expectedRev: 0, origin: { client: 'c', op: 1_501 } },
+    ])
+    time += 30_000
+    // Each commit prunes a batch of expired records: two commits for the whole run.
+    for (const op of [1_502, 1_503])
+      await storage.commit([
+        { resource: 'a', id: `e${op}`, value: '1', expectedRev: 0, origin: { client: 'c', op } },
+      ])
+    for (const op of [1, 750, 1_500]) expect(await applied('c', op)).toBeUndefined()
+    expect(await applied('c', 1_501)).toEqual({ resource: 'a', id: 'x', rev: 1_501 })
+    expect(await applied('c', 1_503)).toEqual({ resource: 'a', id: 'e1503', rev: 1_503 })
+  })
+
   it('forgets an applied write once dedupWindow has passed, and pruning deletes it', async () => {
     let time = 1_700_000_000_000
     const start = time

@@ -123,8 +123,7 @@ class MemoryStorage implements Storage {
   applied(client: string, op: OpId): AppliedWrite | undefined {
     const ops = this._applied.get(client)
     // Clients number their ops upwards: a new write's op is above every one recorded.
-    if (ops === undefined || (typeof op === 'number' && op > ops.highest)) return undefined
-    const record = ops.records.get(op)
+    const record = ops?.get(op)
     if (!record || !_isFresh(record.at, this._dedup.now(), this._dedup.dedupWindow)) return undefined
     return { resource: record.resource, id: record.id, rev: record.rev }
   }
@@ -181,13 +180,11 @@ class MemoryStorage implements Storage {
     const { client, op } = write.origin as { readonly client: string; readonly op: OpId }
     let ops = this._applied.get(client)
     if (!ops) {
-      ops = { records: new Map(), highest: Number.NEGATIVE_INFINITY }
+      ops = new ClientOps()
       this._applied.set(client, ops)
-    } else if ((typeof op !== 'number' || op <= ops.highest) && ops.records.has(op)) return
+    }
     const record: AppliedRecord = { resource: write.resource, id: write.id, rev, at, client, op }
-    ops.records.set(op, record)
-    if (typeof op === 'number' && op > ops.highest) ops.highest = op
-    this._log.push(record)
+    if (ops.add(record)) this._log.push(record)
   }
 
   compactTombstones(maxAge: number, limit: number): number {
@@ -222,8 +219,8 @@ class MemoryStorage implements Storage {
       const record = log[this._oldest] as AppliedRecord
       if (_isFresh(record.at, now, this._dedup.dedupWindow)) break
       const ops = this._applied.get(record.client) as ClientOps
-      ops.records.delete(record.op)
-      if (ops.records.size === 0) this._applied.delete(record.client)
+      ops.removeOldest(record)
+      if (ops.size === 0) this._applied.delete(record.client)
       this._oldest++
       deleted++
     }
@@ -236,11 +233,81 @@ class MemoryStorage implements Storage {
   }
 }
 
-/** One client's applied writes, by op. */
-interface ClientOps {
-  readonly records: Map<OpId, AppliedRecord>
-  /** The highest number among the ops recorded (pruned ones included): no op above it is recorded. */
-  highest: number
+/** Records dropped from the front of a {@link ClientOps} before its lists are copied down. */
+const DROPPED_FRONT = 1024
+
+/**
+ * One client's applied writes, by op. Clients number their ops upwards, so
+ * an op above every earlier one is appended to a list (no hashing, and a
+ * new write's lookup is one comparison); a resend is found by binary
+ * search. Other ops (strings, numbers out of order) are kept in a map.
+ */
+class ClientOps {
+  /** Numeric ops in increasing order from `_first` on, each recorded in `_inOrder` at the same index. */
+  private _ops: number[] = []
+  private _inOrder: AppliedRecord[] = []
+  private _first = 0
+  /** The other records by op (a number and a string are different keys, as op `1` and `"1"` are different ops). */
+  private _other: Map<OpId, AppliedRecord> | undefined = undefined
+  /** The highest op ever appended (pruned ones included): nothing above it is recorded. */
+  private _highest = Number.NEGATIVE_INFINITY
+
+  /** How many records it holds. */
+  get size(): number {
+    return this._ops.length - this._first + (this._other?.size ?? 0)
+  }
+
+  /** The record of an op, if any. */
+  get(op: OpId): AppliedRecord | undefined {
+    if (typeof op !== 'number') return this._other?.get(op)
+    if (op > this._highest) return undefined
+    const ops = this._ops
+    let low = this._first
+    let high = ops.length - 1
+    while (low <= high) {
+      const mid = (low + high) >>> 1
+      const at = ops[mid] as number
+      if (at === op) return this._inOrder[mid]
+      if (at < op) low = mid + 1
+      else high = mid - 1
+    }
+    return this._other?.get(op)
+  }
+
+  /**
+   * Adds a record unless its op has one (the first record of an op is kept:
+   * a duplicate the hub let through does not move it).
+   *
+   * @returns Whether it was added.
+   */
+  add(record: AppliedRecord): boolean {
+    const { op } = record
+    if (typeof op === 'number' && op > this._highest) {
+      this._ops.push(op)
+      this._inOrder.push(record)
+      this._highest = op
+      return true
+    }
+    if (this.get(op)) return false
+    this._other ??= new Map()
+    this._other.set(op, record)
+    return true
+  }
+
+  /** Removes a record that is this client's oldest (pruning goes in commit order). */
+  removeOldest(record: AppliedRecord): void {
+    if (this._inOrder[this._first] !== record) {
+      this._other?.delete(record.op)
+      return
+    }
+    this._inOrder[this._first] = undefined as unknown as AppliedRecord
+    this._first++
+    if (this._first > DROPPED_FRONT && this._first * 2 > this._ops.length) {
+      this._ops = this._ops.slice(this._first)
+      this._inOrder = this._inOrder.slice(this._first)
+      this._first = 0
+    }
+  }
 }
 
 /** What one `commit()` keeps across its writes. */
