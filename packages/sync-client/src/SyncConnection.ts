@@ -3,7 +3,6 @@ import {
   type ClientWire,
   CloseCodes,
   createClientWire,
-  LATEST_PROTOCOL_VERSION,
   type OpId,
   type ParsedServerMessage,
   type ServerMessage,
@@ -104,10 +103,10 @@ export class SyncConnection {
   private readonly disposers: Array<() => void> = []
   private generation = 0
   private closed = false
-  /** The protocol version offered in `hello`: the latest, until a server closes with 1002 before its `welcome`. */
-  private version = LATEST_PROTOCOL_VERSION
+  /** The protocol version offered in `hello`: the socket's (default the latest), until a server closes with 1002 before its `welcome`. */
+  private version: number
   /** The connection's wire format (a fresh one per connection: handles and op sequence are per connection). */
-  private wire: ClientWire = createClientWire(LATEST_PROTOCOL_VERSION)
+  private wire: ClientWire
   private welcomed = false
 
   /**
@@ -129,6 +128,8 @@ export class SyncConnection {
   ) {
     monitor?.state('connecting', session.url.peek())
     this.token = options.token
+    this.version = options.protocolVersion
+    this.wire = createClientWire(options.protocolVersion)
     this.timers = options.timers
     this.clientId = options.clientId
     this.opSequence = options._ops

@@ -1,3 +1,4 @@
+import { LATEST_PROTOCOL_VERSION } from '@lensync/protocol'
 import { defaultReconnect } from './backoff.ts'
 import { ConnectionError } from './errors.ts'
 import { opSequenceFor, randomClientId } from './OpSequence.ts'
@@ -146,6 +147,16 @@ export function resolveOptions(options: WebSocketOptions): SocketOptions {
   ) {
     throw badOption('Option cache must be a cache made by indexedDbCache() or memoryCache()')
   }
+  const protocolVersion = options.protocolVersion ?? LATEST_PROTOCOL_VERSION
+  if (
+    !Number.isInteger(protocolVersion) ||
+    protocolVersion < 1 ||
+    protocolVersion > LATEST_PROTOCOL_VERSION
+  ) {
+    throw badOption(
+      `Option protocolVersion must be an integer from 1 to ${LATEST_PROTOCOL_VERSION}; got ${String(protocolVersion)}`,
+    )
+  }
   return Object.freeze({
     protocols: resolveProtocols(options.protocols),
     WebSocket: resolveWebSocket(options.WebSocket),
@@ -159,6 +170,7 @@ export function resolveOptions(options: WebSocketOptions): SocketOptions {
     online: resolveOnline(options.online),
     clientId: given ?? randomClientId(),
     cache,
+    protocolVersion,
     _ops: opSequenceFor(given !== undefined),
   })
 }

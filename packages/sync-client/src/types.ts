@@ -131,6 +131,15 @@ export interface WebSocketOptions {
    * tab, and tabs see each other's edits at once. Default none.
    */
   cache?: SyncCache
+  /**
+   * The highest sync protocol version offered in `hello`: `2` (the default,
+   * the latest: compact frames) or `1` (every frame self-describing JSON,
+   * e.g. for a proxy or a log that reads frames). The server answers in the
+   * highest version both speak, and a server that refuses the offer (close
+   * 1002 before its `welcome`) is offered version 1 next. Presence and the
+   * cache's outbox senders speak version 1 either way.
+   */
+  protocolVersion?: number
 }
 
 /** The options of a {@link Socket} with every default filled in (`socket.options`). */
@@ -159,6 +168,8 @@ export interface SocketOptions {
   readonly clientId: string
   /** The cache given, if any (e.g. `socket.options.cache?.clear()` on logout). */
   readonly cache: SyncCache | undefined
+  /** The highest sync protocol version offered in `hello`. */
+  readonly protocolVersion: number
   /**
    * The op ids of `clientId`, shared by every socket and session made from
    * this `websocket()` call.

@@ -1,5 +1,5 @@
 import { lenses, storeOf } from '@lensync/store'
-import { resource, syncWith, websocket } from '@lensync/sync-client'
+import { ConnectionError, resource, syncWith, websocket } from '@lensync/sync-client'
 import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { fastReconnect, syncFixtures, until } from './helpers.ts'
@@ -103,5 +103,49 @@ describe('protocol v2 from syncWith', () => {
     expect(received.filter(m => m.t === 'patch')).toMatchObject([
       { t: 'patch', r: 'person', id: 'p1', set: [[['name'], { json: 'Grace' }]] },
     ])
+  })
+
+  it('speaks version 1 to a version 2 hub when protocolVersion is 1', async () => {
+    const { url } = await server()
+    const [netA, netB] = [rawFrames(), rawFrames()]
+    const a = storeOf<Person>({ _id: 'p1', name: 'Ada', age: 36 })
+    const b = storeOf<Person>({ _id: 'p1', name: 'Ada', age: 36 })
+    const socketA = websocket(url, { WebSocket: netA.WebSocket, protocolVersion: 1 })
+    expect(socketA.options.protocolVersion).toBe(1)
+    const syncA = track(syncWith(a, socketA, PersonResource))
+    await syncA.flush()
+    const syncB = track(syncWith(b, websocket(url, { WebSocket: netB.WebSocket }), PersonResource))
+    await syncB.flush()
+    expect(netA.sent[0]).toContain('"t":"hello","v":1')
+    expect(netA.received.find(f => f.includes('"welcome"'))).toContain('"v":1')
+    const sentBefore = netA.sent.length
+    a.map(L.name).update('Grace')
+    await until(b.data, p => p.name === 'Grace', 'B shows the edit')
+    await syncA.flush()
+    // A's patch is version 1's self-describing form; B, on version 2, still reads it compact.
+    expect(JSON.parse(netA.sent[sentBefore] as string)).toMatchObject({
+      t: 'patch',
+      r: 'person',
+      id: 'p1',
+      set: [[['name'], { json: 'Grace' }]],
+    })
+    expect(netB.received.at(-1)).toBe('{"c":1,"r":2,"s":["name","Grace"]}')
+    b.map(L.age).update(37)
+    await until(a.data, p => p.age === 37, 'A shows B’s edit')
+    expect(JSON.parse(netA.received.at(-1) as string)).toMatchObject({ t: 'change', r: 'person', id: 'p1' })
+  })
+
+  it('refuses a protocolVersion it does not speak with BAD_OPTION', () => {
+    for (const protocolVersion of [0, 3, 1.5, Number.NaN, '2' as unknown as number]) {
+      const error = (() => {
+        try {
+          websocket('ws://127.0.0.1:1', { WebSocket: WebSocket as never, protocolVersion })
+        } catch (caught) {
+          return caught
+        }
+      })()
+      expect(error).toBeInstanceOf(ConnectionError)
+      expect(error).toMatchObject({ code: 'BAD_OPTION' })
+    }
   })
 })
