@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws'
+import { type ServerOptions, WebSocketServer } from 'ws'
 import { CloseReason } from './CloseReason.ts'
 import { _ConsumerRun } from './ConsumerRun.ts'
 import { _HeartbeatWheel } from './heartbeat.ts'
@@ -10,6 +10,7 @@ import { _checkInteger, defaultAppOptions } from './options.ts'
 import { type _RouteMatch, Router } from './router.ts'
 import { ServerError } from './ServerError.ts'
 import { ServerSession } from './ServerSession.ts'
+import { _SessionSocket } from './SessionSocket.ts'
 import type {
   HttpHandler,
   ListenAddress,
@@ -69,6 +70,8 @@ export class App {
     )
     this._wss = new WebSocketServer({
       noServer: true,
+      // Hands each socket's events to its session: no listeners per connection.
+      WebSocket: _SessionSocket,
       clientTracking: false,
       maxPayload: options.maxFrameSize,
       perMessageDeflate: options.perMessageDeflate,
@@ -205,7 +208,7 @@ export class App {
     const match = this._wsRoutes.match(req.url ?? '/')
     if (!match) _refuseUpgrade(socket, 404, 'Not Found')
     else if (this._closing) _refuseUpgrade(socket, 503, 'Service Unavailable')
-    else this._wss.handleUpgrade(req, socket, head, ws => this._accept(ws, req, match))
+    else this._wss.handleUpgrade(req, socket, head, ws => this._accept(ws as _SessionSocket, req, match))
   }
 
   /**
@@ -246,7 +249,7 @@ export class App {
     this._wss.close()
   }
 
-  private _accept(ws: WebSocket, request: IncomingMessage, match: _RouteMatch<WebSocketHandler>): void {
+  private _accept(ws: _SessionSocket, request: IncomingMessage, match: _RouteMatch<WebSocketHandler>): void {
     const session = new ServerSession({
       ws,
       request: _upgradeRequest(request, this._sharedValues),

@@ -3,10 +3,11 @@ import { WebSocket } from 'ws'
 import { CloseReason } from './CloseReason.ts'
 import { type _DirectSocket, _directSocket, _framed, _framedText } from './directWrite.ts'
 import { type _FrameConsumer, type _FrameQueueLimits, FrameQueue } from './FrameQueue.ts'
-import { _frameSize, _toFrame, _toWire, type _Wire } from './frame.ts'
-import type { _HeartbeatTarget, _HeartbeatWheel } from './heartbeat.ts'
+import { _frameSize, _toWire, type _Wire } from './frame.ts'
+import type { _HeartbeatWheel } from './heartbeat.ts'
 import { _checkInteger } from './options.ts'
 import { ClosedReceiveError, ServerError } from './ServerError.ts'
+import type { _SessionSocket } from './SessionSocket.ts'
 import type { Frame, OutgoingData, ResolvedAppOptions, RouteParams } from './types.ts'
 import type { UpgradeRequest } from './UpgradeRequest.ts'
 import { _closeReasonOf, _protocolErrorReason, _sendableReason } from './wsClose.ts'
@@ -23,9 +24,6 @@ const INCOMING_LIMITS: _FrameQueueLimits<Frame> = Object.freeze({
   highWaterCount: INCOMING_HIGH_WATER_COUNT,
 })
 
-/** The session of a socket, for the socket's listeners (shared functions, no closures per session). */
-const SESSION: unique symbol = Symbol('lensync.session')
-
 /** @internal What a session tells the app that made it. */
 export interface _SessionOwner {
   /** The connection closed. */
@@ -34,7 +32,7 @@ export interface _SessionOwner {
 
 /** @internal Everything a session needs from the app that accepted it. */
 export interface _SessionInit {
-  readonly ws: WebSocket
+  readonly ws: _SessionSocket
   readonly request: UpgradeRequest
   readonly params: RouteParams
   readonly options: ResolvedAppOptions
@@ -60,7 +58,10 @@ export interface _SessionInit {
  *
  * Sessions are made by the app; you do not construct them.
  */
-export class ServerSession implements _HeartbeatTarget {
+export class ServerSession {
+  // The heartbeat wheel (`_HeartbeatTarget`) and the socket (`_SocketSession`) use a session
+  // structurally: an `implements` would name internal types in the public declarations.
+
   /** A unique id (from the app's `createId`). */
   readonly id: string
   /**
@@ -71,7 +72,7 @@ export class ServerSession implements _HeartbeatTarget {
   /** The route's path parameters, e.g. `params.room` for `/chat/:room`. */
   readonly params: RouteParams
 
-  /** @internal Kept by the app's heartbeat wheel (see {@link _HeartbeatTarget}). */
+  /** @internal Kept by the app's heartbeat wheel (see `_HeartbeatTarget`). */
   _beatIndex = -1
   /** @internal Kept by the app's heartbeat wheel. */
   _beatRound = 0
@@ -113,11 +114,8 @@ export class ServerSession implements _HeartbeatTarget {
     this._heartbeats = init.heartbeats
     this._heartbeats.start(this)
 
-    ;(ws as SessionSocket)[SESSION] = this
-    ws.on('message', onMessage)
-    ws.on('pong', onPong)
-    ws.on('error', onError)
-    ws.on('close', onClose)
+    // The socket hands its events to the session (no listeners per connection).
+    ws._session = this
   }
 
   /** Incoming frames in order; a `for await` loop over it ends when the connection closes. */
@@ -506,25 +504,6 @@ interface SessionEnd {
   resolveReason: ((reason: CloseReason | null) => void) | undefined
   /** What `close()` returns (made at its first call). */
   closed: Promise<void> | undefined
-}
-
-/** A socket with its session. */
-type SessionSocket = WebSocket & { [SESSION]: ServerSession }
-
-function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-  ;(this as SessionSocket)[SESSION]._received(_toFrame(data, isBinary))
-}
-
-function onPong(this: WebSocket, data: Buffer): void {
-  ;(this as SessionSocket)[SESSION]._ponged(data.toString())
-}
-
-function onError(this: WebSocket, error: Error): void {
-  ;(this as SessionSocket)[SESSION]._failed(error)
-}
-
-function onClose(this: WebSocket, code: number, reason: Buffer): void {
-  ;(this as SessionSocket)[SESSION]._ended(code, reason)
 }
 
 /** Bytes copied into a frame of their own at most; larger ones go through ws without a copy. */

@@ -1,0 +1,51 @@
+import type { Buffer } from 'node:buffer'
+import { WebSocket } from 'ws'
+import { _toFrame } from './frame.ts'
+import type { Frame } from './types.ts'
+
+/** @internal What a {@link _SessionSocket} hands its events to: its session. */
+export interface _SocketSession {
+  /** A frame arrived. */
+  _received(frame: Frame): void
+  /** A pong arrived, with this payload. */
+  _ponged(payload: string): void
+  /** ws reported an error. */
+  _failed(error: Error): void
+  /** The connection closed. */
+  _ended(code: number, reason: Buffer): void
+}
+
+/**
+ * @internal
+ * The app's `ws` WebSocket class (its server's `WebSocket` option): it hands
+ * the events a session needs straight to that session, instead of to
+ * listeners. Four listeners cost every connection an events table of a few
+ * hundred bytes; a method on the class costs nothing per connection. Other
+ * events, and all events before a session took the socket, are emitted as
+ * usual (an `'error'` without a listener still throws, as in `ws`).
+ */
+export class _SessionSocket extends WebSocket {
+  /** The session the events go to, once it took the socket. */
+  _session: _SocketSession | undefined = undefined
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const session = this._session
+    if (session !== undefined) {
+      switch (event) {
+        case 'message':
+          session._received(_toFrame(args[0] as Buffer | ArrayBuffer | Buffer[], args[1] as boolean))
+          return true
+        case 'pong':
+          session._ponged((args[0] as Buffer).toString())
+          return true
+        case 'error':
+          session._failed(args[0] as Error)
+          return true
+        case 'close':
+          session._ended(args[0] as number, args[1] as Buffer)
+          return true
+      }
+    }
+    return super.emit(event, ...args)
+  }
+}
