@@ -190,6 +190,21 @@ describe.each(STORAGE_KINDS)('on %s storage', storage => {
     })
   })
 
+  it('ends a lone subscription and starts it again: changes stop, then come again', async () => {
+    await start()
+    const [a, writer] = [await connect(), await connect()]
+    a.send({ t: 'sub', r: 'doc', id: '1' })
+    await a.next({ t: 'snap', id: '1' } as never)
+    a.send({ t: 'unsub', r: 'doc', id: '1' })
+    writer.send({ t: 'put', op: 'w1', r: 'doc', id: '1', value: enc('one') })
+    await writer.next({ t: 'ack', op: 'w1' } as never)
+    a.send({ t: 'sub', r: 'doc', id: '1' })
+    expect(await a.next({ t: 'snap', id: '1' } as never)).toMatchObject({ rev: 1 })
+    writer.send({ t: 'put', op: 'w2', r: 'doc', id: '1', value: enc('two') })
+    expect(await a.next({ t: 'change' })).toMatchObject({ id: '1', rev: 2 })
+    expect(a.received.filter(m => m.t === 'change')).toHaveLength(1)
+  })
+
   it('keeps many subscriptions apart: an unsub ends only its own, the limit still counts', async () => {
     await start({ maxSubscriptions: 12 })
     const [a, writer] = [await connect(), await connect()]
