@@ -28,6 +28,16 @@ export class _SessionSocket extends WebSocket {
   /** The session the events go to, once it took the socket. */
   _session: _SocketSession | undefined = undefined
 
+  /** @param args - What `ws`'s server passes to its `WebSocket` class. */
+  constructor(...args: unknown[]) {
+    super(...(args as ConstructorParameters<typeof WebSocket>))
+    // No listener is added to a session's socket, so it needs no events table:
+    // Node's EventEmitter gives every emitter an empty `{ __proto__: null }`, a
+    // dictionary of ~180 B; `undefined` is its state before the first `on()`,
+    // which every EventEmitter method handles (an `on()` makes the table then).
+    ;(this as unknown as { _events: object | undefined })._events = undefined
+  }
+
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     const session = this._session
     if (session !== undefined) {
