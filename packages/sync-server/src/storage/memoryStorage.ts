@@ -15,8 +15,14 @@ import type {
 interface MemoryEntity {
   rev: number
   value: string | null
-  /** The field revisions (`undefined`: none). */
+  /** The field revisions (`undefined`: none), their placeholders filled in from `revisionOf` when it is set. */
   fields: string | undefined
+  /**
+   * The revisions of the batch that wrote `fields` (see `_fillRevisions`),
+   * until they are filled in: at the first read, since the hub caches what
+   * it wrote and seldom reads it back.
+   */
+  revisionOf: ((index: number) => number | undefined) | undefined
   /** Position in creation order. */
   seq: number
 }
@@ -94,6 +100,10 @@ class MemoryStorage implements Storage {
   get(resource: string, id: string): StoredEntity | undefined {
     const entity = this._resources.get(resource)?.entities.get(id)
     if (!entity) return undefined
+    if (entity.revisionOf) {
+      entity.fields = _fillRevisions(entity.fields, entity.revisionOf)
+      entity.revisionOf = undefined
+    }
     return entity.fields === undefined
       ? { id, rev: entity.rev, value: entity.value }
       : { id, rev: entity.rev, value: entity.value, fields: entity.fields }
@@ -161,14 +171,20 @@ class MemoryStorage implements Storage {
     if (write.value === null) found.tombstones.set(write.id, at)
     // A tombstone keeps no field revisions.
     revs[index] = rev
-    batch.revisionOf ??= k => revs[k]
-    const fields = write.value === null ? undefined : _fillRevisions(write.fields, batch.revisionOf)
+    const fields = write.value === null ? undefined : write.fields
+    // Filled in at the first read (a placeholder names this write or one before it: their revisions are known now).
+    let revisionOf: CommitBatch['revisionOf']
+    if (fields?.includes('\u0000')) {
+      batch.revisionOf ??= k => revs[k]
+      revisionOf = batch.revisionOf
+    }
     if (current) {
       current.rev = rev
       current.value = write.value
       current.fields = fields
+      current.revisionOf = revisionOf
     } else {
-      found.entities.set(write.id, { rev, value: write.value, fields, seq: found.order.length })
+      found.entities.set(write.id, { rev, value: write.value, fields, revisionOf, seq: found.order.length })
       found.order.push(write.id)
     }
     if (write.origin) this._record(write, rev, at)
