@@ -20,9 +20,10 @@ export interface _SocketSession {
  * The app's `ws` WebSocket class (its server's `WebSocket` option): it hands
  * the events a session needs straight to that session, instead of to
  * listeners. Four listeners cost every connection an events table of a few
- * hundred bytes; a method on the class costs nothing per connection. Other
- * events, and all events before a session took the socket, are emitted as
- * usual (an `'error'` without a listener still throws, as in `ws`).
+ * hundred bytes; a method on the class costs nothing per connection.
+ * Listeners still hear every event (after the session did); other events,
+ * and all events before a session took the socket, are emitted as usual (an
+ * `'error'` without a session or listener still throws, as in `ws`).
  */
 export class _SessionSocket extends WebSocket {
   /** The session the events go to, once it took the socket. */
@@ -40,22 +41,28 @@ export class _SessionSocket extends WebSocket {
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     const session = this._session
-    if (session !== undefined) {
-      switch (event) {
-        case 'message':
-          session._received(_toFrame(args[0] as Buffer | ArrayBuffer | Buffer[], args[1] as boolean))
-          return true
-        case 'pong':
-          session._ponged((args[0] as Buffer).toString())
-          return true
-        case 'error':
-          session._failed(args[0] as Error)
-          return true
-        case 'close':
-          session._ended(args[0] as number, args[1] as Buffer)
-          return true
-      }
-    }
-    return super.emit(event, ...args)
+    if (session === undefined || !sessionHandled(session, event, args)) return super.emit(event, ...args)
+    if (this.listenerCount(event) > 0) super.emit(event, ...args)
+    return true
+  }
+}
+
+/** Hands a socket event to its session; `false` for an event the session does not take. */
+function sessionHandled(session: _SocketSession, event: string | symbol, args: unknown[]): boolean {
+  switch (event) {
+    case 'message':
+      session._received(_toFrame(args[0] as Buffer | ArrayBuffer | Buffer[], args[1] as boolean))
+      return true
+    case 'pong':
+      session._ponged((args[0] as Buffer).toString())
+      return true
+    case 'error':
+      session._failed(args[0] as Error)
+      return true
+    case 'close':
+      session._ended(args[0] as number, args[1] as Buffer)
+      return true
+    default:
+      return false
   }
 }
