@@ -87,7 +87,9 @@ export interface StorageWrite {
    * The envelope the other subscribers get for this write, split around its
    * revision (`head + rev + tail`). Storage that is shared between server
    * nodes ({@link Storage.watch}) hands it to every node with the change;
-   * other storage ignores it.
+   * other storage ignores it. Read it as a property (`write.change`): for a
+   * patch it is made at its first read (an accessor, not an own property), so
+   * a copy made by spreading the write or by `JSON.stringify` leaves it out.
    */
   readonly change?: readonly [head: string, tail: string]
   /**
