@@ -10,7 +10,7 @@ import { _checkInteger, defaultAppOptions } from './options.ts'
 import { type _RouteMatch, Router } from './router.ts'
 import { ServerError } from './ServerError.ts'
 import { ServerSession } from './ServerSession.ts'
-import { _SessionSocket } from './SessionSocket.ts'
+import { type _SessionSocket, _sessionSocketClass } from './SessionSocket.ts'
 import type {
   HttpHandler,
   ListenAddress,
@@ -71,7 +71,7 @@ export class App {
     this._wss = new WebSocketServer({
       noServer: true,
       // Hands each socket's events to its session: no listeners per connection.
-      WebSocket: _SessionSocket,
+      WebSocket: _sessionSocketClass(),
       clientTracking: false,
       maxPayload: options.maxFrameSize,
       perMessageDeflate: options.perMessageDeflate,

@@ -15,6 +15,14 @@ export interface _SocketSession {
   _ended(code: number, reason: Buffer): void
 }
 
+/** @internal A socket made by {@link _sessionSocketClass}: a `ws` WebSocket that knows its session. */
+export type _SessionSocket = WebSocket & {
+  /** The session the events go to, once it took the socket. */
+  _session: _SocketSession | undefined
+}
+
+let sessionSocketClass: typeof WebSocket | undefined
+
 /**
  * @internal
  * The app's `ws` WebSocket class (its server's `WebSocket` option): it hands
@@ -24,27 +32,35 @@ export interface _SocketSession {
  * Listeners still hear every event (after the session did); other events,
  * and all events before a session took the socket, are emitted as usual (an
  * `'error'` without a session or listener still throws, as in `ws`).
+ *
+ * Made at the first call, not when this module loads: where `ws` resolves to
+ * its browser stub (a test's DOM environment importing the package), there
+ * is no `WebSocket` to extend, and loading must not fail there.
+ *
+ * @returns The class.
  */
-export class _SessionSocket extends WebSocket {
-  /** The session the events go to, once it took the socket. */
-  _session: _SocketSession | undefined = undefined
+export function _sessionSocketClass(): typeof WebSocket {
+  sessionSocketClass ??= class SessionSocket extends WebSocket {
+    _session: _SocketSession | undefined = undefined
 
-  /** @param args - What `ws`'s server passes to its `WebSocket` class. */
-  constructor(...args: unknown[]) {
-    super(...(args as ConstructorParameters<typeof WebSocket>))
-    // No listener is added to a session's socket, so it needs no events table:
-    // Node's EventEmitter gives every emitter an empty `{ __proto__: null }`, a
-    // dictionary of ~180 B; `undefined` is its state before the first `on()`,
-    // which every EventEmitter method handles (an `on()` makes the table then).
-    ;(this as unknown as { _events: object | undefined })._events = undefined
-  }
+    /** @param args - What `ws`'s server passes to its `WebSocket` class. */
+    constructor(...args: unknown[]) {
+      super(...(args as ConstructorParameters<typeof WebSocket>))
+      // No listener is added to a session's socket, so it needs no events table:
+      // Node's EventEmitter gives every emitter an empty `{ __proto__: null }`, a
+      // dictionary of ~180 B; `undefined` is its state before the first `on()`,
+      // which every EventEmitter method handles (an `on()` makes the table then).
+      ;(this as unknown as { _events: object | undefined })._events = undefined
+    }
 
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    const session = this._session
-    if (session === undefined || !sessionHandled(session, event, args)) return super.emit(event, ...args)
-    if (this.listenerCount(event) > 0) super.emit(event, ...args)
-    return true
+    override emit(event: string | symbol, ...args: unknown[]): boolean {
+      const session = this._session
+      if (session === undefined || !sessionHandled(session, event, args)) return super.emit(event, ...args)
+      if (this.listenerCount(event) > 0) super.emit(event, ...args)
+      return true
+    }
   }
+  return sessionSocketClass
 }
 
 /** Hands a socket event to its session; `false` for an event the session does not take. */
