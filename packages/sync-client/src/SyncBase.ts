@@ -604,13 +604,17 @@ export abstract class SyncBase<T> implements CachedSync, SyncChannel {
       return
     }
     if (message.code === 'NOT_FOUND' && replica.markMissing(message.op)) {
+      // The patch is dropped (a remote delete won) or becomes a create: what
+      // is pending changed either way, and `flush()` waits on that count.
       this.persist(replica)
+      this.answered(replica, wasDeleting, undefined, inStep)
       this.push()
       return
     }
     if (message.code === 'RATE_LIMITED') {
       if (replica.unsend(message.op)) {
         this.persist(replica)
+        this.updatePending()
         this.retryLater(message, replica.id)
       }
       return
