@@ -104,6 +104,22 @@ async function openClients(url: string, count: number, random: Random, prefix: s
 }
 
 /**
+ * `promise`, or a failure naming what did not settle once `ms` passed: a
+ * write never answered or a `flush()` that never settles fails the run with
+ * what was stuck, instead of hanging until the test's own timeout.
+ */
+function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what()} did not settle within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}
+
+/** How long one write's answer or one `flush()` may take, even on a loaded machine. */
+const SETTLE_LIMIT = 60_000
+
+/**
  * Each client writes to the entities it watches (and now and then to any),
  * one write at a time, paced so all clients together send about `RATE` writes
  * per second, until `until` passes. Resolves when every write was answered.
@@ -114,7 +130,12 @@ function editUntil(client: ProtocolClient, watched: string[], random: Random, un
     const step = () => {
       if (performance.now() >= until) return resolve()
       const id = random.chance(0.9) ? random.pick(watched) : random.pick(ids)
-      client.write(randomWrite(random, id)).then(() => {
+      const request = randomWrite(random, id)
+      within(
+        client.write(request),
+        SETTLE_LIMIT,
+        () => `${client.name}'s write ${JSON.stringify(request)}`,
+      ).then(() => {
         // Pacing of the load generator, not a wait for a condition.
         setTimeout(step, random() * 2 * meanGap)
       }, reject)
@@ -151,7 +172,11 @@ async function run(url: string, seconds: number, random: Random, prefix: string,
         if (!('id' in current)) continue
         store.update({ ...current, [random.pick(fields)]: random.int(0, 1_000_000) })
         storeEdits++
-        await sync.flush()
+        await within(
+          sync.flush(),
+          SETTLE_LIMIT,
+          () => `flush() of the store client of ${store.current.id} (pending ${sync.pending.peek()})`,
+        )
       }
       // A fast typist: about 50 edits a second (pacing the load, not waiting for a condition).
       await new Promise(resolve => setTimeout(resolve, 20))
