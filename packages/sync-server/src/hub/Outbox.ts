@@ -94,7 +94,11 @@ export class _Outbox {
    * frames of at most `maxFrameChars` characters (an envelope longer than
    * that goes alone), so no frame — and no string — grows with the backlog.
    *
-   * @returns The frames in order: a shared envelope (send it as is) or frame text; empty when nothing is ready.
+   * A frame made only of shared envelopes is itself shared: the next outbox
+   * holding the same envelopes in the same order gets the same frame, so a
+   * tick's changes are joined and encoded once for all their subscribers.
+   *
+   * @returns The frames in order: shared (send it as is) or frame text; empty when nothing is ready.
    */
   take(maxFrameChars: number): (SharedFrame | string)[] {
     const only = this.takeOnly()
@@ -112,11 +116,15 @@ export class _Outbox {
     this._items = taken === items.length ? NO_ITEMS : items.slice(taken)
     const frames: (SharedFrame | string)[] = []
     let batch: string[] = []
+    // The batch's shared envelopes while it holds nothing else (a fan-out's
+    // changes): the same sequence in every subscriber's outbox, joined once.
+    let shared: SharedFrame[] | undefined = []
     let batchChars = 0
     const close = () => {
       if (batch.length === 1) frames.push(batch[0] as string)
-      else if (batch.length > 1) frames.push(`[${batch.join(',')}]`)
+      else if (batch.length > 1) frames.push(shared ? joinedFrame(shared, batch) : `[${batch.join(',')}]`)
       batch = []
+      shared = []
       batchChars = 0
     }
     for (let i = 0; i < parts.length; i++) {
@@ -124,13 +132,17 @@ export class _Outbox {
       const text = textOf(part)
       this._chars -= text.length
       if (batchChars > 0 && batchChars + text.length + 1 > maxFrameChars) close()
-      if (batch.length === 0 && typeof part !== 'string') {
-        // Alone in its frame, a shared envelope stays shared (encoded once for every receiver).
-        const following = parts[i + 1]
-        if (following === undefined || textOf(following).length + text.length + 1 > maxFrameChars) {
-          frames.push(part)
-          continue
+      if (typeof part === 'string') shared = undefined
+      else {
+        if (batch.length === 0) {
+          // Alone in its frame, a shared envelope stays shared (encoded once for every receiver).
+          const following = parts[i + 1]
+          if (following === undefined || textOf(following).length + text.length + 1 > maxFrameChars) {
+            frames.push(part)
+            continue
+          }
         }
+        shared?.push(part)
       }
       batch.push(text)
       batchChars += text.length + 1
@@ -165,6 +177,26 @@ export class _Outbox {
     this._items = NO_ITEMS
     this._chars = 0
   }
+}
+
+/**
+ * Shared envelopes sent as one JSON array: the frame another outbox made for
+ * the same sequence when there is one (every subscriber of an entity gets
+ * the same changes in a tick), so the array is joined and encoded once.
+ */
+function joinedFrame(parts: readonly SharedFrame[], texts: readonly string[]): SharedFrame {
+  const first = parts[0] as SharedFrame
+  const known = first._joined
+  if (known !== undefined && sameFrames(known.parts, parts)) return known.frame
+  const frame = new SharedFrame(`[${texts.join(',')}]`)
+  first._joined = { parts, frame }
+  return frame
+}
+
+function sameFrames(a: readonly SharedFrame[], b: readonly SharedFrame[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function textOf(item: string | SharedFrame): string {
