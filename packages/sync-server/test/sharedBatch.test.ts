@@ -29,7 +29,11 @@ function recordingConnection(id: string) {
 function immediateTimers() {
   const immediates: (() => void)[] = []
   return {
-    timers: { setTimeout, clearTimeout, setImmediate: (callback: () => void) => void immediates.push(callback) },
+    timers: {
+      setTimeout,
+      clearTimeout,
+      setImmediate: (callback: () => void) => void immediates.push(callback),
+    },
     run() {
       for (const callback of immediates.splice(0)) callback()
     },
@@ -58,7 +62,9 @@ async function setUp(subscriberCount: number, options: { maxOutgoingFrameBytes?:
   /** Writes `count` one-field patches in one tick, then runs the flush. */
   const patchInOneTick = async (count: number) => {
     for (let i = 0; i < count; i++)
-      writerClient.receive(JSON.stringify({ t: 'patch', op: ++op, r: 'doc', id: 'x', set: [[['n'], enc(op)]] }))
+      writerClient.receive(
+        JSON.stringify({ t: 'patch', op: ++op, r: 'doc', id: 'x', set: [[['n'], enc(op)]] }),
+      )
     await Promise.resolve()
     clock.run()
   }
