@@ -1,9 +1,10 @@
 /**
- * An envelope serialized once and sent unchanged to several connections (a
- * broadcast). A transport may encode `text` once and keep the result in
- * `cache` for the next connection (`syncRoute` keeps a prepared WebSocket
- * message there), so N receivers cost one `JSON.stringify` and one UTF-8
- * encoding.
+ * An envelope — or a JSON array of envelopes sent together in one tick —
+ * serialized once and sent unchanged to several connections (a broadcast,
+ * or a tick's changes to every subscriber). A transport may encode `text`
+ * once and keep the result in `cache` for the next connection (`syncRoute`
+ * keeps a prepared WebSocket message there), so N receivers cost one
+ * `JSON.stringify` and one UTF-8 encoding.
  */
 export class SharedFrame {
   /** The envelope's JSON text. */
