@@ -73,7 +73,12 @@ async function setUp(subscriberCount: number, options: { maxOutgoingFrameBytes?:
     for (const client of clients) client.disconnect()
     await hub.close()
   }
-  return { subscribers, clients, patchInOneTick, close }
+  /** Runs the flush after what was received this tick. */
+  const flush = async () => {
+    await Promise.resolve()
+    clock.run()
+  }
+  return { subscribers, clients, writerClient, patchInOneTick, flush, close }
 }
 
 describe('a tick of changes fanned out to several subscribers', () => {
@@ -110,6 +115,24 @@ describe('a tick of changes fanned out to several subscribers', () => {
       return (Array.isArray(parsed) ? parsed : [parsed]).map((c: { rev: number }) => c.rev)
     })
     expect(revs).toEqual([2, 3, 4, 5, 6, 7, 8, 9])
+    await close()
+  })
+
+  it('reuses a joined frame only for the same sequence: one more change makes a frame of its own', async () => {
+    const { subscribers, clients, writerClient, flush, close } = await setUp(2)
+    const [onlyX, xAndY] = subscribers
+    clients[1]?.receive(JSON.stringify({ t: 'sub', r: 'doc', id: 'y' }))
+    await flush()
+    xAndY?.texts.splice(0)
+    // In one tick: two changes of x (both subscribers), then one of y (the second only).
+    writerClient.receive(JSON.stringify({ t: 'patch', op: 90, r: 'doc', id: 'x', set: [[['n'], enc(90)]] }))
+    writerClient.receive(JSON.stringify({ t: 'patch', op: 91, r: 'doc', id: 'x', set: [[['n'], enc(91)]] }))
+    writerClient.receive(JSON.stringify({ t: 'put', op: 92, r: 'doc', id: 'y', value: enc({ n: 92 }) }))
+    await flush()
+    const ids = (text: string | undefined) => JSON.parse(text as string).map((c: { id: string }) => c.id)
+    expect(ids(onlyX?.texts[0])).toEqual(['x', 'x'])
+    expect(ids(xAndY?.texts[0])).toEqual(['x', 'x', 'y'])
+    expect(xAndY?.shared[0]).not.toBe(onlyX?.shared[0])
     await close()
   })
 

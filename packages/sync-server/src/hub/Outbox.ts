@@ -121,7 +121,8 @@ export class _Outbox {
     let shared: SharedFrame[] | undefined = []
     let batchChars = 0
     const close = () => {
-      if (batch.length === 1) frames.push(batch[0] as string)
+      // Alone in its frame, a shared envelope stays shared (encoded once for every receiver).
+      if (batch.length === 1) frames.push(shared?.[0] ?? (batch[0] as string))
       else if (batch.length > 1) frames.push(shared ? joinedFrame(shared, batch) : `[${batch.join(',')}]`)
       batch = []
       shared = []
@@ -133,17 +134,7 @@ export class _Outbox {
       this._chars -= text.length
       if (batchChars > 0 && batchChars + text.length + 1 > maxFrameChars) close()
       if (typeof part === 'string') shared = undefined
-      else {
-        if (batch.length === 0) {
-          // Alone in its frame, a shared envelope stays shared (encoded once for every receiver).
-          const following = parts[i + 1]
-          if (following === undefined || textOf(following).length + text.length + 1 > maxFrameChars) {
-            frames.push(part)
-            continue
-          }
-        }
-        shared?.push(part)
-      }
+      else shared?.push(part)
       batch.push(text)
       batchChars += text.length + 1
     }
