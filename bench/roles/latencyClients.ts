@@ -112,14 +112,8 @@ async function rawRound(pair: { a: WebSocket; b: WebSocket }, samples: number): 
   pair.b.on('message', onMessage)
   try {
     for (let i = 0; i < samples; i++) {
-      // The bytes lensync's client A sends for this edit.
-      const frame = JSON.stringify({
-        t: 'patch',
-        op: ++seq,
-        r: 'task',
-        id: ENTITY,
-        set: [[['title'], { json: `edit ${seq}` }]],
-      })
+      // The bytes lensync's client A sends for this edit (a protocol version 3 short patch).
+      const frame = JSON.stringify([1, ++seq, 'title', `edit ${seq}`])
       const notified = new Promise<void>(resolve => {
         notify = resolve
       })

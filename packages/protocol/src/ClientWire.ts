@@ -150,9 +150,13 @@ class ClientWireImpl implements ClientWire {
 
   private _write(m: WriteMessage, lastOp: OpId | undefined): string {
     const handle = this._handles.get(_entityKey(m.r, m.id))
+    const nextOp = typeof m.op === 'number' && typeof lastOp === 'number' && m.op === lastOp + 1
+    if (m.t === 'patch' && this._writing >= 3 && handle !== undefined && nextOp) {
+      const short = _shortPatchText(m, handle)
+      if (short !== undefined) return short
+    }
     let text = `{"${m.t === 'patch' ? 'p' : m.t === 'put' ? 'w' : 'd'}":${handle ?? `[${str(m.r)},${str(m.id)}]`}`
-    if (!(typeof m.op === 'number' && typeof lastOp === 'number' && m.op === lastOp + 1))
-      text += `,"o":${str(m.op)}`
+    if (!nextOp) text += `,"o":${str(m.op)}`
     if (m.client !== undefined) text += `,"c":${str(m.client)}`
     if (m.t === 'del') return `${text}}`
     if (m.base !== undefined) text += `,"b":${m.base}`
@@ -171,6 +175,23 @@ class ClientWireImpl implements ClientWire {
     if (m.unset !== undefined && m.unset.length > 0) text += `,"x":${_compactPathsText(m.unset)}`
     return `${text}}`
   }
+}
+
+/**
+ * A patch as version 3's short patch, `[handle, base, path, value, …]`, when
+ * it has that form: it sets fields and unsets none, says its `base`, keeps
+ * the default conflict policy, is the connection's own (no `client`) and
+ * its values need no meta. The caller knows its entity has a handle and its
+ * op is the previous write's + 1.
+ *
+ * @returns The envelope's text, or `undefined` when the patch needs the object form.
+ */
+function _shortPatchText(m: Extract<WriteMessage, { t: 'patch' }>, handle: number): string | undefined {
+  if (m.base === undefined || m.client !== undefined || m.onConflict === 'keep-theirs') return undefined
+  if (m.set.length === 0 || (m.unset !== undefined && m.unset.length > 0)) return undefined
+  const { set, metas } = _compactSetText(m.set)
+  if (metas) return undefined
+  return `[${handle},${m.base},${set.slice(1)}`
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   _expandPaths,
   _expandSet,
   _isCompact,
+  _isHandle,
   _Malformed,
   _splitEnvelopeText,
   _typeKey,
@@ -87,13 +88,13 @@ export interface ServerWire {
 /**
  * The wire format of a connection that speaks `version`.
  *
- * @param version - The version agreed in `hello` (see {@link negotiateVersion}): 1 or 2.
- * @returns Version 1's stateless wire (shared) or a fresh version 2 wire.
+ * @param version - The version agreed in `hello` (see {@link negotiateVersion}): 1, 2 or 3.
+ * @returns Version 1's stateless wire (shared) or a fresh version 2 or 3 wire.
  * @example
  * client.wire = createServerWire(negotiateVersion(hello.v) ?? 1)
  */
 export function createServerWire(version: number): ServerWire {
-  return version >= 2 ? new ServerWireV2() : V1
+  return version >= 3 ? new ServerWireV3() : version === 2 ? new ServerWireV2() : V1
 }
 
 /**
@@ -134,6 +135,8 @@ export interface _HandleResolver {
  * connection's op sequence (a write without `o` has the op after the
  * previous write's). Entity handles are resolved by `entityOf`: the server's
  * version 2 wire is a write decoder itself (one object per connection).
+ * Version 3's short patches (`[handle, base, path, value, …]`) are read
+ * when {@link _WriteDecoder.shortPatches} says so.
  * @internal
  */
 export abstract class _WriteDecoder implements _HandleResolver {
@@ -141,12 +144,18 @@ export abstract class _WriteDecoder implements _HandleResolver {
 
   abstract entityOf(handle: number): readonly [r: string, id: string] | undefined
 
+  /** Whether short patches are read (version 3); otherwise an array is passed on, for the parser to refuse. */
+  get shortPatches(): boolean {
+    return true
+  }
+
   /** See {@link ServerWire.decode}. */
   decode(raw: unknown): unknown {
     if (raw instanceof ProtocolError) {
       this._lastOp = UNKNOWN
       return raw
     }
+    if (Array.isArray(raw) && this.shortPatches) return this._shortPatch(raw)
     if (!_isCompact(raw)) {
       // A version 1 write keeps the op sequence too.
       const v1 = raw as { t?: unknown; op?: unknown } | null
@@ -206,8 +215,46 @@ export abstract class _WriteDecoder implements _HandleResolver {
     }
   }
 
+  /**
+   * A short patch, `[handle, base, path, value, …]`: a patch of the entity
+   * the handle names, with the op after the previous write's, `base` as
+   * is (the parser checks it) and values without meta.
+   */
+  private _shortPatch(raw: readonly unknown[]): unknown {
+    const last = this._lastOp
+    if (typeof last !== 'number') {
+      this._lastOp = UNKNOWN
+      return bad(
+        `a short patch needs the previous write's op, which is not known: send this write with its "o"`,
+      )
+    }
+    this._lastOp = last + 1
+    if (raw.length < 4 || raw.length % 2 !== 0)
+      return bad('a short patch is [handle, base, path, value, …] with at least one path and value')
+    const handle = raw[0]
+    const entity = _isHandle(handle) ? this.entityOf(handle) : undefined
+    if (entity === undefined) return bad(`patch: unknown entity handle ${str(handle)}`)
+    try {
+      return {
+        t: 'patch',
+        op: last + 1,
+        r: entity[0],
+        id: entity[1],
+        base: raw[1],
+        set: _expandSet(raw.slice(2), undefined, 'patch'),
+      }
+    } catch (error) {
+      if (error instanceof _Malformed) return bad(error.message)
+      throw error
+    }
+  }
+
   /** See {@link ServerWire.peek}. */
   peek(raw: unknown): { readonly t: string; readonly r: string; readonly id: string } | undefined {
+    if (Array.isArray(raw) && this.shortPatches) {
+      const entity = _isHandle(raw[0]) ? this.entityOf(raw[0]) : undefined
+      return entity && { t: 'patch', r: entity[0], id: entity[1] }
+    }
     if (!_isCompact(raw)) return undefined
     const key = _typeKey(raw, WRITE_KEYS) as keyof typeof WRITE_TYPES | null | undefined
     if (!key) return undefined
@@ -263,6 +310,10 @@ class ServerWireV2 extends _WriteDecoder implements ServerWire {
     return 2
   }
 
+  override get shortPatches(): boolean {
+    return false
+  }
+
   entityOf(handle: number): readonly [r: string, id: string] | undefined {
     if (!Number.isInteger(handle) || handle < 1 || handle > this._count()) return undefined
     if (handle === 1) return [this._r1 as string, this._id1 as string]
@@ -271,7 +322,7 @@ class ServerWireV2 extends _WriteDecoder implements ServerWire {
   }
 
   welcome(client: string, node: string): string {
-    return encodeWelcome(client, node, 2)
+    return encodeWelcome(client, node, this.version)
   }
 
   entitySnap(r: string, id: string, rev: number, value: string | null, bind: boolean): string {
@@ -481,4 +532,15 @@ export function renderCompactChange(change: CompactChange, rev: number): (ref: s
   const [prefix, rest] = change
   const tail = `,"r":${rev}${rest}`
   return ref => `${prefix}${ref}${tail}`
+}
+
+/** Version 3: version 2 and the short patch (its version and what it reads are getters: no slot per connection). */
+class ServerWireV3 extends ServerWireV2 {
+  override get version(): number {
+    return 3
+  }
+
+  override get shortPatches(): boolean {
+    return true
+  }
 }

@@ -59,9 +59,10 @@ export const MAX_NAME_LENGTH = 256
  * `hello.v`; a server answers with the highest version both speak (a
  * version 1 server closes with `PROTOCOL_ERROR`, and the client comes back
  * with version 1). Version 2 is version 1 plus compact forms of the frequent
- * messages (see docs/protocol.md).
+ * messages; version 3 is version 2 plus the short patch, a one-edit write as
+ * a JSON array `[handle, base, path, value, …]` (see docs/protocol.md).
  */
-export const LATEST_PROTOCOL_VERSION = 2
+export const LATEST_PROTOCOL_VERSION = 3
 
 /**
  * The most entity handles a server gives on one version 2 connection; past

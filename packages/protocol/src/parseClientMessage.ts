@@ -27,7 +27,10 @@ const KNOWN_TYPES = new Set([
 
 /**
  * Parses a text frame into its envelopes (one object, or an array of them),
- * without checking them: check each with {@link parseClientMessage}.
+ * without checking them: check each with {@link parseClientMessage}. A
+ * frame that is an array starting with a number is one envelope: a version
+ * 3 short patch (`[handle, base, path, value, …]`), which the connection's
+ * `ServerWire.decode` reshapes.
  *
  * @param text - The frame.
  * @returns The raw envelopes, or a {@link ProtocolError} `BAD_FRAME` when the
@@ -40,7 +43,8 @@ export function parseFrame(text: string): unknown[] | ProtocolError {
   } catch {
     return problem('BAD_FRAME', 'the frame is not JSON')
   }
-  if (Array.isArray(data)) return data
+  // An array whose first item is a number is one short patch (version 3), not a batch.
+  if (Array.isArray(data)) return typeof data[0] === 'number' ? [data] : data
   if (typeof data === 'object' && data !== null) return [data]
   return problem('BAD_FRAME', 'a frame must be a JSON object (an envelope) or an array of envelopes')
 }

@@ -67,13 +67,16 @@ function serverError(wire: ServerWire, raw: unknown): ProtocolError {
 
 describe('version negotiation', () => {
   it('answers with the version both speak', () => {
-    expect(LATEST_PROTOCOL_VERSION).toBe(2)
+    expect(LATEST_PROTOCOL_VERSION).toBe(3)
     expect(negotiateVersion(1)).toBe(1)
     expect(negotiateVersion(2)).toBe(2)
+    expect(negotiateVersion(3)).toBe(3)
     expect(negotiateVersion(7)).toBeUndefined()
     expect(negotiateVersion(0)).toBeUndefined()
     expect(createServerWire(1).welcome('c1', 'n1')).toBe('{"t":"welcome","v":1,"client":"c1","node":"n1"}')
     expect(createServerWire(2).welcome('c1', 'n1')).toBe('{"t":"welcome","v":2,"client":"c1","node":"n1"}')
+    expect(createServerWire(3).welcome('c1', 'n1')).toBe('{"t":"welcome","v":3,"client":"c1","node":"n1"}')
+    expect(createServerWire(3).version).toBe(3)
   })
 
   it('a client writes version 1 until welcome agrees on version 2', () => {
@@ -87,7 +90,7 @@ describe('version negotiation', () => {
     wire.agreed(2)
     del(3)
     del(4)
-    expect(wire.version).toBe(2)
+    expect(wire.version).toBe(3)
     expect(frames).toEqual([
       '{"t":"del","op":1,"r":"task","id":"t1"}',
       '{"t":"del","op":2,"r":"task","id":"t1"}',

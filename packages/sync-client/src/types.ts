@@ -132,8 +132,9 @@ export interface WebSocketOptions {
    */
   cache?: SyncCache
   /**
-   * The highest sync protocol version offered in `hello`: `2` (the default,
-   * the latest: compact frames) or `1` (every frame self-describing JSON,
+   * The highest sync protocol version offered in `hello`: `3` (the default,
+   * the latest: compact frames and short patches), `2` (compact frames) or
+   * `1` (every frame self-describing JSON,
    * e.g. for a proxy or a log that reads frames). The server answers in the
    * highest version both speak, and a server that refuses the offer (close
    * 1002 before its `welcome`) is offered version 1 next. Presence and the

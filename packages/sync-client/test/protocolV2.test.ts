@@ -5,8 +5,9 @@ import { WebSocket } from 'ws'
 import { fastReconnect, syncFixtures, until } from './helpers.ts'
 import { startServer } from './sessionHelpers.ts'
 
-// The client speaks protocol version 2 to a hub that speaks it (compact
-// frames), and version 1 to a server that speaks only version 1.
+// The client speaks the latest protocol version (3: version 2's compact
+// frames and the short patch) to a hub that speaks it, and version 1 to a
+// server that speaks only version 1.
 
 type Person = { _id: string; name: string; age: number }
 const PersonResource = resource<Person>({ name: 'person', id: p => p._id })
@@ -41,7 +42,7 @@ describe('protocol v2 from syncWith', () => {
     await syncA.flush()
     const syncB = track(syncWith(b, websocket(url, { WebSocket: netB.WebSocket }), PersonResource))
     await syncB.flush()
-    expect(netA.sent[0]).toContain('"t":"hello","v":2')
+    expect(netA.sent[0]).toContain('"t":"hello","v":3')
     const [sentBefore, receivedBefore] = [netA.sent.length, netB.received.length]
 
     a.map(L.name).update('Grace')
@@ -50,13 +51,17 @@ describe('protocol v2 from syncWith', () => {
     const baseline = JSON.stringify({ path: '.name', value: 'Grace' }).length
     const [sent] = netA.sent.slice(sentBefore)
     const [received] = netB.received.slice(receivedBefore)
-    expect(sent).toMatch(/^\{"p":1,("o":\d+,)?"b":\d+,"s":\["name","Grace"\]\}$/)
+    // A short patch: [handle, base, path, value], its op the one after the put that created p1.
+    expect(sent).toMatch(/^\[1,\d+,"name","Grace"\]$/)
     expect(received).toBe('{"c":1,"r":2,"s":["name","Grace"]}')
+    expect((sent as string).length / baseline).toBeLessThanOrEqual(1)
     expect((received as string).length / baseline).toBeLessThanOrEqual(1.15)
-    // The next edit leaves its op out (the next integer after the previous write's).
     a.map(L.age).update(37)
     await until(b.data, p => p.age === 37, 'B shows the second edit')
-    expect(netA.sent.at(-1)).toMatch(/^\{"p":1,"b":\d+,"s":\["age",37\]\}$/)
+    expect(netA.sent.at(-1)).toMatch(/^\[1,\d+,"age",37\]$/)
+    await syncA.flush()
+    expect(syncA.pending.value).toBe(0)
+    expect(b.current).toEqual({ _id: 'p1', name: 'Grace', age: 37 })
   })
 
   it('falls back to version 1 against a server that speaks only version 1', async () => {
@@ -99,7 +104,7 @@ describe('protocol v2 from syncWith', () => {
     await sync.flush()
     expect(sync.status.value).toBe('synced')
     const hellos = received.filter(m => m.t === 'hello').map(m => m.v)
-    expect(hellos).toEqual([2, 1])
+    expect(hellos).toEqual([3, 1])
     expect(received.filter(m => m.t === 'patch')).toMatchObject([
       { t: 'patch', r: 'person', id: 'p1', set: [[['name'], { json: 'Grace' }]] },
     ])
@@ -136,7 +141,7 @@ describe('protocol v2 from syncWith', () => {
   })
 
   it('refuses a protocolVersion it does not speak with BAD_OPTION', () => {
-    for (const protocolVersion of [0, 3, 1.5, Number.NaN, '2' as unknown as number]) {
+    for (const protocolVersion of [0, 4, 1.5, Number.NaN, '2' as unknown as number]) {
       const error = (() => {
         try {
           websocket('ws://127.0.0.1:1', { WebSocket: WebSocket as never, protocolVersion })

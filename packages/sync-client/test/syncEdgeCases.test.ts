@@ -337,8 +337,8 @@ describe('syncWith when the id in the store changes', () => {
       override send(data: unknown, ...rest: unknown[]): void {
         // biome-ignore lint/suspicious/noExplicitAny: forwarding ws's overloads
         ;(super.send as any)(data, ...rest)
-        // A patch in either protocol version.
-        if (/"t":"patch"|\{"p":/.test(String(data))) {
+        // A patch in any protocol version (version 3's short patch is an array starting with a handle).
+        if (/"t":"patch"|\{"p":|^\[\d/.test(String(data))) {
           const hook = onPatch
           onPatch = undefined
           hook?.()

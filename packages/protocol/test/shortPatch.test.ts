@@ -1,0 +1,205 @@
+import {
+  type ClientMessage,
+  createClientWire,
+  createFrameDecoder,
+  createServerWire,
+  ProtocolError,
+  parseClientMessage,
+  parseFrame,
+  type ServerWire,
+} from '@lensync/protocol'
+import { describe, expect, it } from 'vitest'
+
+// Protocol version 3's short patch: a one-edit write as the JSON array
+// `[handle, base, path, value, …]`, written only when a patch has that form,
+// read by the server back into the version 1 patch, and hostile short
+// patches refused with version 1's typed errors.
+
+const plainText = JSON.stringify({ json: { name: 'Ada', age: 36 } })
+
+/** A client wire and a server wire agreed on `version`, the entity wide/w-1 bound to handle 1. */
+function pair(version = 3) {
+  const client = createClientWire()
+  const server = createServerWire(version)
+  client.agreed(version)
+  client.parse(server.entitySnap('wide', 'w-1', 1, plainText, true))
+  const sent: string[] = []
+  return {
+    sent,
+    server,
+    /** Client → server: the frame's messages as the hub reads them. */
+    up(messages: ClientMessage[]): (ClientMessage | ProtocolError)[] {
+      client.send(messages, text => {
+        sent.push(text)
+        return true
+      })
+      const envelopes = parseFrame(sent.at(-1) as string)
+      if (envelopes instanceof ProtocolError) throw envelopes
+      return envelopes.map(raw => {
+        const decoded = server.decode(raw)
+        return decoded instanceof ProtocolError ? decoded : parseClientMessage(decoded)
+      })
+    },
+  }
+}
+
+function patch(op: number, fields: Partial<Extract<ClientMessage, { t: 'patch' }>> = {}): ClientMessage {
+  return {
+    t: 'patch',
+    op,
+    r: 'wide',
+    id: 'w-1',
+    set: [[['status'], { json: 'in review' }]],
+    base: 4,
+    ...fields,
+  }
+}
+
+function serverError(wire: ServerWire, raw: unknown): ProtocolError {
+  const decoded = wire.decode(raw)
+  const result = decoded instanceof ProtocolError ? decoded : parseClientMessage(decoded)
+  if (!(result instanceof ProtocolError)) throw new Error(`accepted ${JSON.stringify(raw)}`)
+  return result
+}
+
+describe('the short patch (protocol version 3)', () => {
+  it('is how a one-field edit goes: 26 bytes, read back as the version 1 patch', () => {
+    const p = pair()
+    expect(p.up([{ t: 'del', op: 1, r: 'other', id: 'x' }])).toHaveLength(1)
+    const edit = patch(2)
+    expect(p.up([edit])).toEqual([edit])
+    expect(p.sent.at(-1)).toBe('[1,4,"status","in review"]')
+    // Several fields, a nested path, values of every JSON kind.
+    const many = patch(3, {
+      set: [
+        [['a', 'b'], { json: [1, 2] }],
+        [['n'], { json: null }],
+        [['o'], { json: { x: 'y' } }],
+      ],
+      base: 0,
+    })
+    expect(p.up([many])).toEqual([many])
+    expect(p.sent.at(-1)).toBe('[1,0,["a","b"],[1,2],"n",null,"o",{"x":"y"}]')
+  })
+
+  it('goes in a batch beside other envelopes, a lone one as the frame itself', () => {
+    const p = pair()
+    p.up([{ t: 'del', op: 1, r: 'other', id: 'x' }])
+    const messages: ClientMessage[] = [
+      patch(2),
+      patch(3, { set: [[['n'], { json: 1 }]] }),
+      { t: 'sub', r: 'wide' },
+    ]
+    expect(p.up(messages)).toEqual(messages)
+    expect(p.sent.at(-1)).toBe('[[1,4,"status","in review"],[1,4,"n",1],{"t":"sub","r":"wide"}]')
+    expect(parseFrame('[1,4,"n",1]')).toEqual([[1, 4, 'n', 1]])
+    expect(parseFrame('[[1,4,"n",1]]')).toEqual([[1, 4, 'n', 1]])
+  })
+
+  it('is written only for a patch that has its form; every other write keeps the object form', () => {
+    const p = pair()
+    p.up([{ t: 'del', op: 1, r: 'other', id: 'x' }])
+    const objectForm: [string, ClientMessage][] = [
+      ['no base', patch(2, { base: undefined })],
+      ['keep-theirs', patch(3, { onConflict: 'keep-theirs' })],
+      ['an unset', patch(4, { unset: [['gone']] })],
+      ['only unsets', patch(5, { set: [], unset: [['gone']] })],
+      [
+        'a value with meta',
+        patch(6, { set: [[['at'], { json: '1970-01-01T00:00:00.000Z', meta: { values: ['Date'] } }]] }),
+      ],
+      ["another client's outbox", patch(7, { client: 'other' })],
+      ['an op that is not the next', patch(9)],
+      ['a string op', patch(10, { op: 'x-1' })],
+      ['an entity without a handle', { ...patch(11), op: 11, id: 'w-2' } as ClientMessage],
+    ]
+    // (after the string op the sequence is lost: op 11 is named)
+    for (const [why, message] of objectForm) {
+      expect([why, p.up([message])]).toEqual([why, [message]])
+      expect([why, p.sent.at(-1)?.startsWith('{')]).toEqual([why, true])
+    }
+    // An explicit overwrite is the default policy: short.
+    expect(p.up([patch(12, { onConflict: 'overwrite' })])).toEqual(
+      [{ ...patch(12), onConflict: undefined }].map(strip),
+    )
+    expect(p.sent.at(-1)).toBe('[1,4,"status","in review"]')
+  })
+
+  it('is not written on version 2 or 1', () => {
+    for (const version of [2, 1]) {
+      const p = pair(version)
+      p.up([{ t: 'del', op: 1, r: 'other', id: 'x' }])
+      expect(p.up([patch(2)])).toEqual([patch(2)])
+      expect(p.sent.at(-1)?.startsWith('{')).toBe(true)
+    }
+  })
+
+  it('is read by a frame decoder watching the connection', () => {
+    const decoder = createFrameDecoder()
+    decoder.server('[{"t":"welcome","v":3,"client":"c1","node":"n"},{"e":[1,"wide","w-1"],"r":1,"v":{}}]')
+    expect(decoder.client('{"d":["other","x"],"o":1}')).toEqual([{ t: 'del', op: 1, r: 'other', id: 'x' }])
+    expect(decoder.client('[1,4,"status","in review"]')).toEqual([patch(2)])
+  })
+})
+
+describe('hostile short patches', () => {
+  it('are refused with the errors of version 1, the op still counted', () => {
+    const wire = createServerWire(3)
+    wire.entitySnap('wide', 'w-1', 1, plainText, true)
+    wire.decode({ d: ['other', 'x'], o: 1 })
+    const cases: [unknown, string, string][] = [
+      [[1, 4, 'status'], 'BAD_FRAME', 'at least one path and value'],
+      [[1, 4], 'BAD_FRAME', 'at least one path and value'],
+      [[99, 4, 'a', 1], 'BAD_FRAME', 'handle 99'],
+      [[0, 4, 'a', 1], 'BAD_FRAME', 'handle 0'],
+      [[1.5, 4, 'a', 1], 'BAD_FRAME', 'handle 1.5'],
+      [[1, -1, 'a', 1], 'BAD_FRAME', 'base'],
+      [[1, '4', 'a', 1], 'BAD_FRAME', 'base'],
+      [[1, 4, 7, 1], 'BAD_FRAME', 'path'],
+      [[1, 4, [], 1], 'BAD_FRAME', 'path'],
+      [[1, 4, Array.from({ length: 65 }, () => 'k'), 1], 'BAD_FRAME', 'path'],
+      [[1, 4, '__proto__', 1], 'BAD_FIELD', '__proto__'],
+      [[1, 4, ['a', 'constructor'], 1], 'BAD_FIELD', 'constructor'],
+      [[1, 4, 'a', JSON.parse('{"__proto__":{"x":1}}')], 'BAD_FIELD', '__proto__'],
+    ]
+    for (const [raw, code, says] of cases) {
+      const error = serverError(wire, raw)
+      expect([raw, error.code, error.message.includes(says)]).toEqual([raw, code, true])
+    }
+    // Each refused short patch used its op: the next write's op is counted on from them.
+    expect(parseClientMessage(wire.decode({ d: ['other', 'x'] }))).toMatchObject({ op: 2 + cases.length })
+    // A forbidden key in a short patch is answered with a reject of its (inferred) op.
+    expect(serverError(wire, [1, 4, '__proto__', 1]).op).toBe(3 + cases.length)
+  })
+
+  it('needs a known previous op', () => {
+    const wire = createServerWire(3)
+    wire.entitySnap('wide', 'w-1', 1, plainText, true)
+    expect(serverError(wire, [1, 4, 'a', 1]).message).toContain("previous write's op")
+    // Nor after a frame that could not be read.
+    wire.decode({ d: ['other', 'x'], o: 1 })
+    wire.decode(new ProtocolError('BAD_FRAME', 'the frame is not JSON'))
+    expect(serverError(wire, [1, 4, 'a', 1]).code).toBe('BAD_FRAME')
+    expect(parseClientMessage(wire.decode({ d: ['other', 'x'], o: 5 }))).toMatchObject({ op: 5 })
+    expect(parseClientMessage(wire.decode([1, 4, 'a', 1]))).toMatchObject({ t: 'patch', op: 6, base: 4 })
+  })
+
+  it('are not read on a version 2 or 1 connection', () => {
+    for (const version of [2, 1]) {
+      const wire = createServerWire(version)
+      wire.entitySnap('wide', 'w-1', 1, plainText, true)
+      wire.decode({ t: 'del', op: 1, r: 'other', id: 'x' })
+      const error = serverError(wire, [1, 4, 'a', 1])
+      expect([version, error.code, error.message]).toEqual([
+        version,
+        'BAD_FRAME',
+        'an envelope must be a JSON object',
+      ])
+    }
+  })
+})
+
+/** The message without its `undefined` fields (as the parser rebuilds it). */
+function strip(message: ClientMessage): ClientMessage {
+  return JSON.parse(JSON.stringify(message)) as ClientMessage
+}
