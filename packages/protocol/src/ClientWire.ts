@@ -128,7 +128,8 @@ class ClientWireImpl implements ClientWire {
     } catch {
       return new ProtocolError('BAD_MESSAGE', 'the frame is not JSON')
     }
-    if (!Array.isArray(data)) return [this._message(data)]
+    // An array starting with a number is one short change (version 3), not a batch.
+    if (!Array.isArray(data) || typeof data[0] === 'number') return [this._message(data)]
     const out: ParsedServerMessage[] = new Array(data.length)
     for (let i = 0; i < data.length; i++) out[i] = this._message(data[i])
     return out
@@ -233,7 +234,8 @@ function _directServerMessage(
   raw: unknown,
   byHandle: ReadonlyMap<number, readonly [string, string]>,
 ): ServerMessage | undefined {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined
+  if (Array.isArray(raw)) return _directShortChange(raw, byHandle)
+  if (typeof raw !== 'object' || raw === null) return undefined
   const m = raw as Record<string, unknown>
   if (m.t !== undefined || m.g !== undefined || m.e !== undefined || m.l !== undefined) return undefined
   const rev = m.r
@@ -261,6 +263,27 @@ function _directServerMessage(
   return { t: 'change', r: entity[0], id: entity[1], rev, set }
 }
 
+/** {@link _directServerMessage} for a short change, `[handle, rev, path, value, …]`, whose paths are one step. */
+function _directShortChange(
+  list: readonly unknown[],
+  byHandle: ReadonlyMap<number, readonly [string, string]>,
+): ServerMessage | undefined {
+  const rev = list[1]
+  const entity = byHandle.get(list[0] as number)
+  if (entity === undefined || typeof rev !== 'number' || !Number.isSafeInteger(rev) || rev < 0)
+    return undefined
+  if (list.length < 4 || list.length % 2 !== 0) return undefined
+  const set: FieldSet[] = new Array((list.length - 2) / 2)
+  for (let i = 2; i < list.length; i += 2) {
+    const step = list[i]
+    if (typeof step !== 'string' || FORBIDDEN_KEYS.has(step)) return undefined
+    const value: Encoded = { json: list[i + 1] }
+    if (findForbiddenKeyInEncoded(value) !== undefined) return undefined
+    set[(i - 2) / 2] = [[step], value]
+  }
+  return { t: 'change', r: entity[0], id: entity[1], rev, set }
+}
+
 /**
  * A server envelope of either version reshaped into version 1 (compact ones
  * resolved with `resolve`), with the handles it gives, for
@@ -271,6 +294,7 @@ export function _expandServerEnvelope(
   raw: unknown,
   resolve: (handle: number) => readonly [string, string] | undefined,
 ): { raw: unknown; bindings?: Binding[] } | ProtocolError {
+  if (Array.isArray(raw)) return _expandShortChange(raw, resolve)
   if (!_isCompact(raw)) return { raw }
   const key = _typeKey(raw, SERVER_KEYS)
   if (!key)
@@ -358,6 +382,35 @@ export function _expandServerEnvelope(
     throw error
   }
   return new ProtocolError('BAD_MESSAGE', 'unknown compact message')
+}
+
+/** A short change, `[handle, rev, path, value, …]`, reshaped into the version 1 `change`. */
+function _expandShortChange(
+  list: readonly unknown[],
+  resolve: (handle: number) => readonly [string, string] | undefined,
+): { raw: unknown } | ProtocolError {
+  if (list.length < 4 || list.length % 2 !== 0)
+    return new ProtocolError(
+      'BAD_MESSAGE',
+      'a short change is [handle, rev, path, value, …] with at least one path and value',
+    )
+  const handle = list[0]
+  const known = _isHandle(handle) ? resolve(handle) : undefined
+  if (!known) return new ProtocolError('BAD_MESSAGE', `change: unknown entity handle ${str(handle)}`)
+  try {
+    return {
+      raw: {
+        t: 'change',
+        r: known[0],
+        id: known[1],
+        rev: list[1],
+        set: _expandSet(list.slice(2), undefined, 'change'),
+      },
+    }
+  } catch (error) {
+    if (error instanceof _Malformed) return new ProtocolError('BAD_MESSAGE', error.message)
+    throw error
+  }
 }
 
 function entity(

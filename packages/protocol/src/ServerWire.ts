@@ -434,12 +434,12 @@ function bad(message: string): ProtocolError {
  * entity's reference on it (see {@link ServerWire.entityRef}).
  *
  * @param text - The version 1 envelope (`{"t":"change",…}` or `{"t":"gone",…}`).
- * @returns The renderer: `(ref) => text`.
+ * @returns The renderer: `(ref, short) => text` (see {@link CompactRender}).
  * @example
  * const render = compactBroadcast(v1Text)
- * send(client, render(client.wire.entityRef(r, id)))
+ * send(client, render(client.wire.entityRef(r, id), client.wire.version >= 3))
  */
-export function compactBroadcast(text: string): (ref: string) => string {
+export function compactBroadcast(text: string): CompactRender {
   const m = JSON.parse(text) as {
     t: string
     rev: number
@@ -452,6 +452,7 @@ export function compactBroadcast(text: string): (ref: string) => string {
     return ref => `{"g":${ref}${tail}`
   }
   let tail = `,"r":${m.rev}`
+  let short: string | undefined
   if (m.value !== undefined) {
     tail += `,"v":${str(m.value.json === undefined ? null : m.value.json)}`
     if (m.value.meta !== undefined && m.value.meta !== null) tail += `,"m":${str(m.value.meta)}`
@@ -467,21 +468,39 @@ export function compactBroadcast(text: string): (ref: string) => string {
     }
     if (pairs.length > 0) tail += `,"s":[${set}]`
     if (metas) tail += `,"m":[${metas}]`
-    if (m.unset !== undefined && m.unset.length > 0)
-      tail += `,"x":[${m.unset.map(_compactPathText).join(',')}]`
-    if (pairs.length === 0 && !(m.unset && m.unset.length > 0)) tail += ',"s":[]'
+    const unsets = m.unset !== undefined && m.unset.length > 0
+    if (unsets) tail += `,"x":[${(m.unset as string[][]).map(_compactPathText).join(',')}]`
+    if (pairs.length === 0 && !unsets) tail += ',"s":[]'
+    if (pairs.length > 0 && !metas && !unsets) short = `,${m.rev},${set}]`
   }
   tail += '}'
-  return ref => `{"c":${ref}${tail}`
+  return renderer(`{"c":`, tail, short)
+}
+
+/**
+ * Writes a compact `change` or `gone` naming the entity by `ref` (see
+ * {@link ServerWire.entityRef}); with `short` (a version 3 connection) a
+ * change that only sets fields, without meta, of an entity named by its
+ * handle is the short change `[handle, rev, path, value, …]`.
+ */
+export type CompactRender = (ref: string, short?: boolean) => string
+
+/** A renderer of `prefix + ref + tail`, or of `[ref + short` when asked for a short one it can make. */
+function renderer(prefix: string, tail: string, short: string | undefined): CompactRender {
+  if (short === undefined) return ref => `${prefix}${ref}${tail}`
+  return (ref, asShort) =>
+    asShort && ref.charCodeAt(0) !== 91 /* [ */ ? `[${ref}${short}` : `${prefix}${ref}${tail}`
 }
 
 /**
  * The compact form of a `change` or `gone`, split around the entity's
- * reference and the revision: `prefix + ref + ',"r":' + rev + rest`. Made by
- * {@link compactChangeOf} from the write itself, so a broadcast to version 2
- * connections needs no parse of the version 1 text.
+ * reference and the revision: `prefix + ref + ',"r":' + rev + rest`; and for
+ * a change that only sets fields, without meta, the pairs of its version 3
+ * short form (`[ref, rev` + `short`). Made by {@link compactChangeOf} from
+ * the write itself, so a broadcast to version 2 and 3 connections needs no
+ * parse of the version 1 text.
  */
-export type CompactChange = readonly [prefix: string, rest: string]
+export type CompactChange = readonly [prefix: string, rest: string, short?: string]
 
 /**
  * The compact form of a change, from what the write carries: a value's
@@ -520,21 +539,21 @@ export function compactChangeOf(
       list += `${i === 0 ? '' : ','}${_compactPathText(unset[i] as FieldPath)}`
     rest += `,"x":[${list}]`
   } else if (pairs.length === 0) rest += ',"s":[]'
+  else if (!metas) return ['{"c":', `${rest}}`, `,${set}]`]
   return ['{"c":', `${rest}}`]
 }
 
 /**
  * A {@link CompactChange} with its revision, as {@link compactBroadcast}'s renderer.
  *
- * @returns `(ref) => text`: the envelope naming the entity by `ref` (see {@link ServerWire.entityRef}).
+ * @returns `(ref, short) => text`: the envelope naming the entity by `ref` (see {@link CompactRender}).
  */
-export function renderCompactChange(change: CompactChange, rev: number): (ref: string) => string {
-  const [prefix, rest] = change
-  const tail = `,"r":${rev}${rest}`
-  return ref => `${prefix}${ref}${tail}`
+export function renderCompactChange(change: CompactChange, rev: number): CompactRender {
+  const [prefix, rest, short] = change
+  return renderer(prefix, `,"r":${rev}${rest}`, short === undefined ? undefined : `,${rev}${short}`)
 }
 
-/** Version 3: version 2 and the short patch (its version and what it reads are getters: no slot per connection). */
+/** Version 3: version 2, reading short patches (its subscribers get short changes: see {@link CompactRender}); its version and what it reads are getters, no slot per connection. */
 class ServerWireV3 extends ServerWireV2 {
   override get version(): number {
     return 3

@@ -83,7 +83,7 @@ export type { ParsedServerMessage } from './parseServerMessage.ts'
 export { parseServerMessage } from './parseServerMessage.ts'
 export type { FieldChange, FieldDiff } from './paths.ts'
 export { applyFieldChanges, deepEqual, diffFields, setIn, unsetIn } from './paths.ts'
-export type { CompactChange, ServerWire } from './ServerWire.ts'
+export type { CompactChange, CompactRender, ServerWire } from './ServerWire.ts'
 export {
   compactBroadcast,
   compactChangeOf,

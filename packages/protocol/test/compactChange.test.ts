@@ -38,6 +38,9 @@ describe('compactChangeOf', () => {
       expect(renderCompactChange(compactChangeOf(body), 7)('["doc","x"]')).toBe(
         compactBroadcast(v1)('["doc","x"]'),
       )
+      // Version 3's short change, where the change has one.
+      for (const ref of ['3', '["doc","x"]'])
+        expect(renderCompactChange(compactChangeOf(body), 7)(ref, true)).toBe(compactBroadcast(v1)(ref, true))
     })
 
   for (const value of [
@@ -49,11 +52,13 @@ describe('compactChangeOf', () => {
     it(`writes a put's change as compactBroadcast does: ${value}`, () => {
       const v1 = encodeChange('doc', 'x', 9, { value })
       expect(renderCompactChange(compactChangeOf({ value }), 9)('12')).toBe(compactBroadcast(v1)('12'))
+      expect(renderCompactChange(compactChangeOf({ value }), 9)('12', true)).toBe(compactBroadcast(v1)('12'))
     })
 
   it("writes a delete's gone as compactBroadcast does", () => {
     expect(renderCompactChange(compactChangeOf('gone'), 4)('2')).toBe(
       compactBroadcast(encodeGone('doc', 'x', 4))('2'),
     )
+    expect(renderCompactChange(compactChangeOf('gone'), 4)('2', true)).toBe('{"g":2,"r":4}')
   })
 })

@@ -1,19 +1,26 @@
 import {
   type ClientMessage,
+  compactBroadcast,
+  compactChangeOf,
   createClientWire,
   createFrameDecoder,
   createServerWire,
+  encodeChange,
+  encodeGone,
   ProtocolError,
   parseClientMessage,
   parseFrame,
+  renderCompactChange,
+  type ServerMessage,
   type ServerWire,
 } from '@lensync/protocol'
 import { describe, expect, it } from 'vitest'
 
-// Protocol version 3's short patch: a one-edit write as the JSON array
-// `[handle, base, path, value, …]`, written only when a patch has that form,
-// read by the server back into the version 1 patch, and hostile short
-// patches refused with version 1's typed errors.
+// Protocol version 3's short patch and short change: a one-edit write as
+// the JSON array `[handle, base, path, value, …]` and its broadcast as
+// `[handle, rev, path, value, …]`, written only when the message has that
+// form, read back into the version 1 message, and hostile ones refused with
+// version 1's typed errors.
 
 const plainText = JSON.stringify({ json: { name: 'Ada', age: 36 } })
 
@@ -196,6 +203,108 @@ describe('hostile short patches', () => {
         'an envelope must be a JSON object',
       ])
     }
+  })
+})
+
+describe('the short change (protocol version 3)', () => {
+  const set = (text: string) => encodeChange('wide', 'w-1', 7, { set: text })
+
+  it('is how a version 3 connection gets a change that only sets plain fields of an entity with a handle', () => {
+    expect(compactBroadcast(set('[[["status"],{"json":"in review"}]]'))('1', true)).toBe(
+      '[1,7,"status","in review"]',
+    )
+    expect(compactBroadcast(set('[[["a","b"],{"json":[1]}],[["n"],{"json":null}]]'))('12', true)).toBe(
+      '[12,7,["a","b"],[1],"n",null]',
+    )
+    const compact = compactChangeOf({ set: [[['status'], { json: 'in review' }]] })
+    expect(renderCompactChange(compact, 7)('1', true)).toBe('[1,7,"status","in review"]')
+  })
+
+  it('is not made for an entity named by [resource, id], a meta, an unset, a put, a gone, or version 2', () => {
+    const plain = set('[[["status"],{"json":"x"}]]')
+    expect(compactBroadcast(plain)('["wide","w-1"]', true)).toBe(
+      '{"c":["wide","w-1"],"r":7,"s":["status","x"]}',
+    )
+    expect(compactBroadcast(plain)('1', false)).toBe('{"c":1,"r":7,"s":["status","x"]}')
+    expect(compactBroadcast(plain)('1')).toBe('{"c":1,"r":7,"s":["status","x"]}')
+    const dated = set('[[["at"],{"json":"1970-01-01T00:00:00.000Z","meta":{"values":["Date"]}}]]')
+    expect(compactBroadcast(dated)('1', true)).toMatch(/^\{"c":1,/)
+    const unset = encodeChange('wide', 'w-1', 7, { set: '[[["a"],{"json":1}]]', unset: '[["b"]]' })
+    expect(compactBroadcast(unset)('1', true)).toBe('{"c":1,"r":7,"s":["a",1],"x":["b"]}')
+    expect(compactBroadcast(encodeChange('wide', 'w-1', 7, { set: '[]' }))('1', true)).toBe(
+      '{"c":1,"r":7,"s":[]}',
+    )
+    const put = encodeChange('wide', 'w-1', 7, { value: '{"json":{"a":1}}' })
+    expect(compactBroadcast(put)('1', true)).toBe('{"c":1,"r":7,"v":{"a":1}}')
+    expect(compactBroadcast(encodeGone('wide', 'w-1', 7))('1', true)).toBe('{"g":1,"r":7}')
+  })
+
+  it('is read by the client alone, in a batch, and by a frame decoder', () => {
+    const client = createClientWire()
+    const server = createServerWire(3)
+    client.agreed(3)
+    const snap = server.entitySnap('wide', 'w-1', 1, plainText, true)
+    const read = (text: string): ServerMessage[] => {
+      const parsed = client.parse(text)
+      if (parsed instanceof ProtocolError) throw parsed
+      return parsed.map(p => {
+        if (!p.ok) throw p.error
+        return p.message
+      })
+    }
+    read(snap)
+    expect(read('[1,7,"status","in review"]')).toEqual([
+      { t: 'change', r: 'wide', id: 'w-1', rev: 7, set: [[['status'], { json: 'in review' }]] },
+    ])
+    expect(read('[[1,8,["a","b"],{"c":[1]}],{"a":3,"r":9},[1,10,"n",null,"m",2]]')).toEqual([
+      { t: 'change', r: 'wide', id: 'w-1', rev: 8, set: [[['a', 'b'], { json: { c: [1] } }]] },
+      { t: 'ack', op: 3, rev: 9 },
+      {
+        t: 'change',
+        r: 'wide',
+        id: 'w-1',
+        rev: 10,
+        set: [
+          [['n'], { json: null }],
+          [['m'], { json: 2 }],
+        ],
+      },
+    ])
+    const decoder = createFrameDecoder()
+    decoder.server(snap)
+    expect(decoder.server('[1,7,"status","in review"]')).toEqual([
+      {
+        ok: true,
+        message: { t: 'change', r: 'wide', id: 'w-1', rev: 7, set: [[['status'], { json: 'in review' }]] },
+      },
+    ])
+  })
+
+  it('is skipped with BAD_MESSAGE when hostile or ill-shaped', () => {
+    const client = createClientWire()
+    client.agreed(3)
+    client.parse(createServerWire(3).entitySnap('wide', 'w-1', 1, plainText, true))
+    const cases: [string, string][] = [
+      ['[1,7,"status"]', 'at least one path and value'],
+      ['[5,7,"a",1]', 'handle 5'],
+      ['[1,-1,"a",1]', 'rev'],
+      ['[1,"7","a",1]', 'rev'],
+      ['[1,7,"__proto__",1]', '__proto__'],
+      ['[1,7,["a","constructor"],1]', 'constructor'],
+      ['[1,7,"a",{"__proto__":{"x":1}}]', '__proto__'],
+      ['[1,7,[],1]', 'path'],
+      ['[1,7,3,1]', 'set[0][0]'],
+    ]
+    for (const [text, says] of cases) {
+      const parsed = client.parse(text)
+      if (parsed instanceof ProtocolError) throw parsed
+      const [only] = parsed
+      expect([text, only?.ok, only?.ok === false && only.error.code]).toEqual([text, false, 'BAD_MESSAGE'])
+      expect([text, only?.ok === false && only.error.message.includes(says)]).toEqual([text, true])
+    }
+    // The connection reads on.
+    const after = client.parse('[1,8,"a",1]')
+    expect(Array.isArray(after) && after[0]?.ok).toBe(true)
   })
 })
 

@@ -133,7 +133,7 @@ export interface WebSocketOptions {
   cache?: SyncCache
   /**
    * The highest sync protocol version offered in `hello`: `3` (the default,
-   * the latest: compact frames and short patches), `2` (compact frames) or
+   * the latest: compact frames, short patches and changes), `2` (compact frames) or
    * `1` (every frame self-describing JSON,
    * e.g. for a proxy or a log that reads frames). The server answers in the
    * highest version both speak, and a server that refuses the offer (close

@@ -138,7 +138,8 @@ describe.each(['memory', 'redis'] as const)('protocol v3 short patches on %s sto
       set: [[['status'], enc('in review')]],
     })
     await v2.next(() => v2.frames.includes('{"c":1,"r":2,"s":["status","in review"]}'))
-    await v3b.next(() => v3b.frames.includes('{"c":1,"r":2,"s":["status","in review"]}'))
+    // Version 3 subscribers get the short change, [handle, rev, path, value].
+    await v3b.next(() => v3b.frames.includes('[1,2,"status","in review"]'))
 
     // Two short patches and an object-form write in one frame: answered in order.
     seen = v3.frames.length
@@ -149,8 +150,10 @@ describe.each(['memory', 'redis'] as const)('protocol v3 short patches on %s sto
       { t: 'ack', op: 7, rev: 4 },
       { t: 'ack', op: 8, rev: 0 },
     ])
-    await v3b.next(() => v3b.frames.some(f => f.includes('"r":4')))
-    expect(read(createFrameDecoder(), v3b.frames).filter(m => m.t === 'change')).toEqual([
+    const changes = () => read(createFrameDecoder(), v3b.frames).filter(m => m.t === 'change')
+    await v3b.next(() => changes().length === 4)
+    expect(v3b.frames.slice(-2).join()).toContain('[1,4,["deep","x"],{"y":[1]}]')
+    expect(changes()).toEqual([
       { t: 'change', r: 'wide', id: 'w-1', rev: 1, value: enc({ status: 'open', n: 1 }) },
       { t: 'change', r: 'wide', id: 'w-1', rev: 2, set: [[['status'], enc('in review')]] },
       { t: 'change', r: 'wide', id: 'w-1', rev: 3, set: [[['n'], enc(2)]] },
@@ -274,7 +277,7 @@ describe('protocol v2 negotiation and hostile input', () => {
     seen = c.frames.length
     c.send('[1,1,"name","Grace"]')
     expect(await frameAfter(c, seen)).toBe('{"a":5,"r":2}')
-    await other.next(() => other.frames.includes('{"c":1,"r":2,"s":["name","Grace"]}'))
+    await other.next(() => other.frames.includes('[1,2,"name","Grace"]'))
     // A version 2 connection does not read short patches.
     const v2 = await connect()
     v2.send([

@@ -1,4 +1,10 @@
-import { CloseCodes, compactBroadcast, type EncodedConflict, encodeReject } from '@lensync/protocol'
+import {
+  CloseCodes,
+  type CompactRender,
+  compactBroadcast,
+  type EncodedConflict,
+  encodeReject,
+} from '@lensync/protocol'
 import type { WriteConflict } from './decideWrite.ts'
 import type { _WriteTask } from './EntityTable.ts'
 import type { HubClient } from './HubClient.ts'
@@ -62,17 +68,18 @@ export class _Delivery implements _WriteAnswers {
 
   /**
    * Sends a `change` or `gone` (its version 1 text, or what makes it) to every subscriber of
-   * the entity but its writer (if it is connected here). Version 2
-   * connections get its compact form, naming the entity by the handle it has
-   * on each: one shared frame per distinct handle, rendered by `render`
-   * when the write path made it, else from the version 1 text.
+   * the entity but its writer (if it is connected here). Version 2 and 3
+   * connections get its compact form (version 3's short change when it has
+   * one), naming the entity by the handle it has on each: one shared frame
+   * per distinct handle and form, rendered by `render` when the write path
+   * made it, else from the version 1 text.
    */
   broadcast(
     resource: string,
     id: string,
     sender: HubClient | undefined,
     text: string | (() => string),
-    render?: ((ref: string) => string) | undefined,
+    render?: CompactRender | undefined,
   ): void {
     // The version 1 text, made at its first use.
     let v1 = typeof text === 'string' ? text : undefined
@@ -81,8 +88,10 @@ export class _Delivery implements _WriteAnswers {
       return v1
     }
     let shared: SharedFrame | undefined
-    // The compact frames by reference: the first one alone, a map from the second on.
+    // The compact frames by reference (version 3's by `~` + reference): the
+    // first one alone, a map from the second on.
     let firstRef: string | undefined
+    let firstShort = false
     let first: SharedFrame | undefined
     let compact: Map<string, SharedFrame> | undefined
     this._subscriptions.forEach(resource, id, client => {
@@ -94,16 +103,18 @@ export class _Delivery implements _WriteAnswers {
         render ??= compactBroadcast(textOf())
         // Going before an answer still to come, the change may be read before
         // a snap queued after that answer gave the handle: then it names the entity.
+        const short = wire.version >= 3
         const ref = wire.entityRef(resource, id, client.outbox.hasOpenSlot(resource, id))
-        let known = ref === firstRef ? first : compact?.get(ref)
+        let known = ref === firstRef && short === firstShort ? first : compact?.get(short ? `~${ref}` : ref)
         if (!known) {
-          known = new SharedFrame(render(ref))
+          known = new SharedFrame(render(ref, short))
           if (first === undefined) {
             firstRef = ref
+            firstShort = short
             first = known
           } else {
             compact ??= new Map()
-            compact.set(ref, known)
+            compact.set(short ? `~${ref}` : ref, known)
           }
         }
         frame = known

@@ -1,4 +1,4 @@
-import type { OpId } from '@lensync/protocol'
+import type { CompactRender, OpId } from '@lensync/protocol'
 import type { _WriteTask } from './EntityTable.ts'
 import type { HubClient } from './HubClient.ts'
 import type { _WriteAnswers, _WriteOutcome } from './WriteOutcome.ts'
@@ -98,7 +98,7 @@ export class _InFlightWrites implements _WriteAnswers {
     id: string,
     sender: HubClient | undefined,
     text: string | (() => string),
-    compact?: ((ref: string) => string) | undefined,
+    compact?: CompactRender | undefined,
   ): void {
     this._answers.broadcast(resource, id, sender, text, compact)
   }

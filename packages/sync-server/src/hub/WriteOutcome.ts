@@ -1,4 +1,4 @@
-import type { Issue, RejectCode } from '@lensync/protocol'
+import type { CompactRender, Issue, RejectCode } from '@lensync/protocol'
 import type { WriteConflict } from './decideWrite.ts'
 import type { _WriteTask } from './EntityTable.ts'
 import type { HubClient } from './HubClient.ts'
@@ -48,14 +48,14 @@ export interface _WriteAnswers {
    * Sends a committed change to every subscriber of the entity but its
    * writer: `text` is its version 1 envelope (or makes it, when it is
    * needed), `compact` (when the write path made it) renders its version 2
-   * form for an entity reference.
+   * or 3 form for an entity reference.
    */
   broadcast(
     resource: string,
     id: string,
     sender: HubClient | undefined,
     text: string | (() => string),
-    compact?: ((ref: string) => string) | undefined,
+    compact?: CompactRender | undefined,
   ): void
   /** Asks for a flush soon (a commit finished: its answers go out, the next batch commits). */
   schedule(): void
