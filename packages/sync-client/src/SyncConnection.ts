@@ -103,7 +103,7 @@ export class SyncConnection {
   private readonly disposers: Array<() => void> = []
   private generation = 0
   private closed = false
-  /** The protocol version offered in `hello`: the socket's (default the latest), until a server closes with 1002 before its `welcome`. */
+  /** The protocol version offered in `hello`: the socket's (default the latest), until a server closes with 1002 before its `welcome` (then an older one). */
   private version: number
   /** The connection's wire format (a fresh one per connection: handles and op sequence are per connection). */
   private wire: ClientWire
@@ -160,7 +160,7 @@ export class SyncConnection {
     this.disposers.push(
       session.messages.subscribe(event => this.receive(event.data)),
       session.opens.subscribe(() => void this.opened()),
-      session.closes.subscribe(event => this.lost(event.code)),
+      session.closes.subscribe(event => this.lost(event.code, event.reason)),
     )
     if (session.isOpen.peek()) void this.opened()
   }
@@ -299,9 +299,11 @@ export class SyncConnection {
     if (typeof token === 'string' && token !== '') this.write({ t: 'auth', token })
   }
 
-  private lost(code: number): void {
-    // A server that speaks only older versions refuses the hello: offer version 1 on the next connection.
-    if (code === CloseCodes.PROTOCOL_ERROR && !this.welcomed && this.version > 1) this.version = 1
+  private lost(code: number, reason: string): void {
+    // A server that speaks only older versions refuses the hello: offer the
+    // newest it names on the next connection, else version 1.
+    if (code === CloseCodes.PROTOCOL_ERROR && !this.welcomed && this.version > 1)
+      this.version = olderVersion(reason, this.version)
     this.generation++
     this.outbox = []
     this.sent.clear()
@@ -489,4 +491,16 @@ export function connectionFor(target: Socket | Session): SyncConnection {
       )
   connections.set(target, connection)
   return connection
+}
+
+/**
+ * The version to offer after a server refused `offered` with 1002: the
+ * highest it names in its close reason (a lensync server says "this server
+ * speaks 1 to N"), when that is older than `offered`; else version 1, which
+ * every server speaks.
+ */
+function olderVersion(reason: string, offered: number): number {
+  const named = /speaks 1 to (\d+)/.exec(reason)
+  const highest = named ? Number(named[1]) : 1
+  return highest >= 1 && highest < offered ? highest : 1
 }

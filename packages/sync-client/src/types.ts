@@ -137,7 +137,8 @@ export interface WebSocketOptions {
    * `1` (every frame self-describing JSON,
    * e.g. for a proxy or a log that reads frames). The server answers in the
    * highest version both speak, and a server that refuses the offer (close
-   * 1002 before its `welcome`) is offered version 1 next. Presence and the
+   * 1002 before its `welcome`) is offered the newest version its close
+   * reason names next ("this server speaks 1 to N"), else version 1. Presence and the
    * cache's outbox senders speak version 1 either way.
    */
   protocolVersion?: number

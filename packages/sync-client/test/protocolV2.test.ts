@@ -111,6 +111,50 @@ describe('protocol v2 from syncWith', () => {
     ])
   })
 
+  it('falls back to the newest version a server names in its 1002 reason (a version 2 server)', async () => {
+    const hellos: unknown[] = []
+    const writes: string[] = []
+    let rev = 1
+    const v2 = await startServer(ws => {
+      ws.on('message', data => {
+        const text = String(data)
+        const parsed = JSON.parse(text) as Record<string, unknown> | Record<string, unknown>[]
+        // The client speaks version 1 until welcome; after it, version 2's compact writes.
+        for (const msg of Array.isArray(parsed) ? parsed : [parsed]) {
+          if (msg.t === 'hello') {
+            hellos.push(msg.v)
+            if (msg.v !== 1 && msg.v !== 2)
+              ws.close(1002, `Unsupported protocol version ${msg.v}; this server speaks 1 to 2`)
+            else ws.send(JSON.stringify({ t: 'welcome', v: msg.v, client: 'c', node: 'n' }))
+          } else if (msg.t === 'sub')
+            ws.send(`{"e":[1,"person","p1"],"r":${rev},"v":{"_id":"p1","name":"Ada","age":36}}`)
+          else if (typeof msg.p === 'number' || Array.isArray(msg.p)) {
+            writes.push(text)
+            ws.send(JSON.stringify({ a: msg.o, r: ++rev }))
+          } else if (msg.t !== 'unsub') ws.close(1008, `unexpected: ${text}`)
+        }
+      })
+    })
+    cleanups.push(() => v2.close())
+    const store = storeOf<Person>({ _id: 'p1', name: 'local', age: 0 })
+    const sync = track(
+      syncWith(
+        store,
+        websocket(v2.url, { WebSocket: WebSocket as never, reconnect: fastReconnect }),
+        PersonResource,
+      ),
+    )
+    await sync.flush()
+    expect(store.current.name).toBe('Ada')
+    store.map(L.name).update('Grace')
+    await sync.flush()
+    expect(sync.status.value).toBe('synced')
+    expect(hellos).toEqual([3, 2])
+    // Version 2's compact patch, not version 3's short one nor version 1's.
+    expect(writes).toHaveLength(1)
+    expect(writes[0]).toMatch(/^\{"p":1,"o":\d+,"b":1,"s":\["name","Grace"\]\}$/)
+  })
+
   it('speaks version 1 to a version 2 hub when protocolVersion is 1', async () => {
     const { url } = await server()
     const [netA, netB] = [rawFrames(), rawFrames()]

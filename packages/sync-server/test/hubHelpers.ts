@@ -79,6 +79,8 @@ export interface RawClient {
   ): Promise<T>
   /** Resolves with the close code when the connection closed. */
   readonly closed: Promise<number>
+  /** Resolves with the close reason when the connection closed. */
+  readonly closeReason: Promise<string>
   close(): Promise<number>
 }
 
@@ -98,6 +100,9 @@ export async function rawClient(
   const taken = new Set<number>()
   const waiters = new Set<() => void>()
   const closed = new Promise<number>(resolve => ws.on('close', code => resolve(code)))
+  const closeReason = new Promise<string>(resolve =>
+    ws.on('close', (_code, reason) => resolve(String(reason))),
+  )
   ws.on('message', (data, isBinary) => {
     const text = isBinary ? '' : data.toString()
     frames.push(text)
@@ -148,6 +153,7 @@ export async function rawClient(
       })
     },
     closed,
+    closeReason,
     close() {
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000)
       return closed

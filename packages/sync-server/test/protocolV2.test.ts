@@ -182,6 +182,8 @@ describe('protocol v2 negotiation and hostile input', () => {
     older.send({ t: 'hello', v: 0, client: 'c5' })
     expect(await newer.closed).toBe(1002)
     expect(await older.closed).toBe(1002)
+    // The reason names what the server speaks: a client falls back to the newest of it.
+    expect(await newer.closeReason).toBe('Unsupported protocol version 4; this server speaks 1 to 3')
   })
 
   it('takes compact envelopes only after a hello agreed on version 2', async () => {
