@@ -251,16 +251,9 @@ function _directServerMessage(
     return undefined
   const entity = byHandle.get(handle)
   const list = m.s
-  if (entity === undefined || !Array.isArray(list) || list.length % 2 !== 0) return undefined
-  const set: FieldSet[] = new Array(list.length / 2)
-  for (let i = 0; i < list.length; i += 2) {
-    const step = list[i]
-    if (typeof step !== 'string' || FORBIDDEN_KEYS.has(step)) return undefined
-    const value: Encoded = { json: list[i + 1] }
-    if (findForbiddenKeyInEncoded(value) !== undefined) return undefined
-    set[i / 2] = [[step], value]
-  }
-  return { t: 'change', r: entity[0], id: entity[1], rev, set }
+  if (entity === undefined || !Array.isArray(list)) return undefined
+  const set = _directSet(list, 0)
+  return set && { t: 'change', r: entity[0], id: entity[1], rev, set }
 }
 
 /** {@link _directServerMessage} for a short change, `[handle, rev, path, value, …]`, whose paths are one step. */
@@ -272,16 +265,26 @@ function _directShortChange(
   const entity = byHandle.get(list[0] as number)
   if (entity === undefined || typeof rev !== 'number' || !Number.isSafeInteger(rev) || rev < 0)
     return undefined
-  if (list.length < 4 || list.length % 2 !== 0) return undefined
-  const set: FieldSet[] = new Array((list.length - 2) / 2)
-  for (let i = 2; i < list.length; i += 2) {
+  const set = list.length > 2 ? _directSet(list, 2) : undefined
+  return set && { t: 'change', r: entity[0], id: entity[1], rev, set }
+}
+
+/**
+ * The `name, value, …` pairs of `list` from `from` on as a change's set,
+ * when every name is one property (not forbidden) and no value holds a
+ * forbidden key; else `undefined` (read the usual way).
+ */
+function _directSet(list: readonly unknown[], from: number): FieldSet[] | undefined {
+  if ((list.length - from) % 2 !== 0) return undefined
+  const set: FieldSet[] = new Array((list.length - from) / 2)
+  for (let i = from; i < list.length; i += 2) {
     const step = list[i]
     if (typeof step !== 'string' || FORBIDDEN_KEYS.has(step)) return undefined
     const value: Encoded = { json: list[i + 1] }
     if (findForbiddenKeyInEncoded(value) !== undefined) return undefined
-    set[(i - 2) / 2] = [[step], value]
+    set[(i - from) / 2] = [[step], value]
   }
-  return { t: 'change', r: entity[0], id: entity[1], rev, set }
+  return set
 }
 
 /**

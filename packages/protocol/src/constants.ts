@@ -56,9 +56,9 @@ export const MAX_NAME_LENGTH = 256
 
 /**
  * The newest protocol version this package speaks. A client offers it in
- * `hello.v`; a server answers with the highest version both speak (a
- * version 1 server closes with `PROTOCOL_ERROR`, and the client comes back
- * with version 1). Version 2 is version 1 plus compact forms of the frequent
+ * `hello.v`; a server answers with the highest version both speak (an
+ * older server closes with `PROTOCOL_ERROR`, and the client comes back with
+ * the newest version the close reason names, else version 1). Version 2 is version 1 plus compact forms of the frequent
  * messages; version 3 is version 2 plus the short patch and the short change,
  * an edit's write and its broadcast as JSON arrays `[handle, base, path,
  * value, …]` and `[handle, rev, path, value, …]` (see docs/protocol.md).

@@ -12,9 +12,9 @@ import {
   parseFrame,
   renderCompactChange,
   type ServerMessage,
-  type ServerWire,
 } from '@lensync/protocol'
 import { describe, expect, it } from 'vitest'
+import { serverError } from './serverError.ts'
 
 // Protocol version 3's short patch and short change: a one-edit write as
 // the JSON array `[handle, base, path, value, …]` and its broadcast as
@@ -60,13 +60,6 @@ function patch(op: number, fields: Partial<Extract<ClientMessage, { t: 'patch' }
     base: 4,
     ...fields,
   }
-}
-
-function serverError(wire: ServerWire, raw: unknown): ProtocolError {
-  const decoded = wire.decode(raw)
-  const result = decoded instanceof ProtocolError ? decoded : parseClientMessage(decoded)
-  if (!(result instanceof ProtocolError)) throw new Error(`accepted ${JSON.stringify(raw)}`)
-  return result
 }
 
 describe('the short patch (protocol version 3)', () => {

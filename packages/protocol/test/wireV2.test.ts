@@ -12,10 +12,10 @@ import {
   ProtocolError,
   parseClientMessage,
   type ServerMessage,
-  type ServerWire,
 } from '@lensync/protocol'
 import superjson from 'superjson'
 import { describe, expect, it } from 'vitest'
+import { serverError } from './serverError.ts'
 
 // Protocol version 2: every compact form through its encoder and the other
 // side's decoder, back to the version 1 message; and hostile compact input,
@@ -56,13 +56,6 @@ function pair() {
       return first.message
     },
   }
-}
-
-function serverError(wire: ServerWire, raw: unknown): ProtocolError {
-  const decoded = wire.decode(raw)
-  const result = decoded instanceof ProtocolError ? decoded : parseClientMessage(decoded)
-  if (!(result instanceof ProtocolError)) throw new Error(`accepted ${JSON.stringify(raw)}`)
-  return result
 }
 
 describe('version negotiation', () => {

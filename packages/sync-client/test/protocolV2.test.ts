@@ -32,6 +32,26 @@ function rawFrames() {
   return { WebSocket: Raw as unknown as typeof WebSocket, sent, received }
 }
 
+/**
+ * Syncs p1 against a hand-made server at `url` (it snaps p1 as Ada), edits
+ * its name and waits until the edit is acknowledged.
+ */
+async function editAgainst(url: string): Promise<void> {
+  const store = storeOf<Person>({ _id: 'p1', name: 'local', age: 0 })
+  const sync = track(
+    syncWith(
+      store,
+      websocket(url, { WebSocket: WebSocket as never, reconnect: fastReconnect }),
+      PersonResource,
+    ),
+  )
+  await sync.flush()
+  expect(store.current.name).toBe('Ada')
+  store.map(L.name).update('Grace')
+  await sync.flush()
+  expect(sync.status.value).toBe('synced')
+}
+
 describe('protocol v2 from syncWith', () => {
   it('sends a one-field edit and receives it as short arrays, smaller than {path, value}', async () => {
     const { url } = await server()
@@ -91,19 +111,7 @@ describe('protocol v2 from syncWith', () => {
       })
     })
     cleanups.push(() => v1.close())
-    const store = storeOf<Person>({ _id: 'p1', name: 'local', age: 0 })
-    const sync = track(
-      syncWith(
-        store,
-        websocket(v1.url, { WebSocket: WebSocket as never, reconnect: fastReconnect }),
-        PersonResource,
-      ),
-    )
-    await sync.flush()
-    expect(store.current.name).toBe('Ada')
-    store.map(L.name).update('Grace')
-    await sync.flush()
-    expect(sync.status.value).toBe('synced')
+    await editAgainst(v1.url)
     const hellos = received.filter(m => m.t === 'hello').map(m => m.v)
     expect(hellos).toEqual([3, 1])
     expect(received.filter(m => m.t === 'patch')).toMatchObject([
@@ -136,19 +144,7 @@ describe('protocol v2 from syncWith', () => {
       })
     })
     cleanups.push(() => v2.close())
-    const store = storeOf<Person>({ _id: 'p1', name: 'local', age: 0 })
-    const sync = track(
-      syncWith(
-        store,
-        websocket(v2.url, { WebSocket: WebSocket as never, reconnect: fastReconnect }),
-        PersonResource,
-      ),
-    )
-    await sync.flush()
-    expect(store.current.name).toBe('Ada')
-    store.map(L.name).update('Grace')
-    await sync.flush()
-    expect(sync.status.value).toBe('synced')
+    await editAgainst(v2.url)
     expect(hellos).toEqual([3, 2])
     // Version 2's compact patch, not version 3's short one nor version 1's.
     expect(writes).toHaveLength(1)

@@ -98,12 +98,13 @@ export class _Delivery implements _WriteAnswers {
       if (client === sender || client.closed) return
       let frame: SharedFrame
       const { wire } = client
-      if (wire.version < 2) frame = shared ??= new SharedFrame(textOf())
+      const version = wire.version
+      if (version < 2) frame = shared ??= new SharedFrame(textOf())
       else {
         render ??= compactBroadcast(textOf())
         // Going before an answer still to come, the change may be read before
         // a snap queued after that answer gave the handle: then it names the entity.
-        const short = wire.version >= 3
+        const short = version >= 3
         const ref = wire.entityRef(resource, id, client.outbox.hasOpenSlot(resource, id))
         let known = ref === firstRef && short === firstShort ? first : compact?.get(short ? `~${ref}` : ref)
         if (!known) {
