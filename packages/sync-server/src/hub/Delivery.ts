@@ -27,7 +27,12 @@ import type { _WriteAnswers, _WriteOutcome } from './WriteOutcome.ts'
  * with 1011 and the others, and the process, go on.
  */
 export class _Delivery implements _WriteAnswers {
-  private readonly _dirty = new Set<HubClient>()
+  /**
+   * The connections with something to send, in the order they first had
+   * something since the last flush; each once (its `_flushQueued`). A
+   * connection forgotten meanwhile stays in the list unflagged and is skipped.
+   */
+  private readonly _dirty: HubClient[] = []
   /** Connections whose close waits for the next flush. */
   private readonly _closing = new Set<HubClient>()
   private _scheduled = false
@@ -48,7 +53,7 @@ export class _Delivery implements _WriteAnswers {
   send(client: HubClient, text: string): void {
     if (client.closed) return
     client.outbox.push(text)
-    this._dirty.add(client)
+    this._queue(client)
     this._checkBacklog(client)
     this.schedule()
   }
@@ -60,7 +65,7 @@ export class _Delivery implements _WriteAnswers {
       if (client.closed) continue
       shared ??= new SharedFrame(text)
       client.outbox.push(shared)
-      this._dirty.add(client)
+      this._queue(client)
       this._checkBacklog(client)
     }
     if (shared) this.schedule()
@@ -121,7 +126,7 @@ export class _Delivery implements _WriteAnswers {
         frame = known
       }
       client.outbox.pushChange(frame, resource, id)
-      this._dirty.add(client)
+      this._queue(client)
       this._checkBacklog(client)
     })
     if (shared || first) this.schedule()
@@ -168,7 +173,7 @@ export class _Delivery implements _WriteAnswers {
 
   /** A connection is gone: nothing more is sent to it. */
   forget(client: HubClient): void {
-    this._dirty.delete(client)
+    client._flushQueued = false
     this._closing.delete(client)
     if (this._closedWaiters.length > 0) this.schedule()
   }
@@ -197,8 +202,15 @@ export class _Delivery implements _WriteAnswers {
   flush(): void {
     this._scheduled = false
     this._commit()
-    for (const client of this._dirty) this._sendNow(client)
-    this._dirty.clear()
+    // By index: a connection queued during the loop is sent in it too.
+    const dirty = this._dirty
+    for (let i = 0; i < dirty.length; i++) {
+      const client = dirty[i] as HubClient
+      if (!client._flushQueued) continue
+      client._flushQueued = false
+      this._sendNow(client)
+    }
+    dirty.length = 0
     for (const client of this._closing) {
       this._sendNow(client)
       const state = client.state
@@ -233,6 +245,13 @@ export class _Delivery implements _WriteAnswers {
     }
   }
 
+  /** Puts a connection on the list of those the next flush sends to (once). */
+  private _queue(client: HubClient): void {
+    if (client._flushQueued) return
+    client._flushQueued = true
+    this._dirty.push(client)
+  }
+
   /** Answers a write: into its slot when it has one (it was staged), else at the end of the outbox. */
   private _answer(task: _WriteTask, text: string, final: boolean): void {
     const { slot, client } = task
@@ -241,7 +260,7 @@ export class _Delivery implements _WriteAnswers {
       return
     }
     client.outbox.fill(slot, text, final)
-    this._dirty.add(client)
+    this._queue(client)
     this._checkBacklog(client)
     this.schedule()
   }

@@ -114,6 +114,12 @@ export class HubClient {
   private _bucket: _TokenBucket | undefined = undefined
   private _errors: _ErrorWindow | undefined = undefined
   private _busy = false
+  /**
+   * @internal Whether the hub's delivery holds it in its list of connections
+   * to flush this tick (a flag instead of a `Set`: a fan-out marks every
+   * subscriber, and a set hashed each one and regrew every tick).
+   */
+  _flushQueued = false
   private _drained: (() => void) | undefined
   private _member: _PresenceMember | undefined
 
