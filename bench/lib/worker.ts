@@ -61,6 +61,9 @@ export async function startWorker<R extends RoleName>(
   // (read them with bench/profileSummary.ts). Profiling slows everything: never publish those figures.
   const profileDir = process.env.BENCH_CPU_PROF
   const profiling = profileDir ? ['--cpu-prof', '--cpu-prof-interval=50', `--cpu-prof-dir=${profileDir}`] : []
+  // BENCH_NODE_FLAGS="--perf-basic-prof": extra node flags for every worker (e.g. JIT
+  // symbols for `perf record`, or `--trace-deopt`); space-separated.
+  const extraFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(flag => flag !== '') ?? []
   const command = [
     ...options.pinning.prefix(cpu),
     process.execPath,
@@ -69,6 +72,7 @@ export async function startWorker<R extends RoleName>(
     'tsx',
     ...profiling,
     ...(options.nodeFlags ?? []),
+    ...extraFlags,
     workerEntry,
     role,
   ]
