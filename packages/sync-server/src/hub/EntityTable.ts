@@ -4,6 +4,7 @@ import type { _FieldRevisions } from './fieldRevisions.ts'
 import type { HubClient } from './HubClient.ts'
 import type { _Flight, _WriteOrigin } from './InFlightWrites.ts'
 import type { _Slot } from './Outbox.ts'
+import type { _TextLayout } from './TextLayout.ts'
 import { isThenable } from './whenDone.ts'
 
 /** @internal Marks a state whose value was not decoded yet. */
@@ -20,6 +21,8 @@ export interface _EntityState {
   plain: boolean
   /** The field revisions, or {@link _NOT_DECODED} (read from `fields` when needed). Never mutated. */
   revisions: _FieldRevisions | typeof _NOT_DECODED
+  /** Where the decoded value's top-level fields are in its text (`null`: none; missing: not made yet). */
+  layout?: _TextLayout | null | undefined
 }
 
 /** @internal The last committed state and its revision (`0` and `text: null` when it never existed). */
@@ -97,6 +100,7 @@ export class _EntityEntry {
       decoded: state.decoded,
       plain: state.plain,
       revisions: state.revisions,
+      layout: state.layout,
     }
   }
 

@@ -30,6 +30,7 @@ import {
   type _WrittenField,
   type FieldStamp,
 } from './fieldRevisions.ts'
+import { _TextLayout } from './TextLayout.ts'
 
 /** A write as the hub decides it: a `put`, `patch` or `del` envelope, already parsed. */
 export type WriteMessage = PutMessage | PatchMessage | DelMessage
@@ -49,6 +50,11 @@ export interface EntityState {
   plain?: boolean
   /** @internal The field revisions (from `fields`, or made by a write), or `_NOT_DECODED` (missing: not read either). Never mutated. */
   revisions?: _FieldRevisions | typeof _NOT_DECODED
+  /**
+   * @internal Where the decoded value's top-level fields are in its text, for
+   * patches (`null`: it has none, the value is not an object; missing: not made yet).
+   */
+  layout?: _TextLayout | null | undefined
 }
 
 /** Who makes a write, for its field revisions and the conflicts of later writes. */
@@ -432,20 +438,46 @@ function patch(
     const unsetText = msg.unset === undefined ? undefined : JSON.stringify(unset)
     change = splitChange(msg.r, msg.id, { set: `[${kept.join(',')}]`, unset: unsetText })
   }
-  const encoded: Encoded = plain ? { json: merged } : serializer.serialize(merged)
+  // Plain JSON before and after: only the touched top-level fields are serialized.
+  const layout = plain ? patchedLayout(base, current, merged, msg) : undefined
+  const encoded: Encoded | undefined =
+    layout !== undefined ? undefined : plain ? { json: merged } : serializer.serialize(merged)
   return {
     kind: 'write',
     state: {
-      text: JSON.stringify(encoded),
+      text: layout !== undefined ? layout.text : JSON.stringify(encoded),
       decoded: merged,
-      plain: encoded.meta === undefined,
+      plain: encoded?.meta === undefined,
       revisions: _stampWrite(revisions, stamped, stamp),
+      layout,
     },
     change,
     compact,
     stamp,
     conflicts,
   }
+}
+
+/**
+ * The layout of a plain patch's result, made from its base's layout (made
+ * now and kept on the base when it has none) and the top-level fields the
+ * patch names; `undefined` when the text must be serialized whole (a set of
+ * the whole value, a value that is not an object; see {@link _TextLayout.patched}).
+ */
+function patchedLayout(
+  base: EntityState,
+  current: unknown,
+  merged: unknown,
+  msg: PatchMessage,
+): _TextLayout | undefined {
+  const names: string[] = []
+  for (const [path] of msg.set) {
+    if (path.length === 0) return undefined
+    names.push(path[0] as string)
+  }
+  if (msg.unset) for (const path of msg.unset) if (path.length > 0) names.push(path[0] as string)
+  if (base.layout === undefined) base.layout = _TextLayout.of(current) ?? null
+  return base.layout?.patched(merged, names)
 }
 
 /** Whether a value of a patch's `set` has a `meta` (not a plain JSON value). */

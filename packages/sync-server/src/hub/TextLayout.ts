@@ -1,0 +1,160 @@
+import { isPlainObject } from '@lensync/protocol'
+import { _jsonString } from './jsonString.ts'
+
+const PREFIX = '{"json":{'
+const SUFFIX = '}}'
+/** A key the engine orders among the integer keys, ahead of the others, instead of by insertion. */
+const INTEGER_KEY = /^(?:0|[1-9][0-9]*)$/
+/** More touched fields than this: the layout is made again (each one is looked up by a scan). */
+const MAX_SPLICED = 32
+
+/**
+ * @internal
+ * The envelope text of a plain entity whose value is an object
+ * (`{"json":{…}}`, exactly `JSON.stringify({ json: value })`) and where each
+ * top-level field's `"key":value` starts in it. A patch then makes its
+ * text from the fields it touches: the untouched runs are copied as they
+ * are, so a one-field patch of a 50 KB record serializes one field, not
+ * 50 KB (see the sync-server README, Limits). Immutable, like the state
+ * that holds it.
+ */
+export class _TextLayout {
+  private constructor(
+    /** The envelope text. */
+    readonly text: string,
+    /** The value's keys, in `Object.keys` order. */
+    private readonly _keys: readonly string[],
+    /**
+     * `_starts[i]`: where field `i`'s `"key":value` starts in `text`;
+     * `_starts[n]`: one past the last field's end (where a comma after it
+     * would end). Field `i` is `text.slice(_starts[i], _starts[i + 1] - 1)`.
+     */
+    private readonly _starts: readonly number[],
+  ) {}
+
+  /**
+   * The layout of a value, made by serializing each top-level field;
+   * `undefined` for a value that is not a plain object, or with a field
+   * `JSON.stringify` leaves out (`undefined`, a function).
+   */
+  static of(value: unknown): _TextLayout | undefined {
+    if (!isPlainObject(value)) return undefined
+    const keys = Object.keys(value)
+    const pieces: string[] = [PREFIX]
+    const starts: number[] = new Array(keys.length + 1)
+    let at = PREFIX.length
+    for (let i = 0; i < keys.length; i++) {
+      const field = fieldText(keys[i] as string, value[keys[i] as string])
+      if (field === undefined) return undefined
+      if (i > 0) pieces.push(',')
+      pieces.push(field)
+      starts[i] = at
+      at += field.length + 1
+    }
+    starts[keys.length] = at
+    pieces.push(SUFFIX)
+    return new _TextLayout(pieces.join(''), keys, starts)
+  }
+
+  /**
+   * The layout of `value`, which is this layout's value with only the
+   * top-level fields `names` changed (set, replaced, removed or added, as
+   * `applyFieldChanges` does). `undefined` when it cannot be made that way
+   * (then serialize `value` whole): a value that is not a plain object, an
+   * added integer-like key (the engine orders those first), a field
+   * `JSON.stringify` leaves out.
+   */
+  patched(value: unknown, names: readonly string[]): _TextLayout | undefined {
+    if (!isPlainObject(value)) return undefined
+    if (names.length > MAX_SPLICED) return _TextLayout.of(value)
+    const keys = this._keys
+    // The touched fields of this layout (index → new text, `null`: removed), and the added ones.
+    const touched: [index: number, field: string | null][] = []
+    const added: [key: string, field: string][] = []
+    for (let n = 0; n < names.length; n++) {
+      const name = names[n] as string
+      if (names.indexOf(name) < n) continue
+      const index = keys.indexOf(name)
+      if (!Object.hasOwn(value, name)) {
+        if (index >= 0) touched.push([index, null])
+        continue
+      }
+      const field = fieldText(name, value[name])
+      if (field === undefined) return undefined
+      if (index >= 0) touched.push([index, field])
+      else if (INTEGER_KEY.test(name)) return undefined
+      else added.push([name, field])
+    }
+    if (touched.length === 0 && added.length === 0) return this
+    touched.sort((a, b) => a[0] - b[0])
+    const starts = this._starts
+    const text = this.text
+    if (added.length === 0 && touched.every(([, field]) => field !== null)) return this._replaced(touched)
+    const nextKeys: string[] = []
+    const nextStarts: number[] = []
+    const pieces: string[] = [PREFIX]
+    let at = PREFIX.length
+    const push = (piece: string): void => {
+      if (pieces.length > 1) pieces.push(',')
+      pieces.push(piece)
+      at += piece.length + 1
+    }
+    // Copies the untouched fields [from, to) as one piece.
+    const copy = (from: number, to: number): void => {
+      if (to <= from) return
+      const start = starts[from] as number
+      for (let i = from; i < to; i++) {
+        nextKeys.push(keys[i] as string)
+        nextStarts.push(at + (starts[i] as number) - start)
+      }
+      push(text.slice(start, (starts[to] as number) - 1))
+    }
+    let next = 0
+    for (const [index, field] of touched) {
+      copy(next, index)
+      next = index + 1
+      if (field === null) continue
+      nextKeys.push(keys[index] as string)
+      nextStarts.push(at)
+      push(field)
+    }
+    copy(next, keys.length)
+    for (const [key, field] of added) {
+      nextKeys.push(key)
+      nextStarts.push(at)
+      push(field)
+    }
+    nextStarts.push(at)
+    pieces.push(SUFFIX)
+    return new _TextLayout(pieces.join(''), nextKeys, nextStarts)
+  }
+
+  /** {@link patched} when fields are only replaced (sorted by index): the same keys, the starts moved. */
+  private _replaced(touched: readonly (readonly [index: number, field: string | null])[]): _TextLayout {
+    const starts = this._starts.slice()
+    const text = this.text
+    const pieces: string[] = []
+    let from = 0
+    let shift = 0
+    for (let t = 0; t < touched.length; t++) {
+      const [index, field] = touched[t] as readonly [number, string]
+      const start = this._starts[index] as number
+      const end = (this._starts[index + 1] as number) - 1
+      pieces.push(text.slice(from, start), field)
+      from = end
+      shift += field.length - (end - start)
+      if (shift === 0) continue
+      const until =
+        t + 1 < touched.length ? (touched[t + 1] as readonly [number, string])[0] : starts.length - 1
+      for (let i = index + 1; i <= until; i++) starts[i] = (this._starts[i] as number) + shift
+    }
+    pieces.push(text.slice(from))
+    return new _TextLayout(pieces.join(''), this._keys, starts)
+  }
+}
+
+/** `"key":value`, or `undefined` for a value `JSON.stringify` leaves out. */
+function fieldText(key: string, value: unknown): string | undefined {
+  const text = JSON.stringify(value) as string | undefined
+  return text === undefined ? undefined : `${_jsonString(key)}:${text}`
+}
