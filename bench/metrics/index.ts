@@ -8,6 +8,7 @@ import { p5EditBytes } from './p5EditBytes.ts'
 import { p6IdleMemory } from './p6IdleMemory.ts'
 import { p7CatchUp } from './p7CatchUp.ts'
 import { p8PresenceFanOut } from './p8PresenceFanOut.ts'
+import { p9PatchSize } from './p9PatchSize.ts'
 import type { Metric } from './types.ts'
 
 /** Every metric, in report order. A new one is a file exporting a `Metric` and a line here. */
@@ -22,4 +23,5 @@ export const metrics: readonly Metric[] = [
   p6IdleMemory,
   p7CatchUp,
   p8PresenceFanOut,
+  p9PatchSize,
 ]

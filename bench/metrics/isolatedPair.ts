@@ -7,7 +7,7 @@ import type { BenchContext } from './types.ts'
 const MIN_REPEATS = 9
 
 /** The micro-benchmark roles. */
-type MicroRole = 'storeMicro' | 'codecMicro'
+type MicroRole = 'storeMicro' | 'codecMicro' | 'hubMicro'
 
 /**
  * Runs one micro-benchmark row with each side in a fresh process of its

@@ -14,6 +14,7 @@ export const roles = {
   bytesClient: () => import('./bytesClient.ts'),
   storeMicro: () => import('./storeMicro.ts'),
   codecMicro: () => import('./codecMicro.ts'),
+  hubMicro: () => import('./hubMicro.ts'),
 }
 
 /** A role's name. */
