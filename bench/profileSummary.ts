@@ -58,7 +58,7 @@ function summarize(file: string, top: number): void {
 const args = process.argv.slice(2)
 const topAt = args.indexOf('--top')
 const top = topAt >= 0 ? Number(args[topAt + 1]) : 25
-const files = args.filter((arg, i) => arg !== '--top' && i !== topAt + 1)
+const files = args.filter((_, i) => topAt < 0 || (i !== topAt && i !== topAt + 1))
 if (files.length === 0) {
   console.error('usage: npx tsx bench/profileSummary.ts <file.cpuprofile>… [--top 25]')
   process.exit(2)
