@@ -21,8 +21,8 @@ export interface _EntityState {
   plain: boolean
   /** The field revisions, or {@link _NOT_DECODED} (read from `fields` when needed). Never mutated. */
   revisions: _FieldRevisions | typeof _NOT_DECODED
-  /** Where the decoded value's top-level fields are in its text (`null`: none; missing: not made yet). */
-  layout?: _TextLayout | null | undefined
+  /** Where the decoded value's top-level fields are in its text, for patches (missing: none). */
+  layout?: _TextLayout | undefined
 }
 
 /** @internal The last committed state and its revision (`0` and `text: null` when it never existed). */

@@ -52,9 +52,9 @@ export interface EntityState {
   revisions?: _FieldRevisions | typeof _NOT_DECODED
   /**
    * @internal Where the decoded value's top-level fields are in its text, for
-   * patches (`null`: it has none, the value is not an object; missing: not made yet).
+   * patches; missing for a state not made by a patch, or not an object.
    */
-  layout?: _TextLayout | null | undefined
+  layout?: _TextLayout | undefined
 }
 
 /** Who makes a write, for its field revisions and the conflicts of later writes. */
@@ -439,7 +439,7 @@ function patch(
     change = splitChange(msg.r, msg.id, { set: `[${kept.join(',')}]`, unset: unsetText })
   }
   // Plain JSON before and after: only the touched top-level fields are serialized.
-  const layout = plain ? patchedLayout(base, current, merged, msg) : undefined
+  const layout = plain ? patchedLayout(base, merged, msg) : undefined
   const encoded: Encoded | undefined =
     layout !== undefined ? undefined : plain ? { json: merged } : serializer.serialize(merged)
   return {
@@ -459,25 +459,20 @@ function patch(
 }
 
 /**
- * The layout of a plain patch's result, made from its base's layout (made
- * now and kept on the base when it has none) and the top-level fields the
- * patch names; `undefined` when the text must be serialized whole (a set of
- * the whole value, a value that is not an object; see {@link _TextLayout.patched}).
+ * The layout of a plain patch's result, made from its base's layout and the
+ * top-level fields the patch names, or (a base without one: the first patch
+ * since a read or a put) from the whole result; `undefined` when the text
+ * must be serialized whole (a set of the whole value, a value that is not
+ * an object; see {@link _TextLayout.patched}).
  */
-function patchedLayout(
-  base: EntityState,
-  current: unknown,
-  merged: unknown,
-  msg: PatchMessage,
-): _TextLayout | undefined {
+function patchedLayout(base: EntityState, merged: unknown, msg: PatchMessage): _TextLayout | undefined {
   const names: string[] = []
   for (const [path] of msg.set) {
     if (path.length === 0) return undefined
     names.push(path[0] as string)
   }
   if (msg.unset) for (const path of msg.unset) if (path.length > 0) names.push(path[0] as string)
-  if (base.layout === undefined) base.layout = _TextLayout.of(current) ?? null
-  return base.layout?.patched(merged, names)
+  return base.layout ? base.layout.patched(merged, names) : _TextLayout.of(merged)
 }
 
 /** Whether a value of a patch's `set` has a `meta` (not a plain JSON value). */
