@@ -11,8 +11,9 @@ import { decideWrite, type EntityState, type WriteContext } from '@lensync/sync-
 import { describe, expect, it } from 'vitest'
 import { mulberry32, type Random, seedFromEnv } from './support/prng.ts'
 
-// A patch of a plain record rewrites only the top-level fields it touches
-// in the stored text and copies the rest (see the README, Limits). The text
+// A patch rewrites only the top-level fields it touches in the stored text
+// and copies the rest (see the README, Limits), for plain records and for
+// those whose envelope has a `meta` (Dates, Sets, Maps, BigInts, RegExps). The text
 // must still be exactly what serializing the whole new value gives: storage,
 // snapshots and other nodes read it. These tests chain seeded random writes
 // through decideWrite and compare every state's text with that.
@@ -69,11 +70,27 @@ function randomPath(random: Random, keys: readonly string[]): FieldPath {
   return Array.from({ length: random.chance(0.7) ? 1 : random.int(2, 3) }, () => random.pick(keys))
 }
 
-/** A set entry with a plain value, or (in a rich run, sometimes) a Date, which has a `meta`. */
+/** Values the serializer annotates (a `meta`): its fast path's types, and a RegExp, which superjson encodes. */
+function richValue(random: Random): unknown {
+  switch (random.int(0, 4)) {
+    case 0:
+      return new Date(random.int(0, 1e12))
+    case 1:
+      return new Set([random.int(0, 9), 'a'])
+    case 2:
+      return new Map([[random.pick(RICH_KEYS), { at: new Date(random.int(0, 1e12)) }]])
+    case 3:
+      return BigInt(random.int(0, 1e9)) * 10n ** 12n
+    default:
+      return /ab+c/gi
+  }
+}
+
+/** A set entry with a plain value, or (in a rich run, sometimes) one with a `meta`. */
 function randomSet(random: Random, rich: boolean): FieldSet {
   const keys = rich ? RICH_KEYS : KEYS
   const path = random.chance(0.02) ? [] : randomPath(random, keys)
-  if (rich && random.chance(0.1)) return [path, defaultSerializer.serialize(new Date(random.int(0, 1e12)))]
+  if (rich && random.chance(0.15)) return [path, defaultSerializer.serialize(richValue(random))]
   const value = randomValue(random, path.length === 0 ? 2 : 1, keys)
   return [path, { json: value } as Encoded]
 }
@@ -85,7 +102,7 @@ function wholeText(value: unknown): string {
 
 const limits = { maxEntityBytes: 1 << 22, maxPatchEntries: 10_000 }
 
-describe('a patch of a plain record rewrites only its fields, to the same text', () => {
+describe('a patch rewrites only its fields, to the same text', () => {
   it(`gives, after every write, the text of the whole new value (seed ${SEED})`, () => {
     const random = mulberry32(SEED)
     let spliced = 0

@@ -2,7 +2,8 @@ import { isPlainObject } from '@lensync/protocol'
 import { _jsonString } from './jsonString.ts'
 
 const PREFIX = '{"json":{'
-const SUFFIX = '}}'
+/** The end of a plain envelope: the value's object, then the envelope. */
+const PLAIN_END = '}}'
 /** A key the engine orders among the integer keys, ahead of the others, instead of by insertion. */
 const INTEGER_KEY = /^(?:0|[1-9][0-9]*)$/
 /** More touched fields than this: the layout is made again (each one is looked up by a scan). */
@@ -10,13 +11,14 @@ const MAX_SPLICED = 32
 
 /**
  * @internal
- * The envelope text of a plain entity whose value is an object
- * (`{"json":{…}}`, exactly `JSON.stringify({ json: value })`) and where each
- * top-level field's `"key":value` starts in it. A patch then makes its
- * text from the fields it touches: the untouched runs are copied as they
- * are, so a one-field patch of a 50 KB record serializes one field, not
- * 50 KB (see the sync-server README, Limits). Immutable, like the state
- * that holds it.
+ * The envelope text of an entity whose `json` is an object
+ * (`{"json":{…}}`, or `{"json":{…},"meta":…}`: exactly `JSON.stringify` of
+ * the envelope) and where each top-level field's `"key":value` starts in
+ * it. A patch then makes its text from the fields it touches: the
+ * untouched runs are copied as they are, so a one-field patch of a 50 KB
+ * record serializes one field, not 50 KB (see the sync-server README,
+ * Limits). The text after the fields (`end`: `}}`, or `},"meta":…}`) is
+ * given anew each time. Immutable, like the state that holds it.
  */
 export class _TextLayout {
   private constructor(
@@ -33,11 +35,14 @@ export class _TextLayout {
   ) {}
 
   /**
-   * The layout of a value, made by serializing each top-level field;
-   * `undefined` for a value that is not a plain object, or with a field
-   * `JSON.stringify` leaves out (`undefined`, a function).
+   * The layout of an envelope's `json`, made by serializing each top-level
+   * field; `undefined` for a `json` that is not a plain object, or with a
+   * field `JSON.stringify` leaves out (`undefined`, a function).
+   *
+   * @param value - The envelope's `json`.
+   * @param end - The text after its fields: `}}`, or `},"meta":…}`.
    */
-  static of(value: unknown): _TextLayout | undefined {
+  static of(value: unknown, end = PLAIN_END): _TextLayout | undefined {
     if (!isPlainObject(value)) return undefined
     const keys = Object.keys(value)
     const pieces: string[] = [PREFIX]
@@ -52,21 +57,25 @@ export class _TextLayout {
       at += field.length + 1
     }
     starts[keys.length] = at
-    pieces.push(SUFFIX)
+    pieces.push(end)
     return new _TextLayout(pieces.join(''), keys, starts)
   }
 
   /**
-   * The layout of `value`, which is this layout's value with only the
+   * The layout of `value`, which is this layout's `json` with only the
    * top-level fields `names` changed (set, replaced, removed or added, as
    * `applyFieldChanges` does). `undefined` when it cannot be made that way
-   * (then serialize `value` whole): a value that is not a plain object, an
-   * added integer-like key (the engine orders those first), a field
-   * `JSON.stringify` leaves out.
+   * (then serialize the envelope whole): a `value` that is not a plain
+   * object, an added integer-like key (the engine orders those first), a
+   * field `JSON.stringify` leaves out.
+   *
+   * @param value - The new envelope's `json`.
+   * @param names - The top-level fields the patch set or unset (repeats allowed).
+   * @param end - The text after its fields: `}}`, or `},"meta":…}`.
    */
-  patched(value: unknown, names: readonly string[]): _TextLayout | undefined {
+  patched(value: unknown, names: readonly string[], end = PLAIN_END): _TextLayout | undefined {
     if (!isPlainObject(value)) return undefined
-    if (names.length > MAX_SPLICED) return _TextLayout.of(value)
+    if (names.length > MAX_SPLICED) return _TextLayout.of(value, end)
     const keys = this._keys
     // The touched fields of this layout (index → new text, `null`: removed), and the added ones.
     const touched: [index: number, field: string | null][] = []
@@ -85,11 +94,11 @@ export class _TextLayout {
       else if (INTEGER_KEY.test(name)) return undefined
       else added.push([name, field])
     }
-    if (touched.length === 0 && added.length === 0) return this
     touched.sort((a, b) => a[0] - b[0])
     const starts = this._starts
     const text = this.text
-    if (added.length === 0 && touched.every(([, field]) => field !== null)) return this._replaced(touched)
+    if (added.length === 0 && touched.every(([, field]) => field !== null))
+      return this._replaced(touched, end)
     const nextKeys: string[] = []
     const nextStarts: number[] = []
     const pieces: string[] = [PREFIX]
@@ -125,12 +134,15 @@ export class _TextLayout {
       push(field)
     }
     nextStarts.push(at)
-    pieces.push(SUFFIX)
+    pieces.push(end)
     return new _TextLayout(pieces.join(''), nextKeys, nextStarts)
   }
 
-  /** {@link patched} when fields are only replaced (sorted by index): the same keys, the starts moved. */
-  private _replaced(touched: readonly (readonly [index: number, field: string | null])[]): _TextLayout {
+  /** {@link patched} when fields are only replaced (sorted by index; none added or removed): the same keys, the starts moved. */
+  private _replaced(
+    touched: readonly (readonly [index: number, field: string | null])[],
+    end: string,
+  ): _TextLayout {
     const starts = this._starts.slice()
     const text = this.text
     const pieces: string[] = []
@@ -139,16 +151,18 @@ export class _TextLayout {
     for (let t = 0; t < touched.length; t++) {
       const [index, field] = touched[t] as readonly [number, string]
       const start = this._starts[index] as number
-      const end = (this._starts[index + 1] as number) - 1
+      const stop = (this._starts[index + 1] as number) - 1
       pieces.push(text.slice(from, start), field)
-      from = end
-      shift += field.length - (end - start)
+      from = stop
+      shift += field.length - (stop - start)
       if (shift === 0) continue
       const until =
         t + 1 < touched.length ? (touched[t + 1] as readonly [number, string])[0] : starts.length - 1
       for (let i = index + 1; i <= until; i++) starts[i] = (this._starts[i] as number) + shift
     }
-    pieces.push(text.slice(from))
+    // The fields end where a comma after the last would (no fields: at the object's brace).
+    const fields = this._keys.length === 0 ? PREFIX.length : (this._starts[this._keys.length] as number) - 1
+    pieces.push(text.slice(from, fields), end)
     return new _TextLayout(pieces.join(''), this._keys, starts)
   }
 }

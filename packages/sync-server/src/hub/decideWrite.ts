@@ -438,16 +438,15 @@ function patch(
     const unsetText = msg.unset === undefined ? undefined : JSON.stringify(unset)
     change = splitChange(msg.r, msg.id, { set: `[${kept.join(',')}]`, unset: unsetText })
   }
-  // Plain JSON before and after: only the touched top-level fields are serialized.
-  const layout = plain ? patchedLayout(base, merged, msg) : undefined
-  const encoded: Encoded | undefined =
-    layout !== undefined ? undefined : plain ? { json: merged } : serializer.serialize(merged)
+  const encoded: Encoded = plain ? { json: merged } : serializer.serialize(merged)
+  // Only the touched top-level fields are serialized (see _TextLayout).
+  const layout = patchedLayout(base, encoded, msg, serializer)
   return {
     kind: 'write',
     state: {
       text: layout !== undefined ? layout.text : JSON.stringify(encoded),
       decoded: merged,
-      plain: encoded?.meta === undefined,
+      plain: encoded.meta === undefined,
       revisions: _stampWrite(revisions, stamped, stamp),
       layout,
     },
@@ -459,20 +458,40 @@ function patch(
 }
 
 /**
- * The layout of a plain patch's result, made from its base's layout and the
+ * The layout of a patch's result, made from its base's layout and the
  * top-level fields the patch names, or (a base without one: the first patch
  * since a read or a put) from the whole result; `undefined` when the text
- * must be serialized whole (a set of the whole value, a value that is not
- * an object; see {@link _TextLayout.patched}).
+ * must be serialized whole (see {@link _TextLayout.patched}; a set of the
+ * whole value; a serializer of the application's, whose `json` may not be
+ * made field by field; a `meta` of more than value annotations, such as
+ * superjson's `referentialEqualities` for shared references).
  */
-function patchedLayout(base: EntityState, merged: unknown, msg: PatchMessage): _TextLayout | undefined {
+function patchedLayout(
+  base: EntityState,
+  encoded: Encoded,
+  msg: PatchMessage,
+  serializer: Serializer,
+): _TextLayout | undefined {
+  const meta = encoded.meta
+  let end = '}}'
+  if (meta !== undefined) {
+    if (serializer !== defaultSerializer || !annotationsOnly(meta)) return undefined
+    end = `},"meta":${JSON.stringify(meta)}}`
+  }
   const names: string[] = []
   for (const [path] of msg.set) {
     if (path.length === 0) return undefined
     names.push(path[0] as string)
   }
   if (msg.unset) for (const path of msg.unset) if (path.length > 0) names.push(path[0] as string)
-  return base.layout ? base.layout.patched(merged, names) : _TextLayout.of(merged)
+  return base.layout ? base.layout.patched(encoded.json, names, end) : _TextLayout.of(encoded.json, end)
+}
+
+/** Whether a `meta` has only value annotations (`values`, `v`), as the default serializer's fast path makes. */
+function annotationsOnly(meta: unknown): boolean {
+  if (typeof meta !== 'object' || meta === null) return false
+  for (const key in meta) if (key !== 'values' && key !== 'v') return false
+  return true
 }
 
 /** Whether a value of a patch's `set` has a `meta` (not a plain JSON value). */
