@@ -2,7 +2,7 @@
 // new state, field revisions, the broadcast change) of a small and of a large record, chained
 // as the hub chains an entity's writes. Timed in CPU time (cpuNanos).
 
-import type { PatchMessage } from '@lensync/protocol'
+import { defaultSerializer, type PatchMessage } from '@lensync/protocol'
 import { decideWrite, defaultSyncLimits, type EntityState, type WriteContext } from '@lensync/sync-server'
 import { cpuNanos } from '../lib/cpuClock.ts'
 import { task } from '../lib/fixtures.ts'
@@ -33,15 +33,18 @@ export const methods = {
   /**
    * `iterations` one-field patches (the title) of one task, each decided on
    * the state the one before made. `small`: the task (~300 B); `large`: the
-   * same task with ~48 KiB of notes. Checks first that the patched text is
-   * the whole new value's. ns per patch.
+   * same task with ~48 KiB of notes. `rich`: the task has a Date too (its
+   * envelope has a `meta`). Checks first that the patched text is the whole
+   * new value's. ns per patch.
    */
-  patch(record: 'small' | 'large', iterations: number): number {
-    const value = task('t-1')
+  patch(record: 'small' | 'large', iterations: number, rich = false): number {
+    const value: Record<string, unknown> = { ...task('t-1') }
     if (record === 'large') value.notes = LARGE_NOTES
-    let state: EntityState = { text: JSON.stringify({ json: value }) }
+    if (rich) value.due = new Date(Date.UTC(2026, 11, 4))
+    const text = (v: unknown) => JSON.stringify(defaultSerializer.serialize(v))
+    let state: EntityState = { text: text(value) }
     for (let op = 1; op <= 3; op++) state = patched(state, op)
-    if (state.text !== JSON.stringify({ json: { ...value, title: 'Title 3' } }))
+    if (state.text !== text({ ...value, title: 'Title 3' }))
       throw new Error('hub: the patched text is not the new value')
     const start = cpuNanos()
     for (let op = 4; op < iterations + 4; op++) state = patched(state, op)
