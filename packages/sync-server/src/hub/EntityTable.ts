@@ -21,7 +21,7 @@ export interface _EntityState {
   plain: boolean
   /** The field revisions, or {@link _NOT_DECODED} (read from `fields` when needed). Never mutated. */
   revisions: _FieldRevisions | typeof _NOT_DECODED
-  /** Where the decoded value's top-level fields are in its text, for patches (missing: none). */
+  /** Where the top-level fields of the envelope's `json` are in its text, for patches (missing: none). */
   layout?: _TextLayout | undefined
 }
 

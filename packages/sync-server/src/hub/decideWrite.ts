@@ -51,8 +51,9 @@ export interface EntityState {
   /** @internal The field revisions (from `fields`, or made by a write), or `_NOT_DECODED` (missing: not read either). Never mutated. */
   revisions?: _FieldRevisions | typeof _NOT_DECODED
   /**
-   * @internal Where the decoded value's top-level fields are in its text, for
-   * patches; missing for a state not made by a patch, or not an object.
+   * @internal Where the top-level fields of the envelope's `json` are in its
+   * text, for patches; missing for a state not made by a patch, or whose
+   * text a patch had to serialize whole.
    */
   layout?: _TextLayout | undefined
 }
