@@ -441,7 +441,7 @@ function patch(
   }
   const encoded: Encoded = plain ? { json: merged } : serializer.serialize(merged)
   // Only the touched top-level fields are serialized (see _TextLayout).
-  const layout = patchedLayout(base, encoded, msg, serializer)
+  const layout = patchedLayout(base, encoded, changes, unset, plain ? undefined : serializer)
   return {
     kind: 'write',
     state: {
@@ -460,32 +460,43 @@ function patch(
 
 /**
  * The layout of a patch's result, made from its base's layout and the
- * top-level fields the patch names, or (a base without one: the first patch
+ * top-level fields the merge wrote (`changes`, `unset`), or (a base without one: the first patch
  * since a read or a put) from the whole result; `undefined` when the text
  * must be serialized whole (see {@link _TextLayout.patched}; a set of the
  * whole value; a serializer of the application's, whose `json` may not be
  * made field by field; a `meta` of more than value annotations, such as
  * superjson's `referentialEqualities` for shared references).
+ *
+ * @param serializer - What encoded the result; `undefined`: nothing did
+ *   (plain JSON, `{ json: merged }`, as the base's when it has a layout).
  */
 function patchedLayout(
   base: EntityState,
   encoded: Encoded,
-  msg: PatchMessage,
-  serializer: Serializer,
+  changes: readonly FieldChange[],
+  unset: readonly FieldPath[],
+  serializer: Serializer | undefined,
 ): _TextLayout | undefined {
+  if (serializer !== undefined && serializer !== defaultSerializer) return undefined
   const meta = encoded.meta
   let end = '}}'
   if (meta !== undefined) {
-    if (serializer !== defaultSerializer || !annotationsOnly(meta)) return undefined
+    if (!annotationsOnly(meta)) return undefined
     end = `},"meta":${JSON.stringify(meta)}}`
   }
+  // The fields as the merge wrote them (a keep-theirs conflict dropped some):
+  // a new key is added where its first write is, as in the merged value.
   const names: string[] = []
-  for (const [path] of msg.set) {
+  for (const [path] of changes) {
     if (path.length === 0) return undefined
     names.push(path[0] as string)
   }
-  if (msg.unset) for (const path of msg.unset) if (path.length > 0) names.push(path[0] as string)
-  return base.layout ? base.layout.patched(encoded.json, names, end) : _TextLayout.of(encoded.json, end)
+  for (const path of unset) if (path.length > 0) names.push(path[0] as string)
+  // A base written as plain JSON, now encoded by the serializer: the same
+  // field can be other text (JSON writes -0 as 0 and Infinity as null, the
+  // serializer annotates them), so nothing of the base's text is kept.
+  const fresh = base.layout === undefined || (serializer !== undefined && base.plain === true)
+  return fresh ? _TextLayout.of(encoded.json, end) : base.layout?.patched(encoded.json, names, end)
 }
 
 /** Whether a `meta` has only value annotations (`values`, `v`), as the default serializer's fast path makes. */
