@@ -2,8 +2,6 @@ import { isPlainObject } from '@lensync/protocol'
 import { _jsonString } from './jsonString.ts'
 
 const PREFIX = '{"json":{'
-/** The end of a plain envelope: the value's object, then the envelope. */
-const PLAIN_END = '}}'
 /** A key the engine orders among the integer keys, ahead of the others, instead of by insertion. */
 const INTEGER_KEY = /^(?:0|[1-9][0-9]*)$/
 /** More touched fields than this: the layout is made again (each one is looked up by a scan). */
@@ -42,7 +40,7 @@ export class _TextLayout {
    * @param value - The envelope's `json`.
    * @param end - The text after its fields: `}}`, or `},"meta":…}`.
    */
-  static of(value: unknown, end = PLAIN_END): _TextLayout | undefined {
+  static of(value: unknown, end: string): _TextLayout | undefined {
     if (!isPlainObject(value)) return undefined
     const keys = Object.keys(value)
     const pieces: string[] = [PREFIX]
@@ -73,7 +71,7 @@ export class _TextLayout {
    * @param names - The top-level fields the patch set or unset (repeats allowed).
    * @param end - The text after its fields: `}}`, or `},"meta":…}`.
    */
-  patched(value: unknown, names: readonly string[], end = PLAIN_END): _TextLayout | undefined {
+  patched(value: unknown, names: readonly string[], end: string): _TextLayout | undefined {
     if (!isPlainObject(value)) return undefined
     if (names.length > MAX_SPLICED) return _TextLayout.of(value, end)
     const keys = this._keys
@@ -97,8 +95,6 @@ export class _TextLayout {
     touched.sort((a, b) => a[0] - b[0])
     const starts = this._starts
     const text = this.text
-    if (added.length === 0 && touched.every(([, field]) => field !== null))
-      return this._replaced(touched, end)
     const nextKeys: string[] = []
     const nextStarts: number[] = []
     const pieces: string[] = [PREFIX]
@@ -136,34 +132,6 @@ export class _TextLayout {
     nextStarts.push(at)
     pieces.push(end)
     return new _TextLayout(pieces.join(''), nextKeys, nextStarts)
-  }
-
-  /** {@link patched} when fields are only replaced (sorted by index; none added or removed): the same keys, the starts moved. */
-  private _replaced(
-    touched: readonly (readonly [index: number, field: string | null])[],
-    end: string,
-  ): _TextLayout {
-    const starts = this._starts.slice()
-    const text = this.text
-    const pieces: string[] = []
-    let from = 0
-    let shift = 0
-    for (let t = 0; t < touched.length; t++) {
-      const [index, field] = touched[t] as readonly [number, string]
-      const start = this._starts[index] as number
-      const stop = (this._starts[index + 1] as number) - 1
-      pieces.push(text.slice(from, start), field)
-      from = stop
-      shift += field.length - (stop - start)
-      if (shift === 0) continue
-      const until =
-        t + 1 < touched.length ? (touched[t + 1] as readonly [number, string])[0] : starts.length - 1
-      for (let i = index + 1; i <= until; i++) starts[i] = (this._starts[i] as number) + shift
-    }
-    // The fields end where a comma after the last would (no fields: at the object's brace).
-    const fields = this._keys.length === 0 ? PREFIX.length : (this._starts[this._keys.length] as number) - 1
-    pieces.push(text.slice(from, fields), end)
-    return new _TextLayout(pieces.join(''), this._keys, starts)
   }
 }
 
