@@ -15,6 +15,7 @@ import {
 } from '@lensync/protocol'
 import { describe, expect, it } from 'vitest'
 import { serverError } from './serverError.ts'
+import { wirePair } from './wirePair.ts'
 
 // Protocol version 3's short patch and short change: a one-edit write as
 // the JSON array `[handle, base, path, value, …]` and its broadcast as
@@ -26,28 +27,7 @@ const plainText = JSON.stringify({ json: { name: 'Ada', age: 36 } })
 
 /** A client wire and a server wire agreed on `version`, the entity wide/w-1 bound to handle 1. */
 function pair(version = 3) {
-  const client = createClientWire()
-  const server = createServerWire(version)
-  client.agreed(version)
-  client.parse(server.entitySnap('wide', 'w-1', 1, plainText, true))
-  const sent: string[] = []
-  return {
-    sent,
-    server,
-    /** Client → server: the frame's messages as the hub reads them. */
-    up(messages: ClientMessage[]): (ClientMessage | ProtocolError)[] {
-      client.send(messages, text => {
-        sent.push(text)
-        return true
-      })
-      const envelopes = parseFrame(sent.at(-1) as string)
-      if (envelopes instanceof ProtocolError) throw envelopes
-      return envelopes.map(raw => {
-        const decoded = server.decode(raw)
-        return decoded instanceof ProtocolError ? decoded : parseClientMessage(decoded)
-      })
-    },
-  }
+  return wirePair(version, server => server.entitySnap('wide', 'w-1', 1, plainText, true))
 }
 
 function patch(op: number, fields: Partial<Extract<ClientMessage, { t: 'patch' }>> = {}): ClientMessage {

@@ -11,11 +11,11 @@ import {
   negotiateVersion,
   ProtocolError,
   parseClientMessage,
-  type ServerMessage,
 } from '@lensync/protocol'
 import superjson from 'superjson'
 import { describe, expect, it } from 'vitest'
 import { serverError } from './serverError.ts'
+import { wirePair } from './wirePair.ts'
 
 // Protocol version 2: every compact form through its encoder and the other
 // side's decoder, back to the version 1 message; and hostile compact input,
@@ -25,37 +25,9 @@ const rich = superjson.serialize({ at: new Date(0), tags: new Set(['a']) })
 const richText = JSON.stringify(rich)
 const plainText = JSON.stringify({ json: { name: 'Ada', age: 36 } })
 
-/** A client wire and a server wire talking to each other. */
+/** A client wire and a server wire agreed on version 2. */
 function pair() {
-  const client = createClientWire()
-  const server = createServerWire(2)
-  client.agreed(2)
-  const sent: string[] = []
-  return {
-    client,
-    server,
-    sent,
-    /** Client → server: the frame's messages as the hub sees them. */
-    up(messages: ClientMessage[]): (ClientMessage | ProtocolError)[] {
-      client.send(messages, text => {
-        sent.push(text)
-        return true
-      })
-      const data = JSON.parse(sent.at(-1) as string) as unknown
-      return (Array.isArray(data) ? data : [data]).map(raw => {
-        const decoded = server.decode(raw)
-        return decoded instanceof ProtocolError ? decoded : parseClientMessage(decoded)
-      })
-    },
-    /** Server → client: the messages the client reads. */
-    down(text: string): ServerMessage {
-      const parsed = client.parse(text)
-      if (parsed instanceof ProtocolError) throw parsed
-      const [first] = parsed
-      if (!first?.ok) throw first?.error
-      return first.message
-    },
-  }
+  return wirePair(2)
 }
 
 describe('version negotiation', () => {
