@@ -4,11 +4,11 @@ import {
   createClientWire,
   createServerWire,
   ProtocolError,
-  parseClientMessage,
   parseFrame,
   type ServerMessage,
   type ServerWire,
 } from '@lensync/protocol'
+import { readAsHub } from './serverError.ts'
 
 /** What {@link wirePair} gives a test. */
 export interface WirePair {
@@ -49,10 +49,7 @@ export function wirePair(version: number, bound?: (server: ServerWire) => string
       })
       const envelopes = parseFrame(sent.at(-1) as string)
       if (envelopes instanceof ProtocolError) throw envelopes
-      return envelopes.map(raw => {
-        const decoded = server.decode(raw)
-        return decoded instanceof ProtocolError ? decoded : parseClientMessage(decoded)
-      })
+      return envelopes.map(raw => readAsHub(server, raw))
     },
     down(text) {
       const parsed = client.parse(text)
