@@ -72,6 +72,8 @@ export class App {
       noServer: true,
       // Hands each socket's events to its session: no listeners per connection.
       WebSocket: _sessionSocketClass(),
+      // The session socket answers pings itself, without a callback per socket.
+      autoPong: false,
       clientTracking: false,
       maxPayload: options.maxFrameSize,
       perMessageDeflate: options.perMessageDeflate,

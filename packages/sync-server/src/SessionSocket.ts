@@ -25,6 +25,14 @@ let sessionSocketClass: typeof WebSocket | undefined
 
 /**
  * @internal
+ * Pongs a socket may have waiting to be written before it is dropped: a
+ * peer that pings but does not read would otherwise make the server queue
+ * pongs without end. `ws`'s own default for `maxPendingAutoPongs`.
+ */
+export const _MAX_PENDING_PONGS = 60
+
+/**
+ * @internal
  * The app's `ws` WebSocket class (its server's `WebSocket` option): it hands
  * the events a session needs straight to that session, instead of to
  * listeners. Four listeners cost every connection an events table of a few
@@ -32,6 +40,12 @@ let sessionSocketClass: typeof WebSocket | undefined
  * Listeners still hear every event (after the session did); other events,
  * and all events before a session took the socket, are emitted as usual (an
  * `'error'` without a session or listener still throws, as in `ws`).
+ *
+ * It answers pings itself (the app's server has `autoPong: false`): `ws`'s
+ * automatic pong gives every socket a callback of its own, about 110 bytes
+ * per connection, where this one makes a callback only per ping. The rules
+ * are `ws`'s: a ping on an open socket is answered with its payload, and a
+ * socket with {@link _MAX_PENDING_PONGS} pongs still unwritten is dropped.
  *
  * Made at the first call, not when this module loads: where `ws` resolves to
  * its browser stub (a test's DOM environment importing the package), there
@@ -42,6 +56,8 @@ let sessionSocketClass: typeof WebSocket | undefined
 export function _sessionSocketClass(): typeof WebSocket {
   sessionSocketClass ??= class SessionSocket extends WebSocket {
     _session: _SocketSession | undefined = undefined
+    /** Pongs sent and not written yet. */
+    _pendingPongs = 0
 
     /** @param args - What `ws`'s server passes to its `WebSocket` class. */
     constructor(...args: unknown[]) {
@@ -54,10 +70,24 @@ export function _sessionSocketClass(): typeof WebSocket {
     }
 
     override emit(event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'ping') this._pong(args[0] as Buffer)
       const session = this._session
       if (session === undefined || !sessionHandled(session, event, args)) return super.emit(event, ...args)
       if (this.listenerCount(event) > 0) super.emit(event, ...args)
       return true
+    }
+
+    /** Answers a ping, as `ws`'s `autoPong` would. */
+    private _pong(payload: Buffer): void {
+      if (this.readyState !== WebSocket.OPEN) return
+      if (this._pendingPongs >= _MAX_PENDING_PONGS) {
+        this.terminate()
+        return
+      }
+      this._pendingPongs++
+      this.pong(payload, false, () => {
+        this._pendingPongs--
+      })
     }
   }
   return sessionSocketClass

@@ -5,7 +5,8 @@ import type { Socket } from 'node:net'
  * What a WebSocket session keeps of its HTTP upgrade request, for the
  * connection's life: `session.request`, and what `authenticate` gets. The
  * fields of Node's `IncomingMessage` that describe the request — its
- * headers (cookies, `authorization`, `origin`), URL, method and socket
+ * headers (cookies, `authorization`, `origin`; all but the handshake's
+ * `sec-websocket-key`, used up by then), URL, method and socket
  * (`socket.remoteAddress`) — without the message object itself (its stream
  * state and raw header arrays), which would otherwise stay in memory with
  * every connection. An `IncomingMessage` is one too, so code written for
@@ -42,6 +43,11 @@ const SHARED_HEADERS: ReadonlySet<string> = new Set([
   'cache-control',
   'pragma',
 ])
+/**
+ * The handshake's nonce: used up once the connection is accepted, unique to
+ * every connection (about 40 bytes each), so it is not kept.
+ */
+const HANDSHAKE_KEY = 'sec-websocket-key'
 /** Values a table shares at most: the first ones seen stay (a bounded cost per app). */
 const MAX_SHARED_VALUES = 256
 /** Longer values are kept as they came. */
@@ -49,7 +55,8 @@ const MAX_SHARED_LENGTH = 512
 
 /**
  * @internal
- * Keeps the describing fields of an upgrade request, not the message. The
+ * Keeps the describing fields of an upgrade request, not the message, once
+ * the connection was accepted: every header but `sec-websocket-key`. The
  * values of common headers (and a URL without a query) are replaced by
  * equal strings from `shared`, so a thousand connections from one kind of
  * client hold them once.
@@ -59,10 +66,12 @@ const MAX_SHARED_LENGTH = 512
  * @returns A small object with its headers, URL, method and socket.
  */
 export function _upgradeRequest(request: IncomingMessage, shared: Map<string, string>): UpgradeRequest {
-  const headers = request.headers
-  for (const name in headers) {
-    const value = headers[name]
-    if (typeof value === 'string' && SHARED_HEADERS.has(name)) headers[name] = sharedValue(shared, value)
+  const headers: IncomingHttpHeaders = {}
+  const received = request.headers
+  for (const name in received) {
+    if (name === HANDSHAKE_KEY) continue
+    const value = received[name]
+    headers[name] = typeof value === 'string' && SHARED_HEADERS.has(name) ? sharedValue(shared, value) : value
   }
   const url = request.url
   return {

@@ -270,6 +270,9 @@ describe('ServerSession', () => {
           expect(session.id).toBe('s1')
           expect(session.params).toEqual({ room: 'a b', user: '7' })
           expect(session.request.headers['x-test']).toBe('yes')
+          expect(session.request.headers.upgrade).toBe('websocket')
+          // The handshake's nonce is used up once the session exists: not kept with it.
+          expect(session.request.headers).not.toHaveProperty('sec-websocket-key')
           expect(session.request.url).toBe('/rooms/a%20b/users/7?x=1')
           expect(session.protocol).toBe('lensync.v1')
           expect(protocol).toBe('lensync.v1')
