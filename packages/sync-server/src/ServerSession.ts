@@ -62,8 +62,8 @@ export class ServerSession {
   // The heartbeat wheel (`_HeartbeatTarget`) and the socket (`_SocketSession`) use a session
   // structurally: an `implements` would name internal types in the public declarations.
 
-  /** A unique id (from the app's `createId`). */
-  readonly id: string
+  /** Made by `createId` at the first read of {@link ServerSession.id} (most sessions never need one). */
+  private _id: string | undefined = undefined
   /**
    * What the session keeps of its HTTP upgrade request: headers, URL,
    * method and socket (see {@link UpgradeRequest}).
@@ -106,7 +106,6 @@ export class ServerSession {
   constructor(init: _SessionInit) {
     const { ws, options } = init
     this._ws = ws
-    this.id = options.createId()
     this.request = init.request
     this.params = init.params
     this._options = options
@@ -116,6 +115,15 @@ export class ServerSession {
 
     // The socket hands its events to the session (no listeners per connection).
     ws._session = this
+  }
+
+  /**
+   * A unique id, from the app's `createId`, made the first time it is read
+   * (a session that is never named holds no id string) and the same after.
+   */
+  get id(): string {
+    this._id ??= this._options.createId()
+    return this._id
   }
 
   /** Incoming frames in order; a `for await` loop over it ends when the connection closes. */

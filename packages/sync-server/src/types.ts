@@ -97,7 +97,10 @@ export interface AppOptions {
   logger?: Logger
   /** Timer functions for the heartbeat. Default the global ones. */
   timers?: Timers
-  /** Makes session ids. Default `crypto.randomUUID`. */
+  /**
+   * Makes session ids. Default `crypto.randomUUID`. Called the first time a
+   * session's `id` is read (a log line, your code), not for every connection.
+   */
   createId?: () => string
 }
 

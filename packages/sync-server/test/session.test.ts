@@ -254,6 +254,34 @@ describe('ServerSession', () => {
     })
   })
 
+  it('makes a session id with createId at its first read, once per session', async () => {
+    let made = 0
+    const app = createApp({ logger: recordingLogger(), createId: () => `s${++made}`, pingPeriod: 0 })
+    const sessions: ServerSession[] = []
+    const three = deferred<void>()
+    app.webSocket('/idle', async session => {
+      if (sessions.push(session) === 3) three.resolve()
+      for await (const _ of session.incoming) {
+        // idle
+      }
+    })
+    await testApplication(app, async client => {
+      const open = (async () => {
+        await Promise.all([1, 2, 3].map(() => client.webSocket('/idle', () => three.promise)))
+      })()
+      await three.promise
+      // Three idle sessions hold no id yet.
+      expect(made).toBe(0)
+      const [first, second, third] = sessions as [ServerSession, ServerSession, ServerSession]
+      expect(third.id).toBe('s1')
+      expect(first.id).toBe('s2')
+      expect([third.id, first.id]).toEqual(['s1', 's2'])
+      expect(made).toBe(2)
+      expect(second.id).toBe('s3')
+      await open
+    })
+  })
+
   it('exposes id, params, request, protocol and per-session settings', async () => {
     let counter = 0
     const app = createApp({ logger: recordingLogger(), createId: () => `s${++counter}`, pingPeriod: 0 })
