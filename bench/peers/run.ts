@@ -424,7 +424,9 @@ if (wants('presence')) {
   const results = await interleaved(
     metric,
     withPresence,
-    pair => pair.clients.callWithin(90_000, 'presenceSetup', pair.url, size.members),
+    // 180 s: automerge-repo's members settle after a join burst of ~1M deliveries (80–120 s of
+    // the clients' CPU at 100 members; bench/peers/systems/automergeClient.ts, `settled`).
+    pair => pair.clients.callWithin(180_000, 'presenceSetup', pair.url, size.members),
     async ({ server, clients }) => {
       const before = await serverIdle(server)
       const { deliveries } = await clients.call('presenceRound', size.bursts, BURST)

@@ -8,6 +8,19 @@ import type { SystemServer } from '../lib/system.ts'
 
 let running: { wss: WebSocketServer; repo: Repo } | undefined
 
+/**
+ * The adapter's keep-alive: a ping per socket every interval; a socket whose pong has not come
+ * by the next one is terminated (default 5 s). In the presence metric the 100 members share one
+ * clients process, which answers a ping only after reading all the server queued before it:
+ * while they join, that is a burst of ~1M deliveries (automergeClient.ts, `settled`), and the
+ * pongs took up to 29 s (the process's event loop stalled up to 45 s; a real client has a
+ * hundredth of that work). At 5 s the server dropped live members, and the next `Presence`
+ * broadcast on such a member's closing socket threw `Websocket not ready` out of a timer,
+ * ending the clients' process. Liveness only (y-websocket's server allows 30 s, Hocuspocus 60 s,
+ * lensync 30 + 15 s): pings are a few bytes, and no client goes away in these runs.
+ */
+const KEEP_ALIVE_MS = 120_000
+
 /** The automerge-repo sync server. */
 export const server: SystemServer = {
   async start() {
@@ -15,7 +28,7 @@ export const server: SystemServer = {
     await new Promise<void>(resolve => wss.once('listening', () => resolve()))
     // The adapter types `ws` 8's server as its own copy's; one copy is installed.
     const repo = new Repo({
-      network: [new NodeWSServerAdapter(wss as never)],
+      network: [new NodeWSServerAdapter(wss as never, KEEP_ALIVE_MS)],
       sharePolicy: async () => false,
     })
     running = { wss, repo }
