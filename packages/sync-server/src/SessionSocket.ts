@@ -24,12 +24,11 @@ export type _SessionSocket = WebSocket & {
 let sessionSocketClass: typeof WebSocket | undefined
 
 /**
- * @internal
  * Pongs a socket may have waiting to be written before it is dropped: a
  * peer that pings but does not read would otherwise make the server queue
  * pongs without end. `ws`'s own default for `maxPendingAutoPongs`.
  */
-export const _MAX_PENDING_PONGS = 60
+const MAX_PENDING_PONGS = 60
 
 /**
  * @internal
@@ -45,7 +44,7 @@ export const _MAX_PENDING_PONGS = 60
  * automatic pong gives every socket a callback of its own, about 110 bytes
  * per connection, where this one makes a callback only per ping. The rules
  * are `ws`'s: a ping on an open socket is answered with its payload, and a
- * socket with {@link _MAX_PENDING_PONGS} pongs still unwritten is dropped.
+ * socket with {@link MAX_PENDING_PONGS} pongs still unwritten is dropped.
  *
  * Made at the first call, not when this module loads: where `ws` resolves to
  * its browser stub (a test's DOM environment importing the package), there
@@ -80,7 +79,7 @@ export function _sessionSocketClass(): typeof WebSocket {
     /** Answers a ping, as `ws`'s `autoPong` would. */
     private _pong(payload: Buffer): void {
       if (this.readyState !== WebSocket.OPEN) return
-      if (this._pendingPongs >= _MAX_PENDING_PONGS) {
+      if (this._pendingPongs >= MAX_PENDING_PONGS) {
         this.terminate()
         return
       }
